@@ -1,0 +1,66 @@
+#include "lapic.h"
+
+#include "cpu.h"
+#include "io.h"
+#include "mmio.h"
+#include "timer.h"
+
+/* How long the LAPIC timer is counted against the TSC to learn its rate. */
+#define LAPIC_CALIBRATION_US 10000
+#define US_PER_S 1000000ull
+
+static uint64_t lapic_base;
+
+static uint32_t lapic_read(uint32_t reg)
+{
+	return mmio_read32(lapic_base + reg);
+}
+
+static void lapic_write(uint32_t reg, uint32_t value)
+{
+	mmio_write32(lapic_base + reg, value);
+}
+
+void lapic_init(void)
+{
+	uint64_t msr = rdmsr(MSR_APIC_BASE);
+
+	lapic_base = msr & APIC_BASE_ADDR_MASK;
+	wrmsr(MSR_APIC_BASE, msr | APIC_BASE_ENABLE);
+	lapic_write(LAPIC_REG_SVR, LAPIC_SVR_ENABLE | VECTOR_SPURIOUS);
+	lapic_write(LAPIC_REG_LVT_TIMER, LAPIC_LVT_MASKED);
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(LAPIC_REG_EOI, 0);
+}
+
+uint32_t lapic_id(void)
+{
+	return lapic_read(LAPIC_REG_ID) >> LAPIC_ID_SHIFT;
+}
+
+/* Counts LAPIC timer ticks over a TSC-timed interval. */
+static uint64_t lapic_timer_hz(void)
+{
+	lapic_write(LAPIC_REG_TIMER_DIVIDE, LAPIC_TIMER_DIVIDE_BY_16);
+	lapic_write(LAPIC_REG_LVT_TIMER, LAPIC_LVT_MASKED);
+	lapic_write(LAPIC_REG_TIMER_INITIAL, UINT32_MAX);
+	time_delay_us(LAPIC_CALIBRATION_US);
+	uint32_t elapsed = UINT32_MAX - lapic_read(LAPIC_REG_TIMER_CURRENT);
+	lapic_write(LAPIC_REG_TIMER_INITIAL, 0);
+	return (uint64_t)elapsed * US_PER_S / LAPIC_CALIBRATION_US;
+}
+
+void lapic_start_tick(uint8_t vector, uint64_t period_us)
+{
+	uint64_t count = lapic_timer_hz() * period_us / US_PER_S;
+
+	if (count == 0)
+		count = 1;
+	if (count > UINT32_MAX)
+		count = UINT32_MAX;
+	lapic_write(LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_PERIODIC | vector);
+	lapic_write(LAPIC_REG_TIMER_INITIAL, (uint32_t)count);
+}

@@ -1,0 +1,47 @@
+/*
+ * Firmware options: whitespace-separated key=value words, from the
+ * multiboot2 command line and then QEMU fw_cfg (later sources override).
+ * Every unknown key or bad value is an error the run reports and fails on.
+ */
+#ifndef PROOFBOOT_OPTIONS_H
+#define PROOFBOOT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum dma_mode { DMA_AUTO, DMA_BOUNCE, DMA_IOMMU };
+
+#define OPTIONS_TESTS_MAX 256
+#define OPTIONS_MAX_ERRORS 8
+#define OPTIONS_TIMEOUT_MAX_S 3600
+#define OPTIONS_TIMEOUT_DEFAULT_S 30
+
+struct option_error {
+	char token[64]; /* the offending word, cut to fit */
+	const char *reason;
+};
+
+struct options {
+	enum dma_mode dma;
+	char tests[OPTIONS_TESTS_MAX]; /* comma-separated globs; empty = default set */
+	unsigned timeout_s;
+	struct option_error errors[OPTIONS_MAX_ERRORS];
+	unsigned error_count;
+};
+
+void options_defaults(struct options *o);
+/* Applies every word of `text` to o; returns false if any word was rejected. */
+bool options_parse(struct options *o, const char *text);
+/* Records a rejected word (also for errors found outside the parser); returns false. */
+bool options_add_error(struct options *o, const char *token, const char *reason);
+bool options_add_error_n(struct options *o, const char *token, size_t len, const char *reason);
+const char *options_dma_name(enum dma_mode mode);
+
+/* Glob match with '*' and '?' (newlib ships no fnmatch for this target). */
+bool glob_match(const char *pattern, size_t pattern_len, const char *text);
+/* True if `name` is literally one item of the comma-separated `list`. */
+bool list_contains(const char *list, const char *name);
+/* True if `name` matches any glob of the comma-separated `list`. */
+bool glob_list_match(const char *list, const char *name);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * kmain: from GRUB's hand-off to the test runner.  Order matters: the CPU
+ * tables first (so any fault is reported), then the console, the boot
+ * information, memory, time, options, and finally the test table.
+ */
+#include "boot_defs.h"
+#include "console.h"
+#include "cpu.h"
+#include "lapic.h"
+#include "mb2.h"
+#include "options.h"
+#include "pmem.h"
+#include "pmem_init.h"
+#include "proof.h"
+#include "qemu.h"
+#include "runner.h"
+#include "syscalls.h"
+#include "bootinfo.h"
+#include "timer.h"
+
+#include <stdio.h>
+
+#ifndef PROOFBOOT_VERSION
+#define PROOFBOOT_VERSION "unknown"
+#endif
+
+#define FW_CFG_OPTIONS_FILE "opt/proofboot/cmdline"
+#define HEAP_SIZE_MAX (32u << 20)
+#define HEAP_SIZE_MIN (1u << 20)
+#define HEAP_LIMIT (4ull << 30)
+/* Lets the firmware still report when the memory map is unusable. */
+#define EMERGENCY_HEAP_SIZE (256u << 10)
+
+extern char __image_start[], __image_end[];
+
+static struct mb2_info boot_info;
+static bool boot_magic_ok;
+static struct options opts;
+static uint8_t emergency_heap[EMERGENCY_HEAP_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+static void console_sink(const char *line, void *ctx)
+{
+	(void)ctx;
+	fputs(line, stdout);
+	fputc('\n', stdout);
+}
+
+static void report_start(uint32_t magic)
+{
+	struct proof p;
+
+	proof_begin(&p, "proofboot", "start");
+	proof_str(&p, "version", PROOFBOOT_VERSION);
+	proof_u64(&p, "schema", PROOF_SCHEMA_VERSION);
+	proof_bool(&p, "multiboot2", magic == MB2_BOOTLOADER_MAGIC);
+	proof_emit(&p);
+}
+
+static void report_mb2_problems(void)
+{
+	for (unsigned i = 0; i < boot_info.problem_count; i++) {
+		const struct mb2_problem *pr = &boot_info.problems[i];
+		struct proof p;
+		proof_begin(&p, "mb2", "problem");
+		proof_str(&p, "reason", pr->reason);
+		proof_u64(&p, "tag", pr->tag_type);
+		proof_u64(&p, "offset", pr->offset);
+		proof_bool(&p, "fatal", boot_info.fatal && i + 1 == boot_info.problem_count);
+		proof_emit(&p);
+	}
+}
+
+/* The heap comes from the memory map; a small static one keeps reporting alive without it. */
+static uint64_t setup_heap(void)
+{
+	pmem_init(&boot_info, (uint64_t)(uintptr_t)__image_start, (uint64_t)(uintptr_t)__image_end);
+	for (size_t size = HEAP_SIZE_MAX; size >= HEAP_SIZE_MIN; size /= 2) {
+		void *heap = pmem_alloc(size, PAGE_SIZE, HEAP_LIMIT);
+		if (heap) {
+			heap_init((uint64_t)(uintptr_t)heap, size);
+			return size;
+		}
+	}
+	heap_init((uint64_t)(uintptr_t)emergency_heap, sizeof(emergency_heap));
+	return 0;
+}
+
+static void apply_options(const char *source, const char *text)
+{
+	struct proof p;
+	unsigned errors_before = opts.error_count;
+
+	options_parse(&opts, text);
+	proof_begin(&p, "opt", "source");
+	proof_str(&p, "name", source);
+	proof_str(&p, "text", text);
+	proof_bool(&p, "ok", opts.error_count == errors_before);
+	proof_emit(&p);
+}
+
+static void load_options(void)
+{
+	static char fw_cfg_text[OPTIONS_TESTS_MAX + 128];
+
+	options_defaults(&opts);
+	if (boot_info.has_cmdline)
+		apply_options("cmdline", boot_info.cmdline);
+	long size = fw_cfg_read_file(FW_CFG_OPTIONS_FILE, fw_cfg_text, sizeof(fw_cfg_text));
+	if (size >= (long)sizeof(fw_cfg_text))
+		options_add_error(&opts, FW_CFG_OPTIONS_FILE, "options-text-too-long");
+	else if (size >= 0)
+		apply_options("fw_cfg", fw_cfg_text);
+	for (unsigned i = 0; i < opts.error_count && i < OPTIONS_MAX_ERRORS; i++) {
+		struct proof p;
+		proof_begin(&p, "opt", "error");
+		proof_str(&p, "token", opts.errors[i].token);
+		proof_str(&p, "reason", opts.errors[i].reason);
+		proof_emit(&p);
+	}
+}
+
+static void report_environment(uint64_t heap_size)
+{
+	struct proof p;
+
+	proof_begin(&p, "proofboot", "environment");
+	proof_str(&p, "boot", boot_info.efi ? "uefi" : "bios");
+	proof_str(&p, "bootloader", boot_info.bootloader);
+	proof_u64(&p, "memory_regions", boot_info.region_count);
+	proof_u64(&p, "memory_usable_bytes", mb2_usable_bytes(&boot_info));
+	proof_u64(&p, "heap_bytes", heap_size);
+	proof_str(&p, "rsdp", boot_info.rsdp_tag == MB2_INFO_TAG_ACPI_NEW ? "acpi2" :
+			      boot_info.rsdp_tag == MB2_INFO_TAG_ACPI_OLD ? "acpi1" : "missing");
+	proof_bool(&p, "framebuffer", boot_info.has_framebuffer);
+	proof_bool(&p, "qemu_fw_cfg", fw_cfg_present());
+	proof_str(&p, "dma", options_dma_name(opts.dma));
+	proof_str(&p, "tests", opts.tests[0] ? opts.tests : "default");
+	proof_u64(&p, "timeout_s", opts.timeout_s);
+	proof_u64(&p, "option_errors", opts.error_count);
+	proof_emit(&p);
+}
+
+const struct mb2_info *boot_information(void)
+{
+	return &boot_info;
+}
+
+bool boot_was_multiboot2(void)
+{
+	return boot_magic_ok;
+}
+
+void kmain(uint32_t magic, uint32_t info_addr)
+{
+	cpu_init();
+	console_init();
+	boot_magic_ok = magic == MB2_BOOTLOADER_MAGIC;
+	if (boot_magic_ok)
+		mb2_parse((const void *)(uintptr_t)info_addr, MB2_INFO_MAX_SIZE, &boot_info);
+	uint64_t heap_size = setup_heap();
+	setvbuf(stdout, NULL, _IONBF, 0);
+	proof_set_sink(console_sink, NULL);
+
+	report_start(magic);
+	report_mb2_problems();
+	time_init();
+	lapic_init();
+	load_options();
+	report_environment(heap_size);
+	runner_run(&opts);
+}

@@ -1,0 +1,52 @@
+/*
+ * The test table and the small report API tests use.
+ *
+ * A test is one row in tests_table (src/tests.c): a dotted name such as
+ * nvme.read.bounce, the groups it belongs to, and a function.  The runner
+ * (src/runner.c) selects rows with the tests= option, runs each under the
+ * per-test timeout, and prints one `test: result` line per row.
+ */
+#ifndef PROOFBOOT_TEST_H
+#define PROOFBOOT_TEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum test_status {
+	TEST_PASS = 0,
+	TEST_SKIP = 1,
+	TEST_FAIL = 2, /* most severe wins */
+};
+
+#define TEST_REASON_MAX 200
+
+struct test_ctx {
+	char reason[TEST_REASON_MAX];
+};
+
+typedef enum test_status (*test_fn)(struct test_ctx *ctx);
+
+/* Test is not run unless selected by name/glob (e.g. the deliberate fault). */
+#define TEST_FLAG_EXPLICIT_ONLY (1u << 0)
+/* Test always runs, even when options are invalid (it reports them). */
+#define TEST_FLAG_ALWAYS (1u << 1)
+
+struct test_case {
+	const char *name;
+	const char *groups;   /* comma-separated, e.g. "nvme,bounce" */
+	unsigned flags;
+	test_fn fn;
+};
+
+/* Record why and return the status: `return test_fail(ctx, "...", ...);` */
+enum test_status test_fail(struct test_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+enum test_status test_skip(struct test_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+enum test_status test_pass(struct test_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+extern const struct test_case tests_table[];
+extern const unsigned tests_table_count;
+
+#endif

@@ -1,0 +1,27 @@
+/* Time from the TSC, calibrated at boot against the PIT (see time.c). */
+#ifndef PROOFBOOT_TIMER_H
+#define PROOFBOOT_TIMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void time_init(void);
+/* Microseconds since time_init(). */
+uint64_t time_now_us(void);
+void time_delay_us(uint64_t us);
+uint64_t time_tsc_hz(void);
+/* False when the reference timer never answered and a default rate is in use. */
+bool time_calibrated(void);
+
+/* A deadline is an absolute time_now_us() value; every wait loop uses one. */
+static inline uint64_t deadline_after_us(uint64_t us)
+{
+	return time_now_us() + us;
+}
+
+static inline bool deadline_passed(uint64_t deadline)
+{
+	return time_now_us() >= deadline;
+}
+
+#endif
