@@ -1,0 +1,98 @@
+#include "unit.h"
+#include "options.h"
+
+UNIT_TEST(options_defaults_are_auto_and_default_timeout)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(options_parse(&o, ""));
+	CHECK(options_parse(&o, "   \t "));
+	CHECK_EQ(o.dma, DMA_AUTO);
+	CHECK_EQ(o.timeout_s, OPTIONS_TIMEOUT_DEFAULT_S);
+	CHECK_STR(o.tests, "");
+	CHECK_EQ(o.error_count, 0);
+}
+
+UNIT_TEST(options_parse_all_keys)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(options_parse(&o, "dma=iommu tests=nvme.*,boot.options timeout=5"));
+	CHECK_EQ(o.dma, DMA_IOMMU);
+	CHECK_STR(o.tests, "nvme.*,boot.options");
+	CHECK_EQ(o.timeout_s, 5);
+	CHECK(options_parse(&o, "dma=bounce"));
+	CHECK_EQ(o.dma, DMA_BOUNCE);
+	CHECK_STR(options_dma_name(o.dma), "bounce");
+}
+
+UNIT_TEST(options_later_source_overrides)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(options_parse(&o, "dma=bounce timeout=9"));
+	CHECK(options_parse(&o, "dma=iommu"));
+	CHECK_EQ(o.dma, DMA_IOMMU);
+	CHECK_EQ(o.timeout_s, 9);
+}
+
+UNIT_TEST(options_reject_unknown_and_bad_values)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(!options_parse(&o, "dma=sometimes verbose timeout=0 timeout=99999 timeout=5s "
+				 "tests= tests=a,,b tests=a, colour=blue"));
+	CHECK_EQ(o.error_count, 9); /* all counted; the first OPTIONS_MAX_ERRORS stored */
+	CHECK_STR(o.errors[0].token, "dma=sometimes");
+	CHECK_STR(o.errors[0].reason, "dma-must-be-auto-bounce-or-iommu");
+	CHECK_STR(o.errors[1].reason, "expected-key=value");
+	CHECK_STR(o.errors[2].reason, "timeout-must-be-1-to-3600-seconds");
+	CHECK_STR(o.errors[3].reason, "timeout-must-be-1-to-3600-seconds");
+	CHECK_STR(o.errors[4].reason, "timeout-must-be-1-to-3600-seconds");
+	CHECK_STR(o.errors[5].reason, "tests-must-be-comma-separated-globs");
+	CHECK_STR(o.errors[6].reason, "tests-must-be-comma-separated-globs");
+	CHECK_STR(o.errors[7].reason, "tests-must-be-comma-separated-globs");
+	/* Rejected values leave the defaults in place. */
+	CHECK_EQ(o.dma, DMA_AUTO);
+	CHECK_EQ(o.timeout_s, OPTIONS_TIMEOUT_DEFAULT_S);
+}
+
+UNIT_TEST(options_long_token_is_cut_in_error)
+{
+	struct options o;
+	char text[200];
+
+	memset(text, 'k', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	options_defaults(&o);
+	CHECK(!options_parse(&o, text));
+	CHECK_EQ(strlen(o.errors[0].token), sizeof(o.errors[0].token) - 1);
+}
+
+UNIT_TEST(glob_matching)
+{
+	CHECK(glob_match("nvme.*", 6, "nvme.read.bounce"));
+	CHECK(glob_match("*.bounce", 8, "nvme.read.bounce"));
+	CHECK(glob_match("nvme.?ead.*", 11, "nvme.read.iommu"));
+	CHECK(glob_match("*", 1, ""));
+	CHECK(glob_match("a*b*c", 5, "aXXbYYc"));
+	CHECK(!glob_match("a*b*c", 5, "aXXbYY"));
+	CHECK(!glob_match("nvme.*", 6, "pci.enumerate"));
+	CHECK(!glob_match("nvme", 4, "nvme.read"));
+	/* Length-bounded: the pattern is a slice of a longer list. */
+	CHECK(glob_match("boot,nvme", 4, "boot"));
+}
+
+UNIT_TEST(glob_list_and_exact_list)
+{
+	CHECK(glob_list_match("pci.*,nvme.read.*", "nvme.read.iommu"));
+	CHECK(!glob_list_match("pci.*,nvme.read.*", "iommu.fault"));
+	CHECK(list_contains("cpu.fault,runner.hang", "runner.hang"));
+	CHECK(!list_contains("cpu.*", "cpu.fault"));
+	CHECK(!list_contains("cpu.faults", "cpu.fault"));
+	CHECK(!list_contains("", "cpu.fault"));
+}
