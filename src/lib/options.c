@@ -12,6 +12,16 @@ static const char *const dma_names[] = {
 	[DMA_IOMMU] = "iommu",
 };
 
+static const char *const end_names[] = {
+	[END_AUTO] = "auto",
+	[END_HALT] = "halt",
+	[END_REBOOT] = "reboot",
+	[END_POWEROFF] = "poweroff",
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define NSID_MAX 0xfffffffeul /* 0xffffffff is the broadcast NSID */
+
 void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -22,6 +32,11 @@ void options_defaults(struct options *o)
 const char *options_dma_name(enum dma_mode mode)
 {
 	return dma_names[mode];
+}
+
+const char *options_end_name(enum end_action end)
+{
+	return end_names[end];
 }
 
 bool options_add_error_n(struct options *o, const char *word, size_t len, const char *reason)
@@ -42,18 +57,35 @@ static bool value_is(const char *value, size_t len, const char *name)
 	return strlen(name) == len && memcmp(value, name, len) == 0;
 }
 
-static bool parse_dma(struct options *o, const char *value, size_t len)
+/* Index of `value` in names[], or -1. */
+static int parse_choice(const char *const *names, size_t count, const char *value, size_t len)
 {
-	for (size_t m = 0; m < sizeof(dma_names) / sizeof(dma_names[0]); m++) {
-		if (value_is(value, len, dma_names[m])) {
-			o->dma = (enum dma_mode)m;
-			return true;
-		}
-	}
-	return false;
+	for (size_t i = 0; i < count; i++)
+		if (value_is(value, len, names[i]))
+			return (int)i;
+	return -1;
 }
 
-static bool parse_timeout(struct options *o, const char *value, size_t len)
+static bool parse_dma(struct options *o, const char *value, size_t len)
+{
+	int m = parse_choice(dma_names, COUNT_OF(dma_names), value, len);
+
+	if (m >= 0)
+		o->dma = (enum dma_mode)m;
+	return m >= 0;
+}
+
+static bool parse_end(struct options *o, const char *value, size_t len)
+{
+	int m = parse_choice(end_names, COUNT_OF(end_names), value, len);
+
+	if (m >= 0)
+		o->end = (enum end_action)m;
+	return m >= 0;
+}
+
+/* Decimal in [1, max] from exactly len characters. */
+static bool parse_number(const char *value, size_t len, unsigned long max, unsigned long *out)
 {
 	char digits[12];
 	char *end;
@@ -62,8 +94,39 @@ static bool parse_timeout(struct options *o, const char *value, size_t len)
 		return false;
 	memcpy(digits, value, len);
 	digits[len] = '\0';
-	unsigned long seconds = strtoul(digits, &end, 10);
-	if (*end != '\0' || seconds == 0 || seconds > OPTIONS_TIMEOUT_MAX_S)
+	unsigned long n = strtoul(digits, &end, 10);
+	if (*end != '\0' || n == 0 || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool parse_write(struct options *o, const char *value, size_t len)
+{
+	const char *colon = memchr(value, ':', len);
+	unsigned long nsid;
+
+	if (!colon || colon == value || (size_t)(colon - value) > OPTIONS_SERIAL_MAX)
+		return false;
+	size_t serial_len = (size_t)(colon - value);
+	if (!parse_number(colon + 1, len - serial_len - 1, NSID_MAX, &nsid))
+		return false;
+	memcpy(o->write_serial, value, serial_len);
+	o->write_serial[serial_len] = '\0';
+	o->write_nsid = (unsigned)nsid;
+	return true;
+}
+
+bool options_write_allowed(const struct options *o, const char *serial, unsigned nsid)
+{
+	return o->write_nsid != 0 && nsid == o->write_nsid && strcmp(serial, o->write_serial) == 0;
+}
+
+static bool parse_timeout(struct options *o, const char *value, size_t len)
+{
+	unsigned long seconds;
+
+	if (!parse_number(value, len, OPTIONS_TIMEOUT_MAX_S, &seconds))
 		return false;
 	o->timeout_s = (unsigned)seconds;
 	return true;
@@ -94,6 +157,8 @@ static const struct option_key option_keys[] = {
 	{ "dma", parse_dma, "dma-must-be-auto-bounce-or-iommu" },
 	{ "tests", parse_tests, "tests-must-be-comma-separated-globs" },
 	{ "timeout", parse_timeout, "timeout-must-be-1-to-3600-seconds" },
+	{ "end", parse_end, "end-must-be-auto-halt-reboot-or-poweroff" },
+	{ "write", parse_write, "write-must-be-serial:nsid" },
 };
 
 static bool apply_word(struct options *o, const char *word, size_t len)
@@ -103,7 +168,7 @@ static bool apply_word(struct options *o, const char *word, size_t len)
 	if (!eq)
 		return options_add_error_n(o, word, len, "expected-key=value");
 	size_t key_len = (size_t)(eq - word);
-	for (size_t i = 0; i < sizeof(option_keys) / sizeof(option_keys[0]); i++) {
+	for (size_t i = 0; i < COUNT_OF(option_keys); i++) {
 		const struct option_key *k = &option_keys[i];
 		if (!value_is(word, key_len, k->key))
 			continue;

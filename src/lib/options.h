@@ -10,11 +10,15 @@
 #include <stddef.h>
 
 enum dma_mode { DMA_AUTO, DMA_BOUNCE, DMA_IOMMU };
+/* What happens after the verdict: auto = QEMU exit code when under QEMU, else halt. */
+enum end_action { END_AUTO, END_HALT, END_REBOOT, END_POWEROFF };
 
 #define OPTIONS_TESTS_MAX 256
 #define OPTIONS_MAX_ERRORS 8
 #define OPTIONS_TIMEOUT_MAX_S 3600
 #define OPTIONS_TIMEOUT_DEFAULT_S 30
+/* NVMe serial numbers are 20 bytes. */
+#define OPTIONS_SERIAL_MAX 20
 
 struct option_error {
 	char token[64]; /* the offending word, cut to fit */
@@ -25,6 +29,10 @@ struct options {
 	enum dma_mode dma;
 	char tests[OPTIONS_TESTS_MAX]; /* comma-separated globs; empty = default set */
 	unsigned timeout_s;
+	enum end_action end;
+	/* Writes are refused unless this names the one target: write=<serial>:<nsid>. */
+	char write_serial[OPTIONS_SERIAL_MAX + 1];
+	unsigned write_nsid; /* 0 = no write target: the firmware only reads */
 	struct option_error errors[OPTIONS_MAX_ERRORS];
 	unsigned error_count;
 };
@@ -36,6 +44,9 @@ bool options_parse(struct options *o, const char *text);
 bool options_add_error(struct options *o, const char *token, const char *reason);
 bool options_add_error_n(struct options *o, const char *token, size_t len, const char *reason);
 const char *options_dma_name(enum dma_mode mode);
+const char *options_end_name(enum end_action end);
+/* True only for the controller serial and namespace named by write=. */
+bool options_write_allowed(const struct options *o, const char *serial, unsigned nsid);
 
 /* Glob match with '*' and '?' (newlib ships no fnmatch for this target). */
 bool glob_match(const char *pattern, size_t pattern_len, const char *text);

@@ -96,3 +96,36 @@ UNIT_TEST(glob_list_and_exact_list)
 	CHECK(!list_contains("cpu.faults", "cpu.fault"));
 	CHECK(!list_contains("", "cpu.fault"));
 }
+
+UNIT_TEST(options_end_action)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK_EQ(o.end, END_AUTO);
+	CHECK(options_parse(&o, "end=poweroff"));
+	CHECK_EQ(o.end, END_POWEROFF);
+	CHECK_STR(options_end_name(o.end), "poweroff");
+	CHECK(!options_parse(&o, "end=explode"));
+	CHECK_STR(o.errors[0].reason, "end-must-be-auto-halt-reboot-or-poweroff");
+	CHECK_EQ(o.end, END_POWEROFF);
+}
+
+UNIT_TEST(options_write_target_is_exact)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(!options_write_allowed(&o, "", 0)); /* read-only by default */
+	CHECK(!options_write_allowed(&o, "pb0", 1));
+	CHECK(options_parse(&o, "write=vol0123456789abcdef0:1"));
+	CHECK(options_write_allowed(&o, "vol0123456789abcdef0", 1));
+	CHECK(!options_write_allowed(&o, "vol0123456789abcdef0", 2));
+	CHECK(!options_write_allowed(&o, "vol0123456789abcdef", 1));
+	CHECK(!options_parse(&o, "write=pb0 write=:1 write=pb0: write=pb0:0 write=pb0:x "
+				 "write=123456789012345678901:1 write=pb0:4294967295"));
+	CHECK_EQ(o.error_count, 7);
+	CHECK_STR(o.errors[6].reason, "write-must-be-serial:nsid");
+	/* A rejected write= leaves the earlier target, never widens it. */
+	CHECK(options_write_allowed(&o, "vol0123456789abcdef0", 1));
+}
