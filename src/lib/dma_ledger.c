@@ -1,0 +1,251 @@
+/* DMA ledger, page bitmap and canaries; see dma_ledger.h. */
+#include "dma_ledger.h"
+
+#include <string.h>
+
+/* Constants of a small 32-bit integer hash (MurmurHash3 finaliser style). */
+#define CANARY_SEED_MUL 0x85ebca6bu
+#define CANARY_HASH_MUL 0x9e3779b1u
+#define CANARY_MIX_SHIFT 15
+#define CANARY_BYTE_SHIFT 24
+
+const char *dma_dir_name(enum dma_dir dir)
+{
+	switch (dir) {
+	case DMA_DIR_TO_DEVICE: return "to-device";
+	case DMA_DIR_FROM_DEVICE: return "from-device";
+	case DMA_DIR_BIDIRECTIONAL: return "bidirectional";
+	}
+	return "unknown";
+}
+
+const char *dma_ledger_error_name(enum dma_ledger_error err)
+{
+	switch (err) {
+	case DMA_LEDGER_OK: return "ok";
+	case DMA_LEDGER_EMPTY: return "empty-range";
+	case DMA_LEDGER_OUTSIDE_POOL: return "outside-pool";
+	case DMA_LEDGER_OVER_LIMIT: return "over-device-dma-limit";
+	case DMA_LEDGER_ALIASED: return "aliases-live-range";
+	case DMA_LEDGER_FULL: return "ledger-full";
+	case DMA_LEDGER_NOT_LIVE: return "release-of-range-not-live";
+	}
+	return "unknown";
+}
+
+/* ------------------------------------------------------------- ledger */
+
+void dma_ledger_init(struct dma_ledger *l, uint64_t pool_dev, uint64_t pool_size,
+		     uint64_t device_max, struct dma_ledger_entry *entries, size_t cap)
+{
+	memset(l, 0, sizeof(*l));
+	l->pool_dev = pool_dev;
+	l->pool_size = pool_size;
+	l->device_max = device_max;
+	l->entries = entries;
+	l->cap = cap;
+}
+
+static bool inside_pool(const struct dma_ledger *l, uint64_t dev, uint64_t len)
+{
+	return dev >= l->pool_dev && len <= l->pool_size && dev - l->pool_dev <= l->pool_size - len;
+}
+
+static bool under_limit(const struct dma_ledger *l, uint64_t dev, uint64_t len)
+{
+	return len - 1 <= l->device_max && dev <= l->device_max - (len - 1);
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	/* Both ranges are non-empty and do not wrap (checked before). */
+	return a < b + blen && b < a + alen;
+}
+
+static bool overlaps_live(const struct dma_ledger *l, uint64_t dev, uint64_t len)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (l->entries[i].live && overlaps(dev, len, l->entries[i].dev, l->entries[i].len))
+			return true;
+	return false;
+}
+
+/* Drops released entries (they were checked when recorded) to make room. */
+static void retire_released(struct dma_ledger *l)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < l->count; i++) {
+		if (l->entries[i].live)
+			l->entries[kept++] = l->entries[i];
+		else
+			l->retired++;
+	}
+	l->count = kept;
+}
+
+static enum dma_ledger_error refuse(struct dma_ledger *l, enum dma_ledger_error err)
+{
+	if (l->refused++ == 0)
+		l->first_refusal = err;
+	return err;
+}
+
+enum dma_ledger_error dma_ledger_record(struct dma_ledger *l, uint64_t dev, uint64_t len,
+					enum dma_dir dir, uint32_t tag)
+{
+	if (len == 0)
+		return refuse(l, DMA_LEDGER_EMPTY);
+	if (!inside_pool(l, dev, len))
+		return refuse(l, DMA_LEDGER_OUTSIDE_POOL);
+	if (!under_limit(l, dev, len))
+		return refuse(l, DMA_LEDGER_OVER_LIMIT);
+	if (overlaps_live(l, dev, len))
+		return refuse(l, DMA_LEDGER_ALIASED);
+	if (l->count == l->cap)
+		retire_released(l);
+	if (l->count == l->cap)
+		return refuse(l, DMA_LEDGER_FULL);
+	l->entries[l->count++] = (struct dma_ledger_entry){ dev, len, tag, (uint8_t)dir, true };
+	l->recorded++;
+	return DMA_LEDGER_OK;
+}
+
+enum dma_ledger_error dma_ledger_release(struct dma_ledger *l, uint64_t dev, uint64_t len)
+{
+	for (size_t i = l->count; i-- > 0;) {
+		struct dma_ledger_entry *e = &l->entries[i];
+
+		if (e->live && e->dev == dev && e->len == len) {
+			e->live = false;
+			l->released++;
+			return DMA_LEDGER_OK;
+		}
+	}
+	return DMA_LEDGER_NOT_LIVE;
+}
+
+void dma_ledger_audit(const struct dma_ledger *l, struct dma_ledger_audit *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < l->count; i++) {
+		const struct dma_ledger_entry *e = &l->entries[i];
+
+		a->checked++;
+		if (e->len == 0 || !inside_pool(l, e->dev, e->len))
+			a->outside_pool++;
+		else if (!under_limit(l, e->dev, e->len))
+			a->over_limit++;
+		if (!e->live)
+			continue;
+		a->live++;
+		for (size_t j = i + 1; j < l->count; j++) {
+			const struct dma_ledger_entry *o = &l->entries[j];
+
+			if (o->live && e->len && o->len && overlaps(e->dev, e->len, o->dev, o->len))
+				a->aliased++;
+		}
+	}
+	a->refused = l->refused;
+	a->ok = a->outside_pool == 0 && a->over_limit == 0 && a->aliased == 0 && a->refused == 0;
+}
+
+/* ---------------------------------------------------------- page bitmap */
+
+static bool bit_is_set(const struct page_bitmap *b, size_t page)
+{
+	return (b->words[page / PAGE_BITMAP_WORD_BITS] >> (page % PAGE_BITMAP_WORD_BITS)) & 1u;
+}
+
+static void set_bits(struct page_bitmap *b, size_t first, size_t count, bool value)
+{
+	for (size_t p = first; p < first + count; p++) {
+		uint32_t bit = 1u << (p % PAGE_BITMAP_WORD_BITS);
+
+		if (value)
+			b->words[p / PAGE_BITMAP_WORD_BITS] |= bit;
+		else
+			b->words[p / PAGE_BITMAP_WORD_BITS] &= ~bit;
+	}
+}
+
+void page_bitmap_init(struct page_bitmap *b, uint64_t base, uint32_t page_size, size_t pages,
+		      uint32_t *words)
+{
+	b->base = base;
+	b->page_size = page_size;
+	b->pages = pages;
+	b->used = 0;
+	b->words = words;
+	memset(words, 0, PAGE_BITMAP_WORDS(pages) * sizeof(uint32_t));
+}
+
+/* Length of the free run starting at `first`, stopping once `want` is reached. */
+static size_t free_run(const struct page_bitmap *b, size_t first, size_t want)
+{
+	size_t n = 0;
+
+	while (n < want && first + n < b->pages && !bit_is_set(b, first + n))
+		n++;
+	return n;
+}
+
+bool page_bitmap_alloc(struct page_bitmap *b, size_t count, size_t align_pages, uint64_t *addr)
+{
+	if (count == 0 || count > b->pages || align_pages == 0)
+		return false;
+	for (size_t first = 0; first + count <= b->pages; first += align_pages) {
+		size_t run = free_run(b, first, count);
+
+		if (run == count) {
+			set_bits(b, first, count, true);
+			b->used += count;
+			*addr = b->base + (uint64_t)first * b->page_size;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool page_bitmap_free(struct page_bitmap *b, uint64_t addr, size_t count)
+{
+	if (addr < b->base || (addr - b->base) % b->page_size != 0)
+		return false;
+	size_t first = (size_t)((addr - b->base) / b->page_size);
+
+	if (count == 0 || first >= b->pages || count > b->pages - first)
+		return false;
+	for (size_t p = first; p < first + count; p++)
+		if (!bit_is_set(b, p))
+			return false;
+	set_bits(b, first, count, false);
+	b->used -= count;
+	return true;
+}
+
+/* -------------------------------------------------------------- canaries */
+
+static uint8_t canary_byte(uint32_t seed, size_t i)
+{
+	uint32_t x = ((uint32_t)i ^ (seed * CANARY_SEED_MUL)) * CANARY_HASH_MUL;
+
+	x ^= x >> CANARY_MIX_SHIFT;
+	return (uint8_t)((x * CANARY_HASH_MUL) >> CANARY_BYTE_SHIFT);
+}
+
+void dma_canary_fill(uint8_t *p, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = canary_byte(seed, i);
+}
+
+bool dma_canary_check(const uint8_t *p, size_t len, uint32_t seed, size_t *bad_offset)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != canary_byte(seed, i)) {
+			*bad_offset = i;
+			return false;
+		}
+	}
+	return true;
+}

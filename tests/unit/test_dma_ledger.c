@@ -1,0 +1,155 @@
+/* Host tests for src/lib/dma_ledger.c: ledger checks, audit, page bitmap, canaries. */
+#include "unit.h"
+#include "dma_ledger.h"
+
+#define POOL 0x10000000ull
+#define POOL_SIZE 0x100000ull
+
+UNIT_TEST(dma_ledger_accepts_ranges_inside_pool)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+	struct dma_ledger_audit a;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 8);
+	CHECK_EQ(dma_ledger_record(&l, POOL, 0x1000, DMA_DIR_BIDIRECTIONAL, 1), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record(&l, POOL + POOL_SIZE - 0x200, 0x200, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_OK);
+	dma_ledger_audit(&l, &a);
+	CHECK(a.ok);
+	CHECK_EQ(a.live, 2);
+	CHECK_EQ(a.checked, 2);
+}
+
+UNIT_TEST(dma_ledger_refuses_bad_ranges)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+	struct dma_ledger_audit a;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, POOL + 0x7ffff, e, 8);
+	CHECK_EQ(dma_ledger_record(&l, POOL - 1, 0x10, DMA_DIR_TO_DEVICE, 0), DMA_LEDGER_OUTSIDE_POOL);
+	CHECK_EQ(dma_ledger_record(&l, POOL + POOL_SIZE - 8, 0x10, DMA_DIR_TO_DEVICE, 0),
+		 DMA_LEDGER_OUTSIDE_POOL);
+	CHECK_EQ(dma_ledger_record(&l, UINT64_MAX - 4, 0x10, DMA_DIR_TO_DEVICE, 0),
+		 DMA_LEDGER_OUTSIDE_POOL);
+	CHECK_EQ(dma_ledger_record(&l, POOL, 0, DMA_DIR_TO_DEVICE, 0), DMA_LEDGER_EMPTY);
+	/* Inside the pool but above this device's limit. */
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x7f000, 0x2000, DMA_DIR_TO_DEVICE, 0),
+		 DMA_LEDGER_OVER_LIMIT);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x7f000, 0x1000, DMA_DIR_TO_DEVICE, 0), DMA_LEDGER_OK);
+	CHECK_EQ(l.count, 1);
+	CHECK_EQ(l.refused, 5);
+	CHECK_EQ(l.first_refusal, DMA_LEDGER_OUTSIDE_POOL);
+	dma_ledger_audit(&l, &a);
+	CHECK(!a.ok); /* refusals mean a backend tried to hand out a bad address */
+	CHECK_EQ(a.refused, 5);
+	CHECK_EQ(a.outside_pool, 0);
+}
+
+UNIT_TEST(dma_ledger_refuses_aliases_until_released)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 8);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x1000, 0x1000, DMA_DIR_FROM_DEVICE, 0), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x1fff, 0x10, DMA_DIR_FROM_DEVICE, 0),
+		 DMA_LEDGER_ALIASED);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x800, 0x801, DMA_DIR_FROM_DEVICE, 0),
+		 DMA_LEDGER_ALIASED);
+	/* Touching but not overlapping is fine. */
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x2000, 0x10, DMA_DIR_FROM_DEVICE, 0), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_release(&l, POOL + 0x1000, 0x800), DMA_LEDGER_NOT_LIVE);
+	CHECK_EQ(dma_ledger_release(&l, POOL + 0x1000, 0x1000), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_release(&l, POOL + 0x1000, 0x1000), DMA_LEDGER_NOT_LIVE);
+	/* Reuse of a released range is not aliasing. */
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x1000, 0x1000, DMA_DIR_FROM_DEVICE, 0), DMA_LEDGER_OK);
+}
+
+UNIT_TEST(dma_ledger_retires_released_entries_when_full)
+{
+	struct dma_ledger_entry e[4];
+	struct dma_ledger l;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 4);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(dma_ledger_record(&l, POOL + i * 0x1000, 0x1000, DMA_DIR_TO_DEVICE, i),
+			 DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x8000, 0x1000, DMA_DIR_TO_DEVICE, 9), DMA_LEDGER_FULL);
+	CHECK_EQ(dma_ledger_release(&l, POOL + 0x1000, 0x1000), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x8000, 0x1000, DMA_DIR_TO_DEVICE, 9), DMA_LEDGER_OK);
+	CHECK_EQ(l.retired, 1);
+	CHECK_EQ(l.count, 4);
+	CHECK_EQ(l.recorded, 5);
+}
+
+UNIT_TEST(dma_ledger_audit_rechecks_stored_entries)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+	struct dma_ledger_audit a;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 8);
+	CHECK_EQ(dma_ledger_record(&l, POOL, 0x1000, DMA_DIR_TO_DEVICE, 0), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x1000, 0x1000, DMA_DIR_TO_DEVICE, 0), DMA_LEDGER_OK);
+	/* Corrupt the stored state behind the ledger's back: the audit must notice. */
+	e[1].dev = POOL + 0x800;
+	dma_ledger_audit(&l, &a);
+	CHECK(!a.ok);
+	CHECK_EQ(a.aliased, 1);
+	e[1].dev = POOL + POOL_SIZE;
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.outside_pool, 1);
+	CHECK(!a.ok);
+	e[1].dev = POOL + 0x1000;
+	l.device_max = POOL + 0x17ff;
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.over_limit, 1);
+	CHECK(!a.ok);
+}
+
+UNIT_TEST(page_bitmap_first_fit_alignment_and_free)
+{
+	uint32_t words[PAGE_BITMAP_WORDS(40)];
+	struct page_bitmap b;
+	uint64_t a1, a2, a3;
+
+	page_bitmap_init(&b, POOL, 4096, 40, words);
+	CHECK(page_bitmap_alloc(&b, 3, 1, &a1));
+	CHECK_EQ(a1, POOL);
+	CHECK(page_bitmap_alloc(&b, 2, 4, &a2));
+	CHECK_EQ(a2, POOL + 4 * 4096);
+	CHECK(page_bitmap_alloc(&b, 1, 1, &a3));
+	CHECK_EQ(a3, POOL + 3 * 4096);
+	CHECK_EQ(b.used, 6);
+	CHECK(!page_bitmap_alloc(&b, 41, 1, &a3));
+	CHECK(!page_bitmap_free(&b, a1 + 1, 1));      /* not page aligned */
+	CHECK(!page_bitmap_free(&b, POOL + 6 * 4096, 1)); /* never allocated */
+	CHECK(page_bitmap_free(&b, a1, 3));
+	CHECK(!page_bitmap_free(&b, a1, 3));          /* double free */
+	CHECK_EQ(b.used, 3);
+	/* Crossing a 32-page word boundary. */
+	CHECK(page_bitmap_alloc(&b, 34, 1, &a1));
+	CHECK_EQ(a1, POOL + 6 * 4096);
+	CHECK(!page_bitmap_alloc(&b, 4, 1, &a2));
+	CHECK(page_bitmap_alloc(&b, 3, 1, &a2));
+	CHECK_EQ(a2, POOL);
+	CHECK_EQ(b.used, 40);
+}
+
+UNIT_TEST(dma_canary_detects_any_change)
+{
+	uint8_t buf[8192];
+	size_t bad = 0;
+
+	dma_canary_fill(buf, sizeof(buf), 0x1234);
+	CHECK(dma_canary_check(buf, sizeof(buf), 0x1234, &bad));
+	CHECK(!dma_canary_check(buf, sizeof(buf), 0x1235, &bad));
+	buf[5000] ^= 1;
+	CHECK(!dma_canary_check(buf, sizeof(buf), 0x1234, &bad));
+	CHECK_EQ(bad, 5000);
+	/* A page of zeros (a device writing zeros) is never a valid canary. */
+	memset(buf, 0, 4096);
+	CHECK(!dma_canary_check(buf, 4096, 0x1234, &bad));
+}
