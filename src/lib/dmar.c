@@ -70,7 +70,7 @@ static enum dmar_status parse_scope(struct dmar_info *info, const uint8_t *p, si
 	for (size_t i = 0; i < steps; i++) {
 		const uint8_t *step = p + DMAR_SCOPE_PATH_OFF + i * DMAR_SCOPE_STEP_LEN;
 
-		if (step[0] > PCI_MAX_DEVICE || step[1] > PCI_MAX_FUNCTION)
+		if (step[0] > DMAR_PATH_MAX_DEVICE || step[1] > DMAR_PATH_MAX_FUNCTION)
 			return fail(info, DMAR_ERR_SCOPE, "scope at 0x%zx: path step %zu is %02x.%x",
 				    off, i, step[0], step[1]);
 		s->path[i] = (struct dmar_path_step){ step[0], step[1] };

@@ -60,8 +60,8 @@ enum dmar_scope_type {
 };
 
 #define DMAR_PAGE_MASK 0xfffull
-#define PCI_MAX_DEVICE 31
-#define PCI_MAX_FUNCTION 7
+#define DMAR_PATH_MAX_DEVICE 31
+#define DMAR_PATH_MAX_FUNCTION 7
 
 /* Capacity of the parsed form; a table needing more is rejected, not cut. */
 #define DMAR_MAX_UNITS 16
