@@ -1,0 +1,116 @@
+"""tools/diskimage.py and tools/mkdisk: deterministic, per-LBA distinct, sparse images."""
+import os
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+import diskimage
+
+MKDISK = os.path.join(os.path.dirname(diskimage.__file__), "mkdisk")
+MIB = 1 << 20
+
+
+def test_same_spec_same_bytes(tmp_path):
+    spec = diskimage.DiskSpec(size=MIB, lba_size=512, seed="s")
+    a, b = tmp_path / "a.img", tmp_path / "b.img"
+    diskimage.write_image(spec, str(a))
+    diskimage.write_image(spec, str(b))
+    assert a.read_bytes() == b.read_bytes()
+    assert len(a.read_bytes()) == MIB
+
+
+def test_every_lba_differs_and_is_tagged():
+    spec = diskimage.DiskSpec(size=64 * 512, lba_size=512, seed="s")
+    blocks = [diskimage.lba_data(spec, lba) for lba in range(spec.lbas)]
+    assert len(set(blocks)) == spec.lbas
+    # Not only the tag: the pseudo-random body differs too, so a half-right read cannot match.
+    assert len({b[16:] for b in blocks}) == spec.lbas
+    assert blocks[5][:16] == b"proofLBA" + (5).to_bytes(8, "little")
+    assert all(len(b) == 512 for b in blocks)
+
+
+@pytest.mark.parametrize("other", [
+    {"seed": "t"}, {"lba_size": 4096},
+])
+def test_seed_and_lba_size_change_contents(other):
+    base = dict(size=64 * 4096, lba_size=512, seed="s")
+    a = diskimage.DiskSpec(**base)
+    b = diskimage.DiskSpec(**{**base, **other})
+    assert diskimage.lba_data(a, 3)[16:512] != diskimage.lba_data(b, 3)[16:512]
+    assert a.cache_key() != b.cache_key()
+
+
+def test_file_matches_generator_crc(tmp_path):
+    spec = diskimage.DiskSpec(size=MIB, lba_size=4096, seed="crc")
+    path = tmp_path / "d.img"
+    diskimage.write_image(spec, str(path))
+    data = path.read_bytes()
+    assert diskimage.expected_crc32(spec, 10, 3) == zlib.crc32(data[10 * 4096:13 * 4096])
+    assert diskimage.file_crc32(str(path), 10, 3, 4096) == diskimage.expected_crc32(spec, 10, 3)
+    with pytest.raises(ValueError):
+        diskimage.file_crc32(str(path), spec.lbas - 1, 2, 4096)
+
+
+def test_large_image_is_sparse_with_zero_holes(tmp_path):
+    spec = diskimage.DiskSpec(size=256 * MIB, lba_size=512, seed="big", ranges=((300000, 4),))
+    regions = spec.regions()
+    assert regions == [(0, 2048), (300000, 4), (spec.lbas - 2048, 2048)]
+    path = tmp_path / "big.img"
+    diskimage.write_image(spec, str(path))
+    assert path.stat().st_size == 256 * MIB
+    assert path.stat().st_blocks * 512 < 16 * MIB          # holes are not allocated
+    with open(path, "rb") as f:
+        f.seek(300000 * 512)
+        assert f.read(512) == diskimage.lba_data(spec, 300000)
+        f.seek(200000 * 512)
+        assert f.read(512) == bytes(512) == diskimage.lba_data(spec, 200000)
+        f.seek(spec.size - 512)
+        assert f.read(512) == diskimage.lba_data(spec, spec.lbas - 1)
+
+
+def test_fill_modes():
+    small = dict(size=4 * MIB, lba_size=512, seed="m")
+    assert diskimage.DiskSpec(**small).regions() == [(0, 8192)]
+    assert diskimage.DiskSpec(**small, fill="edges").regions() == [(0, 2048), (6144, 2048)]
+    tiny = diskimage.DiskSpec(size=8 * 512, lba_size=512, seed="m", fill="edges")
+    assert tiny.regions() == [(0, 8)]
+
+
+@pytest.mark.parametrize("kw", [
+    dict(size=1000, lba_size=512), dict(size=4096, lba_size=1000), dict(size=0),
+    dict(size=4096, fill="most"), dict(size=4096, ranges=((7, 2),)),
+])
+def test_bad_specs(kw):
+    with pytest.raises(ValueError):
+        diskimage.DiskSpec(**kw)
+
+
+@pytest.mark.parametrize("text, size", [
+    ("16M", 16 * MIB), ("4096", 4096), ("1G", 1 << 30), ("64KiB", 65536), (512, 512),
+])
+def test_parse_size(text, size):
+    assert diskimage.parse_size(text) == size
+
+
+def test_cached_image_reuses_file(tmp_path):
+    spec = diskimage.DiskSpec(size=64 * 1024, seed="cache me")
+    path = diskimage.cached_image(spec, str(tmp_path))
+    assert os.path.basename(path).startswith("cache_me-512-")
+    mtime = os.stat(path).st_mtime_ns
+    assert diskimage.cached_image(spec, str(tmp_path)) == path
+    assert os.stat(path).st_mtime_ns == mtime
+
+
+def test_mkdisk_cli(tmp_path):
+    img = tmp_path / "cli.img"
+    run = lambda *a: subprocess.run([sys.executable, MKDISK, *a], capture_output=True, text=True)
+    proc = run(str(img), "--size", "128K", "--lba-size", "4096")
+    assert proc.returncode == 0, proc.stderr
+    spec = diskimage.DiskSpec(size=128 * 1024, lba_size=4096, seed="cli.img")
+    assert img.read_bytes() == b"".join(diskimage.lba_data(spec, i) for i in range(32))
+    proc = run(str(img), "--lba-size", "4096", "--crc", "2", "3")
+    assert proc.stdout.strip() == f"0x{diskimage.expected_crc32(spec, 2, 3):08x}"
+    assert run(str(img)).returncode == 2
+    assert run(str(img), "--size", "1000").returncode == 2

@@ -1,0 +1,431 @@
+"""tools/proofcheck.py and tools/check-log: built-in checks, expectations, CLI."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import diskimage
+import prooflog
+import proofcheck
+from synth import as_log, proof_lines, read_line
+
+CHECK_LOG = os.path.join(os.path.dirname(proofcheck.__file__), "check-log")
+SUBS = frozenset(prooflog.BUILTIN_SUBSYSTEMS)
+
+
+def check(lines, expect=None, disks=None, noise=True):
+    log = prooflog.parse_text(as_log(lines, noise=noise), SUBS)
+    exp = proofcheck.expectations_from_dict(expect, "test") if expect is not None else None
+    return proofcheck.check_log(log, exp, disks)
+
+
+def errors(report):
+    return [(f.lineno, f.message) for f in report.errors]
+
+
+def only_error(report, text):
+    errs = errors(report)
+    assert len(errs) == 1, errs
+    assert text in errs[0][1], errs
+    return errs[0]
+
+
+def disk_map(path, **kw):
+    return proofcheck.DiskMap([proofcheck.Disk(path=path, serial="pb0", nsid=1, **kw)])
+
+
+# ------------------------------------------------------------- built-in checks
+
+def test_good_log_passes():
+    report = check(proof_lines())
+    assert report.ok, errors(report)
+    assert report.verdict_status == "PASS"
+    assert [r.fields["name"] for r in report.results] == ["boot.options", "nvme.read.bounce"]
+
+
+def test_no_verdict_line():
+    lines = proof_lines()[:-1]
+    report = check(lines)
+    lineno, msg = only_error(report, "no 'proofboot: verdict' line")
+    assert lineno is None
+    assert "last proof line is line" in msg
+
+
+def test_duplicated_verdict():
+    lines = proof_lines()
+    lines.append(lines[-1])
+    report = check(lines)
+    lineno, msg = only_error(report, "more than one verdict line")
+    assert lineno == len(as_log(lines).splitlines())
+
+
+def test_verdict_not_last():
+    lines = proof_lines() + ["pci: device bdf=0000:00:00.0"]
+    report = check(lines, noise=False)
+    lineno, msg = only_error(report, "verdict is not the last proof line")
+    assert lineno == len(lines) - 1
+    assert f"line {len(lines)} (pci: device)" in msg
+
+
+def test_noise_after_verdict_is_fine():
+    report = check(proof_lines() + ["QEMU: Terminated", "error: whatever"])
+    assert report.ok, errors(report)
+
+
+def test_planned_test_without_result():
+    lines = [l for l in proof_lines() if "result name=nvme.read.bounce" not in l]
+    lines[-1] = "proofboot: verdict status=PASS passed=1 failed=0 skipped=0"
+    report = check(lines, noise=False)
+    lineno, msg = only_error(report, "nvme.read.bounce was planned (selected=true) but has no result")
+    assert lines[lineno - 1].startswith("test: plan name=nvme.read.bounce")
+
+
+def test_result_without_plan_and_for_unselected_test():
+    lines = proof_lines(extra=["test: result name=ghost status=PASS duration_us=1 reason=",
+                               "test: result name=cpu.fault status=SKIP duration_us=1 reason="])
+    lines[-1] = "proofboot: verdict status=PASS passed=3 failed=0 skipped=1"
+    report = check(lines, noise=False)
+    msgs = [m for _, m in errors(report)]
+    assert any("ghost which has no 'test: plan' line" in m for m in msgs), msgs
+    assert any("cpu.fault which was planned with selected=false" in m for m in msgs), msgs
+    assert len(msgs) == 2
+
+
+def test_duplicate_result():
+    lines = proof_lines(extra=["test: result name=boot.options status=PASS duration_us=1 reason="])
+    lines[-1] = "proofboot: verdict status=PASS passed=3 failed=0 skipped=0"
+    only_error(check(lines), "second result line for test boot.options")
+
+
+def test_verdict_counts_must_match_results():
+    lines = proof_lines(verdict="proofboot: verdict status=PASS passed=3 failed=0 skipped=0")
+    lineno, msg = only_error(check(lines, noise=False), "passed=3 but there are 2 PASS result lines")
+    assert lineno == len(lines)
+
+
+def test_verdict_status_is_most_severe():
+    results = (("a.x", "PASS"), ("b.y", "FAIL"), ("c.z", "SKIP"))
+    lines = proof_lines(results, verdict="proofboot: verdict status=PASS passed=1 failed=1 skipped=1")
+    only_error(check(lines), "verdict status=PASS but the most severe result is FAIL")
+    assert check(proof_lines(results)).ok
+
+
+def test_skip_only_when_nothing_passed_or_failed():
+    assert proofcheck.expected_verdict([]) == "SKIP"
+    lines = proof_lines((("a.x", "SKIP"), ("b.y", "PASS")),
+                        verdict="proofboot: verdict status=SKIP passed=1 failed=0 skipped=1")
+    only_error(check(lines), "most severe result is PASS")
+
+
+def test_fatal_outside_a_test_makes_fail_legitimate():
+    results = (("a.x", "PASS"), ("b.y", "SKIP"))
+    lines = proof_lines(results, extra=["proofboot: fatal reason=page-fault"],
+                        verdict="proofboot: verdict status=FAIL passed=1 failed=0 skipped=1")
+    assert check(lines).ok
+    lines[-1] = "proofboot: verdict status=PASS passed=1 failed=0 skipped=1"
+    only_error(check(lines), "'proofboot: fatal' on line")
+
+
+def test_emergency_verdict_is_an_error():
+    lines = proof_lines()[:-1] + [
+        "proofboot: verdict status=FAIL passed=0 failed=1 skipped=0 emergency=true"]
+    only_error(check(lines), "emergency verdict")
+
+
+def test_bad_statuses():
+    lines = proof_lines((("a.x", "MAYBE"),),
+                        verdict="proofboot: verdict status=OK passed=0 failed=0 skipped=0")
+    msgs = [m for _, m in errors(check(lines))]
+    assert any("status=MAYBE is not one of" in m for m in msgs)
+    assert any("verdict status=OK is not one of" in m for m in msgs)
+
+
+def test_malformed_proof_line_fails_the_check():
+    lines = proof_lines(extra=["nvme: read slba=1 slba=2"])
+    report = check(lines, noise=False)
+    lineno, msg = only_error(report, "malformed proof line (duplicate key 'slba')")
+    assert lines[lineno - 1] == "nvme: read slba=1 slba=2"
+
+
+def test_partial_last_line_warns():
+    text = as_log(proof_lines()) + "pci: device bdf=00"
+    report = proofcheck.check_log(prooflog.parse_text(text, SUBS))
+    assert report.ok
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    assert len(warnings) == 1 and "no line end" in warnings[0].message
+
+
+# ------------------------------------------------------------------ nvme reads
+
+def test_nvme_read_crc_matches_disk(disk):
+    spec, path = disk
+    lines = proof_lines(extra=[read_line(spec, 0, 8), read_line(spec, 100, 1)])
+    report = check(lines, disks=disk_map(path, lba_size=512))
+    assert report.ok, errors(report)
+    assert report.reads_checked == 2
+
+
+def test_nvme_read_wrong_crc_names_line(disk):
+    spec, path = disk
+    bad = diskimage.expected_crc32(spec, 1, 8)          # the data of the wrong LBA
+    lines = proof_lines(extra=[read_line(spec, 0, 8, crc=bad)])
+    report = check(lines, disks=disk_map(path), noise=False)
+    lineno, msg = only_error(report, f"crc32=0x{bad:08x} but disk.img LBAs [0, 8) have crc32=")
+    assert lines[lineno - 1].startswith("nvme: read")
+
+
+def test_nvme_read_past_end_of_image(disk):
+    spec, path = disk
+    lines = proof_lines(extra=[read_line(spec, spec.lbas - 1, 2, crc=0)])
+    only_error(check(lines, disks=disk_map(path)), "past the end of")
+
+
+def test_nvme_read_lba_size_mismatch(disk):
+    spec, path = disk
+    lines = proof_lines(extra=[read_line(spec, 0, 1)])
+    only_error(check(lines, disks=disk_map(path, lba_size=4096)), "has 4096-byte LBAs")
+
+
+def test_failed_read_is_not_crc_checked(disk):
+    spec, path = disk
+    lines = proof_lines(extra=[read_line(spec, 0, 8, crc=0x1234, status="0x0281")])
+    report = check(lines, disks=disk_map(path))
+    assert report.ok and report.reads_checked == 0
+
+
+def test_nvme_read_missing_keys_and_bytes_mismatch():
+    lines = proof_lines(extra=[
+        "nvme: read serial=pb0 nsid=1 slba=0 blocks=1 lba_size=512",
+        "nvme: read serial=pb0 nsid=1 slba=0 blocks=2 lba_size=512 bytes=512 crc32=0x0"])
+    msgs = [m for _, m in errors(check(lines))]
+    assert any("lacks crc32" in m for m in msgs)
+    assert any("bytes=512 but blocks*lba_size=1024" in m for m in msgs)
+
+
+def test_reads_without_a_disk_are_counted_not_failed(disk):
+    spec, _ = disk
+    report = check(proof_lines(extra=[read_line(spec, 0, 1)]))
+    assert report.ok and report.reads_unchecked == 1 and report.reads_checked == 0
+
+
+def test_wildcard_disk_applies_to_the_only_namespace(disk):
+    spec, path = disk
+    disks = proofcheck.DiskMap()
+    disks.add_spec(path)
+    bad = read_line(spec, 3, 1, crc=0xdeadbeef)
+    only_error(check(proof_lines(extra=[bad]), disks=disks), "crc32=0xdeadbeef")
+
+
+def test_wildcard_disk_is_ambiguous_with_two_namespaces(disk):
+    spec, path = disk
+    disks = proofcheck.DiskMap()
+    disks.add_spec(path)
+    lines = proof_lines(extra=[read_line(spec, 0, 1), read_line(spec, 0, 1, nsid=2)])
+    only_error(check(lines, disks=disks), "use --disk SERIAL:NSID=PATH")
+
+
+def test_bounce_and_remapped_reads_must_agree(disk):
+    spec, _ = disk
+    good = diskimage.expected_crc32(spec, 0, 8)
+    lines = proof_lines(extra=[read_line(spec, 0, 8, crc=good),
+                               read_line(spec, 0, 8, crc=good ^ 1, backend="direct-remapping")])
+    lineno, msg = only_error(check(lines, noise=False), "direct-remapping read of serial=pb0")
+    assert "bounce-buffer read on line" in msg and "direct-remapping" in lines[lineno - 1]
+    lines[lineno - 1] = read_line(spec, 0, 8, crc=good, backend="direct-remapping")
+    assert check(lines).ok
+
+
+def test_disk_spec_parsing(tmp_path):
+    disks = proofcheck.DiskMap()
+    disks.add_spec("pb0:2=/x/a.img")
+    disks.add_spec("pb1=/x/b.img")
+    disks.add_spec("/x/c=d.img")
+    assert [(d.serial, d.nsid, d.path) for d in disks.disks] == [
+        ("pb0", 2, "/x/a.img"), ("pb1", None, "/x/b.img"), (None, None, "/x/c=d.img")]
+    assert disks.exact("pb1", 7).path == "/x/b.img"
+    assert disks.exact("pb0", 1) is None
+    with pytest.raises(proofcheck.ExpectationError):
+        disks.add_spec("pb0:x=/a.img")
+
+
+def test_disk_map_file_round_trip(tmp_path):
+    path = tmp_path / "sub" / "disks.toml"
+    path.parent.mkdir()
+    image = tmp_path / "img" / 'we"ird.img'
+    proofcheck.write_disk_map(str(path), [proofcheck.Disk(str(image), "pb0", 1, 4096)])
+    disks = proofcheck.DiskMap()
+    disks.load_map(str(path))
+    d = disks.disks[0]
+    assert (os.path.normpath(d.path), d.serial, d.nsid, d.lba_size) == (str(image), "pb0", 1, 4096)
+
+
+# ---------------------------------------------------------------- expectations
+
+def test_expected_verdict():
+    report = check(proof_lines(), expect={"verdict": "FAIL"})
+    only_error(report, "verdict is PASS, expected FAIL")
+    assert check(proof_lines(), expect={"verdict": ["FAIL", "PASS"]}).ok
+
+
+def test_expected_verdict_without_verdict_line():
+    report = check(proof_lines()[:-1], expect={"verdict": "PASS"})
+    assert any("expected verdict PASS but there is no verdict line" in m for _, m in errors(report))
+
+
+def test_test_status_expectations_with_globs():
+    lines = proof_lines((("nvme.read.bounce", "PASS"), ("nvme.read.iommu", "FAIL")))
+    assert check(lines, expect={"tests": {"nvme.read.iommu": "FAIL"}}).ok
+    lineno, msg = only_error(check(lines, expect={"tests": {"nvme.read.*": "PASS"}}),
+                             "test nvme.read.iommu is FAIL, expected PASS")
+    only_error(check(lines, expect={"tests": {"pci.*": "PASS"}}), "no result line for test pci.*")
+
+
+LINE = "dma: backend selection backend=bounce-buffer reason=no%20iommu units=0"
+
+
+@pytest.mark.parametrize("count, n_lines, ok", [
+    ("once", 1, True), ("once", 0, False), ("once", 2, False),
+    ("at-least-once", 2, True), ("at-least-once", 0, False),
+    ("never", 0, True), ("never", 1, False),
+    (2, 2, True), (2, 1, False), (0, 0, True),
+    ({"min": 1, "max": 2}, 2, True), ({"min": 1, "max": 2}, 3, False),
+])
+def test_line_counts(count, n_lines, ok):
+    exp = {"line": [{"match": "dma: backend selection", "count": count}]}
+    report = check(proof_lines(extra=[LINE] * n_lines), expect=exp)
+    assert report.ok == ok, errors(report)
+
+
+@pytest.mark.parametrize("fields, ok", [
+    ({"backend": "bounce-buffer"}, True),
+    ({"backend": "direct-remapping"}, False),
+    ({"reason": "no iommu"}, True),                        # decoded value
+    ({"reason": {"regex": "no .*"}}, True),
+    ({"reason": {"regex": "iommu"}}, False),               # regex must match the whole value
+    ({"units": 0}, True), ({"units": {"lt": 1}}, True), ({"units": {"ge": 1}}, False),
+    ({"units": {"le": "0x0"}}, True),
+    ({"backend": ["direct-remapping", "bounce-buffer"]}, True),
+    ({"backend": {"one_of": ["direct-remapping"]}}, False),
+    ({"backend": {"ne": "bounce-buffer"}}, False),
+    ({"missing": {"present": False}}, True), ({"missing": "x"}, False),
+    ({"backend": {"gt": 1}}, False),                       # not a number
+])
+def test_field_constraints(fields, ok):
+    exp = {"line": [{"match": "dma: backend selection", "count": "once", "fields": fields}]}
+    report = check(proof_lines(extra=[LINE]), expect=exp)
+    assert report.ok == ok, errors(report)
+
+
+def test_numbers_compare_across_hex_and_decimal():
+    exp = {"line": [{"match": "nvme: read", "count": "once", "fields": {"status": 0x281}}]}
+    report = check(proof_lines(extra=["nvme: read status=0x0281"]), expect=exp)
+    assert not [m for _, m in errors(report) if "nvme: read status" in m]
+
+
+def test_never_names_offending_lines():
+    exp = {"line": [{"match": "dma: backend selection", "count": "never", "why": "no dma here"}]}
+    lines = proof_lines(extra=[LINE])
+    lineno, msg = only_error(check(lines, expect=exp, noise=False), "expected never, found 1 times")
+    assert lines[lineno - 1] == LINE and "no dma here" in msg
+
+
+def test_missing_line_shows_near_misses():
+    exp = {"line": [{"match": "dma: backend selection", "fields": {"backend": "direct-remapping"}}]}
+    lineno, msg = only_error(check(proof_lines(extra=[LINE]), expect=exp), "near misses")
+    assert "backend=bounce-buffer, expected 'direct-remapping'" in msg
+
+
+def test_pending_expectation_warns_instead_of_failing():
+    exp = {"line": [{"match": "iommu: unit", "pending": "not printed yet"}]}
+    report = check(proof_lines(), expect=exp)
+    assert report.ok
+    assert [f.severity for f in report.findings] == ["warning"]
+    report = check(proof_lines(extra=["iommu: unit index=0"]), expect=exp)
+    assert report.ok and "drop 'pending'" in report.findings[0].message
+
+
+@pytest.mark.parametrize("bad", [
+    {"verdict": "GOOD"},
+    {"bogus": 1},
+    {"line": [{"match": "no-colon"}]},
+    {"line": [{"match": "a: b", "count": "twice"}]},
+    {"line": [{"match": "a: b", "fields": {"k": {"regex": "("}}}]},
+    {"line": [{"match": "a: b", "fields": {"k": {"lt": "abc"}}}]},
+    {"line": [{"match": "a: b", "fields": {"k": {"like": "x"}}}]},
+    {"line": [{"match": "a: b", "extra": 1}]},
+    {"tests": {"a": "MAYBE"}},
+])
+def test_invalid_expectations_are_rejected(bad):
+    with pytest.raises(proofcheck.ExpectationError):
+        proofcheck.expectations_from_dict(bad, "test")
+
+
+def test_load_expectations_file(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_text('verdict = "PASS"\n[tests]\n"boot.*" = "PASS"\n'
+                    '[[line]]\nmatch = "proofboot: start"\ncount = "once"\n'
+                    'fields = { schema = 1, multiboot2 = true }\n')
+    exp = proofcheck.load_expectations(str(path))
+    log = prooflog.parse_text(as_log(proof_lines()), SUBS)
+    assert proofcheck.check_log(log, exp).ok
+
+
+# ------------------------------------------------------------------ check-log
+
+def run_check_log(*args):
+    proc = subprocess.run([sys.executable, CHECK_LOG, *args], capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_check_log_cli_corrupted_log(tmp_path, disk):
+    """Edit one crc32 and delete the verdict line: exit 1, both failures named."""
+    spec, image = disk
+    lines = proof_lines(extra=[read_line(spec, 0, 8), read_line(spec, 8, 8)])
+    log = tmp_path / "console.log"
+    log.write_text(as_log(lines))
+    code, out = run_check_log(str(log), "--disk", f"pb0:1={image}")
+    assert code == 0, out
+    assert "2 nvme read(s) checked" in out
+
+    text = as_log(lines).splitlines()
+    crc_index = next(i for i, l in enumerate(text) if "slba=8" in l)
+    good_crc = diskimage.expected_crc32(spec, 8, 8)
+    text[crc_index] = text[crc_index].replace(f"crc32=0x{good_crc:08x}",
+                                              f"crc32=0x{good_crc ^ 0x10:08x}")
+    assert text[-1].startswith("proofboot: verdict")
+    del text[-1]
+    log.write_text("\n".join(text) + "\n")
+    code, out = run_check_log(str(log), "--disk", f"pb0:1={image}")
+    assert code == 1, out
+    assert f"{log}:{crc_index + 1}: error: nvme read crc32=0x{good_crc ^ 0x10:08x} but " \
+           f"disk.img LBAs [8, 16) have crc32=0x{good_crc:08x}" in out
+    assert f"{log}: error: no 'proofboot: verdict' line" in out
+    assert "FAIL" in out.splitlines()[-1]
+
+
+def test_check_log_cli_expect_and_usage_errors(tmp_path):
+    log = tmp_path / "console.log"
+    log.write_text(as_log(proof_lines()))
+    exp = tmp_path / "e.toml"
+    exp.write_text('verdict = "FAIL"\n')
+    code, out = run_check_log(str(log), "--expect", str(exp))
+    assert code == 1 and ":" in out and "verdict is PASS, expected FAIL" in out
+    assert run_check_log(str(log))[0] == 0
+    assert run_check_log()[0] == 2
+    assert run_check_log(str(tmp_path / "missing.log"))[0] == 2
+    exp.write_text('verdict = "NOPE"\n')
+    code, out = run_check_log(str(log), "--expect", str(exp))
+    assert code == 2 and "status must be one of" in out
+    assert run_check_log(str(log), "--bogus")[0] == 2
+
+
+def test_check_log_cli_disk_map(tmp_path, disk):
+    spec, image = disk
+    log = tmp_path / "console.log"
+    log.write_text(as_log(proof_lines(extra=[read_line(spec, 2, 3, crc=1)])))
+    dmap = tmp_path / "disks.toml"
+    proofcheck.write_disk_map(str(dmap), [proofcheck.Disk(image, "pb0", 1, 512)])
+    code, out = run_check_log(str(log), "--disk-map", str(dmap), "-q")
+    assert code == 1 and "crc32=0x00000001 but disk.img LBAs [2, 5)" in out
+    assert "check-log:" not in out          # -q: errors only

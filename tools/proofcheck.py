@@ -1,0 +1,865 @@
+"""Checks over a parsed proofboot console log.
+
+Two kinds of checks:
+
+* built-in cross-line checks, always on (see BUILTIN_CHECKS below and
+  docs/tools.md): one verdict line and it is last, plan/result consistency,
+  verdict counts and status, NVMe read CRCs against disk images, bounce and
+  remapped reads agree, no malformed proof lines;
+* declarative expectations loaded from TOML (an expectations file, or the
+  `expect` table of a matrix configuration).
+
+Every failure is a Finding that names the log line (when there is one) and
+the reason.  Used by tools/check-log and tools/matrix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import re
+import tomllib
+import zlib
+
+import prooflog
+from prooflog import ProofLog, Record, parse_number
+
+STATUSES = ("PASS", "FAIL", "SKIP")
+# Most severe first: the verdict is the first of these any result has.
+SEVERITY_ORDER = ("FAIL", "PASS", "SKIP")
+BACKEND_BOUNCE = "bounce-buffer"
+BACKEND_REMAPPED = "direct-remapping"
+NVME_READ_KEYS = ("serial", "nsid", "slba", "blocks", "lba_size", "crc32")
+
+BUILTIN_CHECKS = (
+    "malformed: every line starting with a documented subsystem follows the grammar",
+    "verdict: exactly one 'proofboot: verdict' line, and it is the last proof line",
+    "plan/result: every 'test: plan selected=true' has exactly one 'test: result', "
+    "no result without a selected plan",
+    "counts: the verdict's passed/failed/skipped equal the result lines",
+    "status: the verdict status is the most severe result (FAIL > PASS > SKIP), or FAIL "
+    "after a 'proofboot: fatal' line; an emergency verdict is an error",
+    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
+    "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+)
+
+
+class ExpectationError(ValueError):
+    """The expectations themselves are invalid (a usage error, not a failed check)."""
+
+
+@dataclasses.dataclass
+class Finding:
+    severity: str            # "error" fails the check; "warning"/"note" do not
+    lineno: int | None       # log line the finding is about, None when no line exists
+    message: str
+    check: str = ""
+
+    def format(self, path: str | None = None) -> str:
+        where = path or "log"
+        if self.lineno is not None:
+            where = f"{where}:{self.lineno}"
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclasses.dataclass
+class Report:
+    findings: list
+    verdict: Record | None
+    results: list            # test: result records
+    planned: list = dataclasses.field(default_factory=list)  # plan records with selected=true
+    reads_checked: int = 0   # nvme reads compared against a disk image
+    reads_unchecked: int = 0
+
+    @property
+    def errors(self) -> list:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def verdict_status(self) -> str | None:
+        return self.verdict.fields.get("status") if self.verdict else None
+
+
+# ---------------------------------------------------------------- constraints
+
+_CONSTRAINT_KEYS = ("eq", "ne", "regex", "one_of", "lt", "le", "gt", "ge", "present")
+_COMPARATORS = {
+    "lt": (lambda a, b: a < b, "<"),
+    "le": (lambda a, b: a <= b, "<="),
+    "gt": (lambda a, b: a > b, ">"),
+    "ge": (lambda a, b: a >= b, ">="),
+}
+
+
+def _literal_matches(expected, value: str) -> bool:
+    """Exact match: ints compare as numbers (so 0 matches 0x0000), bools as true/false."""
+    if isinstance(expected, bool):
+        return value == ("true" if expected else "false")
+    if isinstance(expected, int):
+        return parse_number(value) == expected
+    return value == expected
+
+
+def _number_operand(key: str, op: str, operand) -> int:
+    if isinstance(operand, bool):
+        raise ExpectationError(f"field {key}: {op} needs a number, not a boolean")
+    if isinstance(operand, int):
+        return operand
+    number = parse_number(operand) if isinstance(operand, str) else None
+    if number is None:
+        raise ExpectationError(f"field {key}: {op} needs a number, got {operand!r}")
+    return number
+
+
+@dataclasses.dataclass
+class FieldConstraint:
+    key: str
+    ops: dict                # op name -> operand (validated)
+
+    @classmethod
+    def parse(cls, key: str, spec) -> "FieldConstraint":
+        if isinstance(spec, (str, int, bool)):
+            return cls(key, {"eq": spec})
+        if isinstance(spec, list):
+            return cls(key, {"one_of": list(spec)})
+        if not isinstance(spec, dict):
+            raise ExpectationError(f"field {key}: unsupported constraint {spec!r}")
+        unknown = set(spec) - set(_CONSTRAINT_KEYS)
+        if unknown:
+            raise ExpectationError(f"field {key}: unknown constraint(s) {sorted(unknown)}; "
+                                   f"use {', '.join(_CONSTRAINT_KEYS)}")
+        ops = dict(spec)
+        for op in _COMPARATORS:
+            if op in ops:
+                ops[op] = _number_operand(key, op, ops[op])
+        if "regex" in ops:
+            try:
+                ops["regex"] = re.compile(ops["regex"])
+            except (re.error, TypeError) as e:
+                raise ExpectationError(f"field {key}: bad regex {spec['regex']!r}: {e}")
+        if "one_of" in ops and not isinstance(ops["one_of"], list):
+            raise ExpectationError(f"field {key}: one_of needs a list")
+        if "present" in ops and not isinstance(ops["present"], bool):
+            raise ExpectationError(f"field {key}: present needs true or false")
+        return cls(key, ops)
+
+    def violation(self, value: str | None) -> str | None:
+        """None when the value satisfies the constraint, else why not."""
+        key, ops = self.key, self.ops
+        if value is None:
+            if ops.get("present") is False:
+                return None
+            return f"{key} is missing"
+        if ops.get("present") is False:
+            return f"{key}={value} is present, expected absent"
+        if "eq" in ops and not _literal_matches(ops["eq"], value):
+            return f"{key}={value}, expected {ops['eq']!r}"
+        if "ne" in ops and _literal_matches(ops["ne"], value):
+            return f"{key}={value}, expected anything but {ops['ne']!r}"
+        if "one_of" in ops and not any(_literal_matches(e, value) for e in ops["one_of"]):
+            return f"{key}={value}, expected one of {ops['one_of']!r}"
+        if "regex" in ops and not ops["regex"].fullmatch(value):
+            return f"{key}={value} does not match /{ops['regex'].pattern}/"
+        for op, (compare, symbol) in _COMPARATORS.items():
+            if op not in ops:
+                continue
+            number = parse_number(value)
+            if number is None:
+                return f"{key}={value} is not a number"
+            if not compare(number, ops[op]):
+                return f"{key}={value}, expected {symbol} {ops[op]}"
+        return None
+
+
+# --------------------------------------------------------------- expectations
+
+_COUNT_WORDS = {"once": (1, 1), "at-least-once": (1, None), "never": (0, 0)}
+
+
+def _parse_count(spec, where: str):
+    if spec is None:
+        return (1, None)
+    if isinstance(spec, bool):
+        raise ExpectationError(f"{where}: count must be a word or a number")
+    if isinstance(spec, int):
+        if spec < 0:
+            raise ExpectationError(f"{where}: count must not be negative")
+        return (spec, spec)
+    if isinstance(spec, str) and spec in _COUNT_WORDS:
+        return _COUNT_WORDS[spec]
+    if isinstance(spec, dict) and set(spec) <= {"min", "max"} and spec:
+        lo, hi = spec.get("min", 0), spec.get("max")
+        if not isinstance(lo, int) or (hi is not None and not isinstance(hi, int)):
+            raise ExpectationError(f"{where}: count min/max must be numbers")
+        return (lo, hi)
+    raise ExpectationError(f"{where}: count must be once, at-least-once, never, "
+                           f"a number or {{min=, max=}}; got {spec!r}")
+
+
+def _describe_count(lo: int, hi: int | None) -> str:
+    if hi is None:
+        return "at least once" if lo == 1 else f"at least {lo} times"
+    if lo == hi:
+        return {0: "never", 1: "exactly once"}.get(lo, f"exactly {lo} times")
+    return f"between {lo} and {hi} times"
+
+
+@dataclasses.dataclass
+class LineExpectation:
+    subsystem: str
+    event: str
+    count: tuple             # (min, max or None)
+    fields: list             # [FieldConstraint]
+    why: str = ""
+    pending: str = ""        # non-empty: the firmware does not print this yet
+
+    @property
+    def kind(self) -> str:
+        return f"{self.subsystem}: {self.event}"
+
+    def describe(self) -> str:
+        return " ".join([self.kind] + [_describe_constraint(c) for c in self.fields])
+
+    def satisfied(self, record: Record) -> int:
+        """How many field constraints the record meets (to rank near misses)."""
+        return sum(1 for c in self.fields if c.violation(record.fields.get(c.key)) is None)
+
+    def violation(self, record: Record) -> str | None:
+        if record.subsystem != self.subsystem or record.event != self.event:
+            return "different line"
+        for c in self.fields:
+            why = c.violation(record.fields.get(c.key))
+            if why:
+                return why
+        return None
+
+
+def _show(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and value >= 10:
+        return f"{value}(0x{value:x})"
+    return str(value)
+
+
+def _describe_constraint(c: FieldConstraint) -> str:
+    shown = []
+    for op, operand in c.ops.items():
+        if op == "eq":
+            shown.append(f"{c.key}={_show(operand)}")
+        elif op == "ne":
+            shown.append(f"{c.key}!={_show(operand)}")
+        elif op == "regex":
+            shown.append(f"{c.key}=~/{operand.pattern}/")
+        elif op == "one_of":
+            shown.append(f"{c.key}=" + "|".join(_show(v) for v in operand))
+        elif op == "present":
+            shown.append(c.key if operand else f"no {c.key}")
+        else:
+            shown.append(f"{c.key}{_COMPARATORS[op][1]}{_show(operand)}")
+    return " ".join(shown)
+
+
+@dataclasses.dataclass
+class TestExpectation:
+    pattern: str             # fnmatch glob over test names
+    statuses: tuple
+
+
+@dataclasses.dataclass
+class Expectations:
+    verdict: tuple | None = None
+    tests: list = dataclasses.field(default_factory=list)
+    lines: list = dataclasses.field(default_factory=list)
+    source: str = ""
+
+    def merged(self, other: "Expectations") -> "Expectations":
+        return Expectations(verdict=other.verdict or self.verdict,
+                            tests=self.tests + other.tests,
+                            lines=self.lines + other.lines,
+                            source=", ".join(s for s in (self.source, other.source) if s))
+
+
+def _status_list(spec, where: str) -> tuple:
+    values = spec if isinstance(spec, list) else [spec]
+    for v in values:
+        if v not in STATUSES:
+            raise ExpectationError(f"{where}: status must be one of {STATUSES}, got {v!r}")
+    return tuple(values)
+
+
+_TOP_KEYS = {"verdict", "tests", "line"}
+_LINE_KEYS = {"match", "count", "fields", "why", "pending"}
+
+
+def expectations_from_dict(data: dict, source: str = "") -> Expectations:
+    """Build Expectations from the TOML structure documented in docs/tools.md."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ExpectationError(f"{source}: unknown key(s) {sorted(unknown)}; "
+                               f"expected {sorted(_TOP_KEYS)}")
+    exp = Expectations(source=source)
+    if "verdict" in data:
+        exp.verdict = _status_list(data["verdict"], f"{source}: verdict")
+    tests = data.get("tests", {})
+    if not isinstance(tests, dict):
+        raise ExpectationError(f"{source}: [tests] must be a table of name = status")
+    for pattern, spec in tests.items():
+        exp.tests.append(TestExpectation(pattern, _status_list(spec, f"{source}: tests.{pattern}")))
+    lines = data.get("line", [])
+    if not isinstance(lines, list):
+        raise ExpectationError(f"{source}: line must be an array of tables ([[line]])")
+    for i, spec in enumerate(lines):
+        exp.lines.append(_line_expectation(spec, f"{source}: line[{i}]"))
+    return exp
+
+
+def _line_expectation(spec, where: str) -> LineExpectation:
+    if not isinstance(spec, dict):
+        raise ExpectationError(f"{where}: must be a table")
+    unknown = set(spec) - _LINE_KEYS
+    if unknown:
+        raise ExpectationError(f"{where}: unknown key(s) {sorted(unknown)}")
+    match = spec.get("match")
+    if not isinstance(match, str) or ": " not in match:
+        raise ExpectationError(f"{where}: match must be \"subsystem: event words\"")
+    subsystem, event = match.split(": ", 1)
+    fields = spec.get("fields", {})
+    if not isinstance(fields, dict):
+        raise ExpectationError(f"{where}: fields must be a table")
+    pending = spec.get("pending", "")
+    if pending is True:
+        pending = "not printed by the firmware yet"
+    return LineExpectation(
+        subsystem=subsystem, event=event.strip(),
+        count=_parse_count(spec.get("count"), where),
+        fields=[FieldConstraint.parse(k, v) for k, v in fields.items()],
+        why=str(spec.get("why", "")), pending=str(pending or ""))
+
+
+def load_expectations(path: str) -> Expectations:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ExpectationError(f"{path}: {e}")
+    return expectations_from_dict(data, source=path)
+
+
+# ------------------------------------------------------------------ disk map
+
+@dataclasses.dataclass
+class Disk:
+    path: str
+    serial: str | None = None    # None: any controller (only when unambiguous)
+    nsid: int | None = None      # None: any namespace of that serial
+    lba_size: int | None = None  # when known, checked against the read lines
+
+
+class DiskMap:
+    """Which disk image backs which (controller serial, namespace id)."""
+
+    def __init__(self, disks=()):
+        self.disks = list(disks)
+
+    def __bool__(self):
+        return bool(self.disks)
+
+    def add_spec(self, spec: str) -> None:
+        """`[SERIAL[:NSID]=]PATH`; without a serial the image is a wildcard."""
+        serial = nsid = None
+        path = spec
+        head, sep, tail = spec.partition("=")
+        if sep and head and "/" not in head:
+            path = tail
+            serial, colon, ns = head.partition(":")
+            if colon:
+                if not ns.isdigit():
+                    raise ExpectationError(f"--disk {spec}: NSID must be a number")
+                nsid = int(ns)
+        if not path:
+            raise ExpectationError(f"--disk {spec}: missing image path")
+        self.disks.append(Disk(path=path, serial=serial, nsid=nsid))
+
+    def load_map(self, path: str) -> None:
+        """A TOML file of [[disk]] tables: serial, nsid, path (relative to the file), lba_size."""
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ExpectationError(f"{path}: {e}")
+        base = os.path.dirname(os.path.abspath(path))
+        for i, d in enumerate(data.get("disk", [])):
+            if "path" not in d:
+                raise ExpectationError(f"{path}: disk[{i}] has no path")
+            self.disks.append(Disk(path=os.path.join(base, d["path"]),
+                                   serial=d.get("serial"), nsid=d.get("nsid"),
+                                   lba_size=d.get("lba_size")))
+
+    def exact(self, serial: str, nsid: int | None) -> Disk | None:
+        for d in self.disks:
+            if d.serial == serial and d.nsid in (None, nsid):
+                return d
+        return None
+
+    def wildcard(self) -> Disk | None:
+        for d in self.disks:
+            if d.serial is None:
+                return d
+        return None
+
+
+def write_disk_map(path: str, disks) -> None:
+    """Write [[disk]] tables (TOML) that DiskMap.load_map reads back."""
+    base = os.path.dirname(os.path.abspath(path))
+    with open(path, "w", encoding="utf-8") as f:
+        for d in disks:
+            f.write("[[disk]]\n")
+            if d.serial is not None:
+                f.write(f"serial = {_toml_str(d.serial)}\n")
+            if d.nsid is not None:
+                f.write(f"nsid = {int(d.nsid)}\n")
+            f.write(f"path = {_toml_str(os.path.relpath(os.path.abspath(d.path), base))}\n")
+            if d.lba_size is not None:
+                f.write(f"lba_size = {int(d.lba_size)}\n")
+            f.write("\n")
+
+
+def _toml_str(text: str) -> str:
+    out = ['"']
+    for c in text:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+# -------------------------------------------------------------------- checks
+
+def _lines(records) -> str:
+    return ", ".join(str(r.lineno) for r in records)
+
+
+def check_malformed(log: ProofLog, out: list) -> None:
+    for m in log.malformed:
+        out.append(Finding("error", m.lineno, f"malformed proof line ({m.reason}): {m.raw[:120]}",
+                           "malformed"))
+    if log.partial is not None:
+        out.append(Finding("warning", log.total_lines,
+                           "last line has no line end (capture cut short?) and is not counted: "
+                           f"{log.partial_text[:120]}", "partial"))
+
+
+def check_verdict(log: ProofLog, out: list) -> Record | None:
+    verdicts = log.find("proofboot", "verdict")
+    last = log.records[-1] if log.records else None
+    if not verdicts:
+        tail = f"; the last proof line is line {last.lineno}: {last.raw[:100]}" if last else \
+            "; the log has no proof lines at all"
+        out.append(Finding("error", None,
+                           "no 'proofboot: verdict' line: the firmware never reached its verdict "
+                           f"(crash, hang or cut-off log){tail}", "verdict"))
+        return None
+    first = verdicts[0]
+    for extra in verdicts[1:]:
+        out.append(Finding("error", extra.lineno,
+                           f"more than one verdict line (first at line {first.lineno})", "verdict"))
+    verdict = verdicts[-1]
+    for v in verdicts:
+        after = [r for r in log.records if r.lineno > v.lineno and r is not v and
+                 not (r.subsystem == "proofboot" and r.event == "verdict")]
+        if after:
+            out.append(Finding("error", v.lineno,
+                               f"verdict is not the last proof line: line {after[0].lineno} "
+                               f"({after[0].kind}) follows it", "verdict"))
+    status = verdict.fields.get("status")
+    if status not in STATUSES:
+        out.append(Finding("error", verdict.lineno,
+                           f"verdict status={status} is not one of {'/'.join(STATUSES)}", "verdict"))
+    for key in ("passed", "failed", "skipped"):
+        if verdict.number(key) is None:
+            out.append(Finding("error", verdict.lineno,
+                               f"verdict has no numeric {key}= field", "verdict"))
+    return verdict
+
+
+def check_plan_results(log: ProofLog, out: list) -> tuple:
+    """(result records, selected plan records) after checking they pair up."""
+    plans = {}
+    for p in log.find("test", "plan"):
+        name, selected = p.fields.get("name"), p.fields.get("selected")
+        if not name:
+            out.append(Finding("error", p.lineno, "test plan line without name=", "plan"))
+            continue
+        if selected not in ("true", "false"):
+            out.append(Finding("error", p.lineno,
+                               f"test plan for {name}: selected={selected}, expected true or false",
+                               "plan"))
+        if name in plans:
+            out.append(Finding("error", p.lineno,
+                               f"second plan line for test {name} (first at line {plans[name].lineno})",
+                               "plan"))
+            continue
+        plans[name] = p
+
+    results = []
+    by_name = {}
+    for r in log.find("test", "result"):
+        name, status = r.fields.get("name"), r.fields.get("status")
+        if not name:
+            out.append(Finding("error", r.lineno, "test result line without name=", "result"))
+            continue
+        results.append(r)
+        if status not in STATUSES:
+            out.append(Finding("error", r.lineno,
+                               f"test {name}: status={status} is not one of {'/'.join(STATUSES)}",
+                               "result"))
+        if name in by_name:
+            out.append(Finding("error", r.lineno,
+                               f"second result line for test {name} (first at line "
+                               f"{by_name[name].lineno})", "result"))
+            continue
+        by_name[name] = r
+        plan = plans.get(name)
+        if plan is None:
+            out.append(Finding("error", r.lineno,
+                               f"result for test {name} which has no 'test: plan' line", "result"))
+        elif plan.fields.get("selected") == "false":
+            out.append(Finding("error", r.lineno,
+                               f"result for test {name} which was planned with selected=false "
+                               f"(line {plan.lineno})", "result"))
+        elif plan.lineno > r.lineno:
+            out.append(Finding("error", r.lineno,
+                               f"result for test {name} comes before its plan line {plan.lineno}",
+                               "result"))
+    for name, plan in plans.items():
+        if plan.fields.get("selected") == "true" and name not in by_name:
+            out.append(Finding("error", plan.lineno,
+                               f"test {name} was planned (selected=true) but has no result line",
+                               "plan"))
+    selected = [p for p in plans.values() if p.fields.get("selected") == "true"]
+    return results, selected
+
+
+def expected_verdict(results) -> str:
+    """FAIL if anything failed, else PASS if anything passed, else SKIP."""
+    statuses = {r.fields.get("status") for r in results}
+    for status in SEVERITY_ORDER:
+        if status in statuses:
+            return status
+    return "SKIP"
+
+
+def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, out: list) -> None:
+    if verdict is None:
+        return
+    if verdict.fields.get("emergency") == "true":
+        # Printed raw when the verdict path itself faulted: its counts are made up.
+        out.append(Finding("error", verdict.lineno,
+                           "emergency verdict: the firmware faulted while finishing the run",
+                           "verdict"))
+        return
+    for key, status in (("passed", "PASS"), ("failed", "FAIL"), ("skipped", "SKIP")):
+        claimed = verdict.number(key)
+        actual = [r for r in results if r.fields.get("status") == status]
+        if claimed is not None and claimed != len(actual):
+            where = f" (lines {_lines(actual)})" if actual else ""
+            out.append(Finding("error", verdict.lineno,
+                               f"verdict says {key}={claimed} but there are {len(actual)} "
+                               f"{status} result lines{where}", "counts"))
+    want = expected_verdict(results)
+    fatal = [r for r in log.find("proofboot", "fatal") if r.lineno < verdict.lineno]
+    if fatal:
+        want = "FAIL"   # a fatal error outside any test fails the run whatever the results
+    status = verdict.fields.get("status")
+    if status in STATUSES and status != want:
+        out.append(Finding("error", verdict.lineno,
+                           f"verdict status={status} but " +
+                           (f"'proofboot: fatal' on line {fatal[0].lineno} makes the run FAIL"
+                            if fatal else f"the most severe result is {want}"), "status"))
+
+
+def _read_ok(record: Record) -> bool:
+    status = record.fields.get("status")
+    return status is None or parse_number(status) == 0
+
+
+class _ImageReader:
+    def __init__(self):
+        self.cache = {}
+
+    def crc(self, path: str, offset: int, length: int):
+        """(crc32, None) or (None, reason)."""
+        key = (path, offset, length)
+        if key not in self.cache:
+            self.cache[key] = self._crc(path, offset, length)
+        return self.cache[key]
+
+    @staticmethod
+    def _crc(path, offset, length):
+        try:
+            size = os.path.getsize(path)
+            if offset + length > size:
+                return None, (f"range [{offset}, {offset + length}) is past the end of "
+                              f"{path} ({size} bytes)")
+            with open(path, "rb") as f:
+                f.seek(offset)
+                crc = 0
+                left = length
+                while left:
+                    chunk = f.read(min(left, 1 << 20))
+                    if not chunk:
+                        return None, f"short read from {path}"
+                    crc = zlib.crc32(chunk, crc)
+                    left -= len(chunk)
+            return crc, None
+        except OSError as e:
+            return None, f"cannot read disk image: {e}"
+
+
+def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Report) -> None:
+    reads = log.find("nvme", "read")
+    disks = disks or DiskMap()
+    reader = _ImageReader()
+    unmatched = {}
+    valid = []
+    for r in reads:
+        missing = [k for k in NVME_READ_KEYS if k not in r.fields]
+        if missing:
+            out.append(Finding("error", r.lineno,
+                               f"nvme read line lacks {', '.join(missing)}", "crc"))
+            continue
+        values = {k: r.number(k) for k in NVME_READ_KEYS if k != "serial"}
+        bad = [k for k, v in values.items() if v is None]
+        if bad:
+            out.append(Finding("error", r.lineno,
+                               f"nvme read line: {', '.join(bad)} not a number", "crc"))
+            continue
+        if "bytes" in r.fields and r.number("bytes") != values["blocks"] * values["lba_size"]:
+            out.append(Finding("error", r.lineno,
+                               f"nvme read bytes={r.fields['bytes']} but blocks*lba_size="
+                               f"{values['blocks'] * values['lba_size']}", "crc"))
+        valid.append(r)
+        if not _read_ok(r):
+            continue
+        disk = disks.exact(r.fields["serial"], values["nsid"])
+        if disk is None:
+            unmatched.setdefault((r.fields["serial"], values["nsid"]), []).append(r)
+            continue
+        _check_read_crc(r, disk, reader, out, report)
+
+    wildcard = disks.wildcard()
+    if unmatched and wildcard is not None:
+        if len(unmatched) > 1:
+            keys = ", ".join(f"serial={s} nsid={n}" for s, n in sorted(unmatched))
+            out.append(Finding("error", None,
+                               f"--disk {wildcard.path} names no controller but the log reads "
+                               f"several namespaces ({keys}); use --disk SERIAL:NSID=PATH", "crc"))
+            report.reads_unchecked += sum(len(v) for v in unmatched.values())
+        else:
+            for r in next(iter(unmatched.values())):
+                _check_read_crc(r, wildcard, reader, out, report)
+    else:
+        report.reads_unchecked += sum(len(v) for v in unmatched.values())
+        if disks and unmatched:
+            for (serial, nsid), rs in sorted(unmatched.items()):
+                out.append(Finding("warning", rs[0].lineno,
+                                   f"no disk image given for serial={serial} nsid={nsid}: "
+                                   f"{len(rs)} read(s) not checked against data", "crc"))
+    check_backends_agree(valid, out)
+
+
+def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, report: Report):
+    lba_size = r.number("lba_size")
+    if disk.lba_size is not None and disk.lba_size != lba_size:
+        out.append(Finding("error", r.lineno,
+                           f"nvme read reports lba_size={lba_size} but the disk for "
+                           f"serial={r.fields['serial']} nsid={r.fields['nsid']} has "
+                           f"{disk.lba_size}-byte LBAs", "crc"))
+        return
+    slba, blocks = r.number("slba"), r.number("blocks")
+    offset, length = slba * lba_size, blocks * lba_size
+    crc, why = reader.crc(disk.path, offset, length)
+    report.reads_checked += 1
+    if why:
+        out.append(Finding("error", r.lineno, f"nvme read slba={slba} blocks={blocks}: {why}", "crc"))
+        return
+    claimed = r.number("crc32")
+    if claimed != crc:
+        out.append(Finding("error", r.lineno,
+                           f"nvme read crc32={r.fields['crc32']} but {os.path.basename(disk.path)} "
+                           f"LBAs [{slba}, {slba + blocks}) have crc32=0x{crc:08x} "
+                           f"(wrong data, wrong LBA or stale buffer)", "crc"))
+
+
+def check_backends_agree(reads, out: list) -> None:
+    groups = {}
+    for r in reads:
+        if not _read_ok(r):
+            continue
+        key = (r.fields["serial"], r.number("nsid"), r.number("slba"), r.number("blocks"))
+        groups.setdefault(key, []).append(r)
+    for (serial, nsid, slba, blocks), rs in groups.items():
+        bounce = [r for r in rs if r.fields.get("backend") == BACKEND_BOUNCE]
+        remapped = [r for r in rs if r.fields.get("backend") == BACKEND_REMAPPED]
+        if not bounce or not remapped:
+            continue
+        for r in remapped:
+            for b in bounce:
+                if r.number("crc32") != b.number("crc32"):
+                    out.append(Finding("error", r.lineno,
+                                       f"direct-remapping read of serial={serial} nsid={nsid} "
+                                       f"slba={slba} blocks={blocks} has crc32={r.fields['crc32']} "
+                                       f"but the bounce-buffer read on line {b.lineno} has "
+                                       f"{b.fields['crc32']}", "agree"))
+                    break
+
+
+def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
+                       results: list, out: list) -> None:
+    if exp.verdict and verdict is not None:
+        status = verdict.fields.get("status")
+        if status not in exp.verdict:
+            out.append(Finding("error", verdict.lineno,
+                               f"verdict is {status}, expected {' or '.join(exp.verdict)}",
+                               "expect"))
+    elif exp.verdict:
+        out.append(Finding("error", None,
+                           f"expected verdict {' or '.join(exp.verdict)} but there is no verdict line",
+                           "expect"))
+    for t in exp.tests:
+        matching = [r for r in results if fnmatch.fnmatchcase(r.fields["name"], t.pattern)]
+        if not matching:
+            out.append(Finding("error", None,
+                               f"no result line for test {t.pattern} (expected "
+                               f"{' or '.join(t.statuses)})", "expect"))
+        for r in matching:
+            if r.fields.get("status") not in t.statuses:
+                reason = r.fields.get("reason")
+                tail = f" (reason: {reason})" if reason else ""
+                out.append(Finding("error", r.lineno,
+                                   f"test {r.fields['name']} is {r.fields.get('status')}, expected "
+                                   f"{' or '.join(t.statuses)}{tail}", "expect"))
+    for line in exp.lines:
+        _check_line_expectation(log, line, out)
+
+
+def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> None:
+    same_kind = [r for r in log.records if r.subsystem == exp.subsystem and r.event == exp.event]
+    matches = [r for r in same_kind if exp.violation(r) is None]
+    lo, hi = exp.count
+    if lo <= len(matches) and (hi is None or len(matches) <= hi):
+        if exp.pending:
+            out.append(Finding("note", matches[0].lineno if matches else None,
+                               f"pending expectation now holds, drop 'pending': {exp.describe()}",
+                               "expect"))
+        return
+    severity = "warning" if exp.pending else "error"
+    why = f" ({exp.why})" if exp.why else ""
+    pending = f" [pending: {exp.pending}]" if exp.pending else ""
+    wanted = _describe_count(lo, hi)
+    if hi is not None and len(matches) > hi:
+        first_extra = matches[hi] if hi < len(matches) else matches[0]
+        out.append(Finding(severity, first_extra.lineno,
+                           f"{exp.describe()} expected {wanted}, found {len(matches)} times "
+                           f"(lines {_lines(matches)}){why}{pending}", "expect"))
+        return
+    closest = sorted(same_kind, key=lambda r: -exp.satisfied(r))[:3]
+    near = "; ".join(f"line {r.lineno}: {exp.violation(r)}" for r in closest)
+    hint = f"; near misses: {near}" if near else f"; no '{exp.kind}' line at all"
+    out.append(Finding(severity, None,
+                       f"{exp.describe()} expected {wanted}, found {len(matches)}"
+                       f"{hint}{why}{pending}", "expect"))
+
+
+def check_log(log: ProofLog, expectations: Expectations | None = None,
+              disks: DiskMap | None = None) -> Report:
+    """Run every built-in check plus the expectations; returns the Report."""
+    out = []
+    check_malformed(log, out)
+    verdict = check_verdict(log, out)
+    results, planned = check_plan_results(log, out)
+    check_verdict_counts(log, verdict, results, out)
+    report = Report(findings=out, verdict=verdict, results=results, planned=planned)
+    check_nvme_reads(log, disks, out, report)
+    if expectations is not None:
+        check_expectations(log, expectations, verdict, results, out)
+    return report
+
+
+def sorted_findings(findings) -> list:
+    """Findings without a line first, then by line number (stable within a line)."""
+    return sorted(findings, key=lambda f: (f.lineno is not None, f.lineno or 0))
+
+
+def summary(report: Report, log: ProofLog) -> str:
+    counts = {s: sum(1 for r in report.results if r.fields.get("status") == s) for s in STATUSES}
+    errors = len(report.errors)
+    warnings = sum(1 for f in report.findings if f.severity == "warning")
+    crc = f", {report.reads_checked} nvme read(s) checked against disk images"
+    if report.reads_unchecked:
+        crc += f", {report.reads_unchecked} not checked (no image)"
+    state = "all checks passed" if report.ok else f"{errors} error(s)"
+    if warnings:
+        state += f", {warnings} warning(s)"
+    return (f"verdict={report.verdict_status or 'none'}, {len(log.records)} proof lines, "
+            f"{len(report.results)} test results ({counts['PASS']} passed, {counts['FAIL']} failed, "
+            f"{counts['SKIP']} skipped){crc}: {state}")
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(
+        prog="check-log",
+        description="Check a proofboot console log: built-in cross-line checks plus optional "
+                    "expectations. Exit 0 when every check passes, 1 on any failure, 2 on usage "
+                    "error.")
+    ap.add_argument("log", help="console log (any capture: QEMU serial file, a lab machine's serial)")
+    ap.add_argument("--expect", action="append", default=[], metavar="FILE",
+                    help="expectations TOML (repeatable; see docs/tools.md)")
+    ap.add_argument("--disk", action="append", default=[], metavar="[SERIAL[:NSID]=]IMAGE",
+                    help="disk image behind a controller/namespace, for nvme read CRC checks "
+                         "(repeatable; without SERIAL it stands for the only namespace read)")
+    ap.add_argument("--disk-map", action="append", default=[], metavar="FILE",
+                    help="TOML file of [[disk]] serial/nsid/path/lba_size (the matrix writes one)")
+    ap.add_argument("--doc", metavar="PROOF_LINES_MD",
+                    help="docs/proof-lines.md to read the subsystem list from")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print errors only, no summary")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return 2 if e.code else 0
+    try:
+        subsystems = prooflog.load_subsystems(args.doc)
+        exp = None
+        for path in args.expect:
+            loaded = load_expectations(path)
+            exp = loaded if exp is None else exp.merged(loaded)
+        disks = DiskMap()
+        for spec in args.disk:
+            disks.add_spec(spec)
+        for path in args.disk_map:
+            disks.load_map(path)
+        log = prooflog.parse_file(args.log, subsystems)
+    except (ExpectationError, OSError, ValueError) as e:
+        print(f"check-log: {e}", file=sys.stderr)
+        return 2
+    report = check_log(log, exp, disks)
+    for f in sorted_findings(report.findings):
+        if args.quiet and f.severity != "error":
+            continue
+        print(f.format(args.log))
+    if not args.quiet:
+        print(f"check-log: {args.log}: {'PASS' if report.ok else 'FAIL'}: {summary(report, log)}")
+    return 0 if report.ok else 1
