@@ -158,6 +158,7 @@ enum acpi_status acpi_tables_open(struct acpi_tables *t, const void *rsdp, size_
 
 	if (status != ACPI_OK)
 		return status;
+	t->rsdp_valid = true;
 	if (t->rsdp.xsdt_addr != 0) {
 		status = use_root(t, t->rsdp.xsdt_addr, "XSDT", ACPI_XSDT_ENTRY_SIZE);
 		if (status == ACPI_OK)

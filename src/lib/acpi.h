@@ -110,6 +110,7 @@ struct acpi_tables {
 	void *map_ctx;
 	uint32_t max_len;          /* no table may claim more than this */
 	struct acpi_rsdp rsdp;
+	bool rsdp_valid;           /* the RSDP passed; a later failure is the root table's */
 	uint64_t root_addr;        /* the RSDT or XSDT in use */
 	const uint8_t *root;
 	uint32_t root_len;

@@ -38,6 +38,13 @@ UNIT_TEST(acpi_rsdp_v1_rejects_damage)
 	CHECK_EQ(acpi_rsdp_parse(b, sizeof(b) - 1, &r), ACPI_ERR_TRUNCATED);
 	b[ACPI_RSDP_OFF_RSDT] ^= 0x10;
 	CHECK_EQ(acpi_rsdp_parse(b, sizeof(b), &r), ACPI_ERR_CHECKSUM);
+	struct acpi_tables t;
+	struct fake_mem m = { 0 };
+
+	CHECK_EQ(acpi_tables_open(&t, b, sizeof(b), fake_mem_map, &m, MAX_TABLE_LEN),
+		 ACPI_ERR_CHECKSUM);
+	CHECK(!t.rsdp_valid);
+	CHECK_EQ(m.map_calls, 0); /* nothing is read through a bad RSDP */
 	memcpy(b, qemu72_q35_iommu_aw39_rsdp, sizeof(b));
 	b[0] = 'X';
 	CHECK_EQ(acpi_rsdp_parse(b, sizeof(b), &r), ACPI_ERR_SIGNATURE);
@@ -263,6 +270,9 @@ UNIT_TEST(acpi_walk_root_damage)
 	rsdt = mutable_table(&mt, "RSDT");
 	rsdt[ACPI_HEADER_LEN] = 0; /* first entry, low byte: checksum now off */
 	CHECK_EQ(open_mutable(&mt, &t, MAX_TABLE_LEN), ACPI_ERR_CHECKSUM);
+	CHECK(t.rsdp_valid); /* the failure is the root table's, not the RSDP's */
+	CHECK(t.root == NULL);
+	CHECK_EQ(t.entry_count, 0);
 
 	load_mutable_aw39(&mt);
 	rsdt = mutable_table(&mt, "RSDT");
