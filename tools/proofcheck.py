@@ -492,8 +492,8 @@ def check_verdict(log: ProofLog, out: list) -> Record | None:
     return verdict
 
 
-def check_plan_results(log: ProofLog, out: list) -> tuple:
-    """(result records, selected plan records) after checking they pair up."""
+def _collect_plans(log: ProofLog, out: list) -> dict:
+    """name -> first plan record; flags plans without a name, bad selected=, duplicates."""
     plans = {}
     for p in log.find("test", "plan"):
         name, selected = p.fields.get("name"), p.fields.get("selected")
@@ -510,15 +510,28 @@ def check_plan_results(log: ProofLog, out: list) -> tuple:
                                "plan"))
             continue
         plans[name] = p
+    return plans
 
-    results = []
+
+def _result_plan_problem(result: Record, plan: Record | None) -> str | None:
+    name = result.fields["name"]
+    if plan is None:
+        return f"result for test {name} which has no 'test: plan' line"
+    if plan.fields.get("selected") == "false":
+        return f"result for test {name} which was planned with selected=false (line {plan.lineno})"
+    if plan.lineno > result.lineno:
+        return f"result for test {name} comes before its plan line {plan.lineno}"
+    return None
+
+
+def _collect_results(log: ProofLog, plans: dict, out: list) -> dict:
+    """name -> first result record; flags bad statuses, duplicates, results without a plan."""
     by_name = {}
     for r in log.find("test", "result"):
         name, status = r.fields.get("name"), r.fields.get("status")
         if not name:
             out.append(Finding("error", r.lineno, "test result line without name=", "result"))
             continue
-        results.append(r)
         if status not in STATUSES:
             out.append(Finding("error", r.lineno,
                                f"test {name}: status={status} is not one of {'/'.join(STATUSES)}",
@@ -529,24 +542,24 @@ def check_plan_results(log: ProofLog, out: list) -> tuple:
                                f"{by_name[name].lineno})", "result"))
             continue
         by_name[name] = r
-        plan = plans.get(name)
-        if plan is None:
-            out.append(Finding("error", r.lineno,
-                               f"result for test {name} which has no 'test: plan' line", "result"))
-        elif plan.fields.get("selected") == "false":
-            out.append(Finding("error", r.lineno,
-                               f"result for test {name} which was planned with selected=false "
-                               f"(line {plan.lineno})", "result"))
-        elif plan.lineno > r.lineno:
-            out.append(Finding("error", r.lineno,
-                               f"result for test {name} comes before its plan line {plan.lineno}",
-                               "result"))
-    for name, plan in plans.items():
-        if plan.fields.get("selected") == "true" and name not in by_name:
+        problem = _result_plan_problem(r, plans.get(name))
+        if problem:
+            out.append(Finding("error", r.lineno, problem, "result"))
+    return by_name
+
+
+def check_plan_results(log: ProofLog, out: list) -> tuple:
+    """(result records, selected plan records) after checking they pair up."""
+    plans = _collect_plans(log, out)
+    by_name = _collect_results(log, plans, out)
+    selected = [p for p in plans.values() if p.fields.get("selected") == "true"]
+    for plan in selected:
+        name = plan.fields["name"]
+        if name not in by_name:
             out.append(Finding("error", plan.lineno,
                                f"test {name} was planned (selected=true) but has no result line",
                                "plan"))
-    selected = [p for p in plans.values() if p.fields.get("selected") == "true"]
+    results = [r for r in log.find("test", "result") if r.fields.get("name")]
     return results, selected
 
 
@@ -626,55 +639,62 @@ class _ImageReader:
             return None, f"cannot read disk image: {e}"
 
 
+def _read_line_problem(r: Record) -> str | None:
+    """Why an nvme read line cannot be checked at all, or None."""
+    missing = [k for k in NVME_READ_KEYS if k not in r.fields]
+    if missing:
+        return f"nvme read line lacks {', '.join(missing)}"
+    bad = [k for k in NVME_READ_KEYS if k != "serial" and r.number(k) is None]
+    if bad:
+        return f"nvme read line: {', '.join(bad)} not a number"
+    return None
+
+
+def _check_unmatched_reads(unmatched: dict, disks: DiskMap, reader, out: list,
+                           report: Report) -> None:
+    """Reads of namespaces no --disk names: the wildcard image, a warning, or just a count."""
+    wildcard = disks.wildcard()
+    if wildcard is not None and len(unmatched) == 1:
+        for r in next(iter(unmatched.values())):
+            _check_read_crc(r, wildcard, reader, out, report)
+        return
+    report.reads_unchecked += sum(len(v) for v in unmatched.values())
+    if wildcard is not None and unmatched:
+        keys = ", ".join(f"serial={s} nsid={n}" for s, n in sorted(unmatched))
+        out.append(Finding("error", None,
+                           f"--disk {wildcard.path} names no controller but the log reads "
+                           f"several namespaces ({keys}); use --disk SERIAL:NSID=PATH", "crc"))
+    elif disks:
+        for (serial, nsid), rs in sorted(unmatched.items()):
+            out.append(Finding("warning", rs[0].lineno,
+                               f"no disk image given for serial={serial} nsid={nsid}: "
+                               f"{len(rs)} read(s) not checked against data", "crc"))
+
+
 def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Report) -> None:
-    reads = log.find("nvme", "read")
     disks = disks or DiskMap()
     reader = _ImageReader()
     unmatched = {}
     valid = []
-    for r in reads:
-        missing = [k for k in NVME_READ_KEYS if k not in r.fields]
-        if missing:
-            out.append(Finding("error", r.lineno,
-                               f"nvme read line lacks {', '.join(missing)}", "crc"))
+    for r in log.find("nvme", "read"):
+        problem = _read_line_problem(r)
+        if problem:
+            out.append(Finding("error", r.lineno, problem, "crc"))
             continue
-        values = {k: r.number(k) for k in NVME_READ_KEYS if k != "serial"}
-        bad = [k for k, v in values.items() if v is None]
-        if bad:
-            out.append(Finding("error", r.lineno,
-                               f"nvme read line: {', '.join(bad)} not a number", "crc"))
-            continue
-        if "bytes" in r.fields and r.number("bytes") != values["blocks"] * values["lba_size"]:
+        expected_bytes = r.number("blocks") * r.number("lba_size")
+        if "bytes" in r.fields and r.number("bytes") != expected_bytes:
             out.append(Finding("error", r.lineno,
                                f"nvme read bytes={r.fields['bytes']} but blocks*lba_size="
-                               f"{values['blocks'] * values['lba_size']}", "crc"))
+                               f"{expected_bytes}", "crc"))
         valid.append(r)
         if not _read_ok(r):
             continue
-        disk = disks.exact(r.fields["serial"], values["nsid"])
+        disk = disks.exact(r.fields["serial"], r.number("nsid"))
         if disk is None:
-            unmatched.setdefault((r.fields["serial"], values["nsid"]), []).append(r)
-            continue
-        _check_read_crc(r, disk, reader, out, report)
-
-    wildcard = disks.wildcard()
-    if unmatched and wildcard is not None:
-        if len(unmatched) > 1:
-            keys = ", ".join(f"serial={s} nsid={n}" for s, n in sorted(unmatched))
-            out.append(Finding("error", None,
-                               f"--disk {wildcard.path} names no controller but the log reads "
-                               f"several namespaces ({keys}); use --disk SERIAL:NSID=PATH", "crc"))
-            report.reads_unchecked += sum(len(v) for v in unmatched.values())
+            unmatched.setdefault((r.fields["serial"], r.number("nsid")), []).append(r)
         else:
-            for r in next(iter(unmatched.values())):
-                _check_read_crc(r, wildcard, reader, out, report)
-    else:
-        report.reads_unchecked += sum(len(v) for v in unmatched.values())
-        if disks and unmatched:
-            for (serial, nsid), rs in sorted(unmatched.items()):
-                out.append(Finding("warning", rs[0].lineno,
-                                   f"no disk image given for serial={serial} nsid={nsid}: "
-                                   f"{len(rs)} read(s) not checked against data", "crc"))
+            _check_read_crc(r, disk, reader, out, report)
+    _check_unmatched_reads(unmatched, disks, reader, out, report)
     check_backends_agree(valid, out)
 
 

@@ -416,19 +416,42 @@ def run_qemu(cmd: list, timeout: float, output_path: str):
         except OSError as e:
             out.write(f"cannot start {wrapped[0]}: {e}\n".encode())
             return None, False, time.monotonic() - start
-        deadline = start + timeout + 2 * KILL_GRACE_SECONDS
-        timed_out = False
-        while True:
-            try:
-                proc.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() > deadline:   # timeout(1) itself is stuck: kill everything
-                    timed_out = True
-                    _kill_group(proc)
+        with _running_lock:
+            _running.add(proc)
+        try:
+            timed_out = _wait(proc, start + timeout + 2 * KILL_GRACE_SECONDS)
+        finally:
+            with _running_lock:
+                _running.discard(proc)
         code = proc.returncode
     wall = time.monotonic() - start
     return code, timed_out or code in TIMEOUT_EXIT_CODES, wall
+
+
+def _wait(proc: subprocess.Popen, deadline: float) -> bool:
+    """Wait for proc; past the deadline (timeout(1) itself stuck) kill its group. True if killed."""
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            return False
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline:
+                _kill_group(proc)
+                return True
+
+
+_running = set()                    # Popen objects of QEMU runs in flight
+_running_lock = threading.Lock()
+
+
+def _kill_all_running() -> None:
+    with _running_lock:
+        procs = list(_running)
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -473,9 +496,10 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         if exit_verdict != verdict:
             problems.append(f"exit code {exit_code} ({exit_verdict or 'not a verdict code'}) "
                             f"does not match the verdict line {verdict}")
-    for f in proofcheck.sorted_findings(report.findings):
-        if f.severity == "error":
-            problems.append(f.format("console.log"))
+    if outcome != QEMU_ERROR:       # an empty log says nothing more than QEMU's own message
+        for f in proofcheck.sorted_findings(report.findings):
+            if f.severity == "error":
+                problems.append(f.format("console.log"))
     return outcome, not problems, problems
 
 
@@ -548,7 +572,8 @@ def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: boo
             cancel.set()        # here, so that no worker starts another configuration
         return result
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(one, c): c for c in configs}
         for future in concurrent.futures.as_completed(futures):
             result = future.result()
@@ -557,6 +582,12 @@ def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: boo
             with lock:
                 results[result.config.name] = result
                 progress(progress_line(result, len(results), total))
+    except KeyboardInterrupt:
+        cancel.set()
+        _kill_all_running()     # QEMU runs in its own session: Ctrl-C does not reach it
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return [results[c.name] for c in configs if c.name in results]
 
 
@@ -672,8 +703,12 @@ def main(argv=None) -> int:
         return 2
     print(f"matrix: {len(configs)} configuration(s), {args.jobs} at a time, ISO {iso}, "
           f"results in {out_root}", flush=True)
-    results = run_matrix(configs, iso, out_root, args.jobs, args.fail_fast, args.qemu,
-                         progress=lambda line: print(line, flush=True))
+    try:
+        results = run_matrix(configs, iso, out_root, args.jobs, args.fail_fast, args.qemu,
+                             progress=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("matrix: interrupted; QEMU processes killed", file=sys.stderr)
+        return 130
     print()
     print(summary_table(results))
     if len(results) < len(configs):
