@@ -713,12 +713,11 @@ def main(argv=None) -> int:
     print(summary_table(results))
     if len(results) < len(configs):
         print(f"matrix: --fail-fast: {len(configs) - len(results)} configuration(s) not run")
-    if args.tap:
-        with open(args.tap, "w", encoding="utf-8") as f:
-            f.write(reports.tap(results))
-    if args.junit:
-        with open(args.junit, "w", encoding="utf-8") as f:
-            f.write(reports.junit(results))
+    for path, render in ((args.tap, reports.tap), (args.junit, reports.junit)):
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(render(results))
     ok = len(results) == len(configs) and all(r.ok for r in results)
     return 0 if ok else 1
 

@@ -5,6 +5,9 @@ and need no ISO.
 """
 import json
 import os
+import re
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -323,7 +326,7 @@ def test_main_end_to_end_with_reports(tmp_path, monkeypatch, capsys):
     matrix.write_text(MATRIX)
     iso = tmp_path / "fake.iso"
     iso.write_bytes(b"")
-    tap, junit = tmp_path / "r.tap", tmp_path / "r.xml"
+    tap, junit = tmp_path / "r.tap", tmp_path / "new-dir" / "r.xml"
     code = qmatrix.main(["--matrix", str(matrix), "--iso", str(iso), "--qemu", FAKE_QEMU,
                          "--out-dir", str(tmp_path / "out"), "-j", "2", "--tap", str(tap),
                          "--junit", str(junit), "plain", "iommu-4k"])
@@ -393,3 +396,24 @@ def test_junit_shape(tmp_path, monkeypatch):
     assert crash[reports.LOG_CHECKS_CASE].find("failure") is not None
     assert int(root.get("tests")) == 9 and int(root.get("failures")) == 1
     assert int(root.get("errors")) == 1
+
+
+# ------------------------------------------------- real QEMU (skipped without it)
+
+@pytest.mark.skipif(not shutil.which("qemu-system-x86_64"), reason="needs qemu-system-x86_64")
+def test_generated_blkdebug_config_fails_exactly_those_lbas_in_qemu(tmp_path):
+    """The drive string and blkdebug rules, read through QEMU's own block layer (HMP qemu-io)."""
+    import diskimage
+    spec = diskimage.DiskSpec(size=64 * 1024, seed="blk")
+    image = diskimage.cached_image(spec, str(tmp_path))
+    ns = qmatrix.Namespace(nsid=1, lba_size=512, spec=spec, read_errors=((2, 3),))
+    conf = tmp_path / "blk.conf"
+    conf.write_text(qmatrix.blkdebug_text(ns))
+    reads = "".join(f'qemu-io d0 "read {lba * 512} 512"\n' for lba in (1, 2, 4, 5)) + "quit\n"
+    proc = subprocess.run(
+        ["timeout", "20", "qemu-system-x86_64", "-M", "none", "-S", "-display", "none",
+         "-monitor", "stdio", "-drive", qmatrix.drive_arg("d0", image, str(conf))],
+        input=reads, capture_output=True, text=True)
+    results = re.findall(r"read failed: Input/output error|read 512/512 bytes at offset (\d+)",
+                         proc.stdout)
+    assert results == ["512", "", "", "2560"], proc.stdout[-2000:] + proc.stderr
