@@ -80,13 +80,14 @@ enum test_status test_pass(struct test_ctx *ctx, const char *fmt, ...)
 	return s;
 }
 
-/* Rows flagged explicit-only (deliberate faults, hangs) need their exact name in tests=. */
+/*
+ * Rows flagged explicit-only (deliberate faults, hangs) need their exact name
+ * in tests=.  With invalid options only the row that reports them runs.
+ */
 static bool is_selected(const struct test_case *t, const struct options *opts)
 {
 	if (opts->error_count)
-		return t->flags & TEST_FLAG_ALWAYS;
-	if (t->flags & TEST_FLAG_ALWAYS)
-		return true;
+		return t->flags & TEST_FLAG_ON_OPTION_ERROR;
 	if (t->flags & TEST_FLAG_EXPLICIT_ONLY)
 		return list_contains(opts->tests, t->name);
 	if (opts->tests[0] == '\0')

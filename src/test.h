@@ -28,8 +28,8 @@ typedef enum test_status (*test_fn)(struct test_ctx *ctx);
 
 /* Test is not run unless selected by name/glob (e.g. the deliberate fault). */
 #define TEST_FLAG_EXPLICIT_ONLY (1u << 0)
-/* Test always runs, even when options are invalid (it reports them). */
-#define TEST_FLAG_ALWAYS (1u << 1)
+/* The one test that runs (alone) when options are invalid, to report them. */
+#define TEST_FLAG_ON_OPTION_ERROR (1u << 1)
 
 struct test_case {
 	const char *name;

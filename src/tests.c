@@ -8,7 +8,7 @@
 #include "tests_core.h"
 
 const struct test_case tests_table[] = {
-	{ "boot.options", "boot", TEST_FLAG_ALWAYS, test_boot_options },
+	{ "boot.options", "boot", TEST_FLAG_ON_OPTION_ERROR, test_boot_options },
 	{ "boot.multiboot2", "boot", 0, test_boot_multiboot2 },
 	{ "time.calibration", "boot", 0, test_time_calibration },
 	{ "libc.newlib", "boot", 0, test_libc_newlib },
