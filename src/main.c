@@ -3,6 +3,7 @@
  * tables first (so any fault is reported), then the console, the boot
  * information, memory, time, options, and finally the test table.
  */
+#include "acpi.h"
 #include "boot_defs.h"
 #include "console.h"
 #include "cpu.h"
@@ -136,7 +137,24 @@ static void report_environment(uint64_t heap_size)
 	proof_str(&p, "dma", options_dma_name(opts.dma));
 	proof_str(&p, "tests", opts.tests[0] ? opts.tests : "default");
 	proof_u64(&p, "timeout_s", opts.timeout_s);
+	proof_str(&p, "end", options_end_name(opts.end));
 	proof_u64(&p, "option_errors", opts.error_count);
+	proof_emit(&p);
+}
+
+/* Real disks: say up front whether anything may be written, and to what. */
+static void report_safety(void)
+{
+	struct proof p;
+
+	proof_begin(&p, "proofboot", "safety");
+	if (opts.write_nsid == 0) {
+		proof_str(&p, "mode", "read-only");
+	} else {
+		proof_str(&p, "mode", "write-target");
+		proof_str(&p, "serial", opts.write_serial);
+		proof_u64(&p, "nsid", opts.write_nsid);
+	}
 	proof_emit(&p);
 }
 
@@ -163,9 +181,12 @@ void kmain(uint32_t magic, uint32_t info_addr)
 
 	report_start(magic);
 	report_mb2_problems();
+	console_start_screen(boot_magic_ok ? &boot_info : NULL);
 	time_init();
 	lapic_init();
 	load_options();
 	report_environment(heap_size);
+	report_safety();
+	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	runner_run(&opts);
 }

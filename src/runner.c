@@ -11,6 +11,7 @@
 #include "irq.h"
 #include "lapic.h"
 #include "proof.h"
+#include "power.h"
 #include "qemu.h"
 #include "timer.h"
 
@@ -148,9 +149,7 @@ static void __attribute__((noreturn)) finish(void)
 	proof_u64(&p, "failed", run.counts[TEST_FAIL]);
 	proof_u64(&p, "skipped", run.counts[TEST_SKIP]);
 	proof_emit(&p);
-	qemu_debug_exit(codes[status]);
-	cpu_halt_forever();
-	__builtin_unreachable();
+	platform_end(run.opts ? run.opts->end : END_AUTO, codes[status]);
 }
 
 static void watchdog_tick(uint8_t vector, void *ctx)
