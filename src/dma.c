@@ -1,0 +1,69 @@
+/* Backend selection and device attachment; see dma.h. */
+#include "dma.h"
+
+#include "proof.h"
+
+#include <stdio.h>
+
+static const struct dma_backend_ops *remapping_ops;
+static dma_verified_fn remapping_verified;
+static bool selection_reported;
+
+void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified)
+{
+	remapping_ops = ops;
+	remapping_verified = verified;
+}
+
+/* The policy: remapping when it is registered and verified, unless dma=bounce forces bounce. */
+static void apply_policy(enum dma_mode mode, struct dma_selection *out)
+{
+	const char *why_not = "no-remapping-backend";
+
+	if (mode == DMA_BOUNCE) {
+		*out = (struct dma_selection){ &dma_bounce_ops, "forced-by-option-dma=bounce" };
+		return;
+	}
+	if (remapping_ops && remapping_verified && remapping_verified(&why_not)) {
+		*out = (struct dma_selection){ remapping_ops, mode == DMA_IOMMU ?
+						"forced-by-option-dma=iommu" : "remapping-verified" };
+		return;
+	}
+	if (mode == DMA_IOMMU) {
+		/* Forced remapping that cannot be had: no backend, the caller fails. */
+		*out = (struct dma_selection){ NULL, why_not };
+		return;
+	}
+	*out = (struct dma_selection){ &dma_bounce_ops, why_not };
+}
+
+void dma_select_backend(enum dma_mode mode, struct dma_selection *out)
+{
+	apply_policy(mode, out);
+	if (selection_reported)
+		return;
+	selection_reported = true;
+
+	struct proof p;
+
+	proof_begin(&p, "dma", "backend selection");
+	proof_str(&p, "backend", out->ops ? out->ops->name : "none");
+	proof_str(&p, "reason", out->reason);
+	proof_str(&p, "policy", DMA_POLICY);
+	proof_str(&p, "option", options_dma_name(mode));
+	proof_emit(&p);
+}
+
+bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct pci_bdf bdf,
+		uint64_t max_address, char *reason, size_t cap)
+{
+	if (d->state_owner != ops)
+		d->backend_state = NULL; /* state of another backend is not ours to reuse */
+	d->bdf = bdf;
+	d->max_address = max_address;
+	d->ops = ops;
+	if (!ops->attach(d, reason, cap))
+		return false;
+	d->state_owner = ops;
+	return true;
+}

@@ -1,0 +1,141 @@
+/*
+ * The DMA backend interface.  A driver obtains EVERY address it hands to a
+ * device (queues, PRP lists, data buffers) through these calls; it never
+ * passes virt_to_phys() of its own memory to a device.
+ *
+ * Backends:
+ *  - "bounce-buffer" (dma_bounce.c): a pool below 4 GiB with canary pages
+ *    around it; data is copied in/out; a ledger records every range handed
+ *    to the device.
+ *  - a remapping backend (VT-d) registers itself with
+ *    dma_register_remapping_backend() and is chosen by the policy
+ *    "direct-remapping-if-verified-else-bounce-buffer".
+ *
+ * A dma_device is one device's view: its requester id, its DMA address
+ * limit and the backend state that belongs to it.
+ */
+#ifndef PROOFBOOT_DMA_H
+#define PROOFBOOT_DMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dma_ledger.h"
+#include "options.h"
+#include "pci_cfg.h"
+
+#define DMA_REASON_MAX 120
+
+struct dma_device;
+
+/* Memory both the CPU and the device use for the device's lifetime (queues, PRP lists). */
+struct dma_buffer {
+	void *cpu;
+	uint64_t dev;
+	size_t size;
+};
+
+/* A caller buffer made visible to the device for one transfer. */
+struct dma_mapping {
+	void *cpu;         /* the caller's buffer */
+	uint64_t dev;      /* what the device is given (keeps cpu's offset within a page) */
+	size_t len;
+	enum dma_dir dir;
+	void *backend;     /* backend-private (e.g. the bounce copy) */
+};
+
+struct dma_audit_report {
+	const char *backend;
+	struct dma_ledger_audit ledger;
+	uint64_t checks;          /* post-command checks run so far */
+	uint64_t check_failures;
+	bool canaries_intact;
+	bool ok;
+	char reason[DMA_REASON_MAX];
+};
+
+struct dma_backend_ops {
+	const char *name;
+	/* Prepares per-device state; false with a reason when the device cannot be served. */
+	bool (*attach)(struct dma_device *d, char *reason, size_t cap);
+	/* Zeroed, page-aligned memory visible to the device. */
+	bool (*alloc_coherent)(struct dma_device *d, size_t size, struct dma_buffer *out);
+	void (*free_coherent)(struct dma_device *d, struct dma_buffer *buf);
+	/* Makes [cpu, cpu + len) visible for one transfer in `dir`. */
+	bool (*map)(struct dma_device *d, void *cpu, size_t len, enum dma_dir dir,
+		    struct dma_mapping *out);
+	/* Ends the transfer; data the device wrote is in the caller's buffer afterwards. */
+	void (*unmap)(struct dma_device *d, struct dma_mapping *m);
+	/* Run after every command: true when nothing outside the handed-out ranges changed. */
+	bool (*check)(struct dma_device *d, char *reason, size_t cap);
+	void (*audit)(struct dma_device *d, struct dma_audit_report *out);
+};
+
+struct dma_device {
+	struct pci_bdf bdf;
+	uint64_t max_address;   /* highest address this device may be given (inclusive) */
+	const struct dma_backend_ops *ops;
+	void *backend_state;    /* owned by ops; kept across re-attach to the same backend */
+	const struct dma_backend_ops *state_owner;
+};
+
+extern const struct dma_backend_ops dma_bounce_ops;
+
+/* Bounce pool facts for proof lines; false when `d` is not on the bounce backend. */
+bool dma_bounce_pool_info(struct dma_device *d, uint64_t *base, uint64_t *size,
+			  uint64_t *canary_bytes);
+
+#define DMA_POLICY "direct-remapping-if-verified-else-bounce-buffer"
+
+/*
+ * The remapping backend registers itself; `verified` says whether it proved
+ * itself on this machine (and why not).  Until then selection falls back.
+ */
+typedef bool (*dma_verified_fn)(const char **reason);
+void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified);
+
+struct dma_selection {
+	const struct dma_backend_ops *ops;
+	const char *reason;
+};
+
+/* Applies the policy to the dma= option; prints `dma: backend selection` the first time. */
+void dma_select_backend(enum dma_mode mode, struct dma_selection *out);
+
+/* Binds a device to a backend (re-using its earlier state when the backend is the same). */
+bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct pci_bdf bdf,
+		uint64_t max_address, char *reason, size_t cap);
+
+static inline bool dma_alloc_coherent(struct dma_device *d, size_t size, struct dma_buffer *out)
+{
+	return d->ops->alloc_coherent(d, size, out);
+}
+
+static inline void dma_free_coherent(struct dma_device *d, struct dma_buffer *buf)
+{
+	d->ops->free_coherent(d, buf);
+}
+
+static inline bool dma_map(struct dma_device *d, void *cpu, size_t len, enum dma_dir dir,
+			   struct dma_mapping *out)
+{
+	return d->ops->map(d, cpu, len, dir, out);
+}
+
+static inline void dma_unmap(struct dma_device *d, struct dma_mapping *m)
+{
+	d->ops->unmap(d, m);
+}
+
+static inline bool dma_check(struct dma_device *d, char *reason, size_t cap)
+{
+	return d->ops->check(d, reason, cap);
+}
+
+static inline void dma_audit(struct dma_device *d, struct dma_audit_report *out)
+{
+	d->ops->audit(d, out);
+}
+
+#endif
