@@ -1,7 +1,99 @@
-/* Console fan-out: today the COM1 serial port. */
+/*
+ * Console fan-out: the COM1 serial port, and the screen (VGA text cells or a
+ * framebuffer) through a character grid that the backend redraws only where
+ * it changed.
+ */
 #include "console.h"
 
+#include "fbcon.h"
+#include "proof.h"
 #include "serial.h"
+#include "textgrid.h"
+#include "vga.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Output before the screen starts (the start banner, multiboot2 problems). */
+#define EARLY_LOG_SIZE 4096
+#define EARLY_LOG_TRUNCATED "[screen: early output truncated; see the serial log]\n"
+/* The line pinned in the status row so the verdict stays visible. */
+#define VERDICT_PREFIX "proofboot: verdict "
+#define STATUS_WAITING "[waiting for the verdict; full log on serial COM1]"
+/*
+ * Framebuffer redraws are slow (under QEMU's TCG and through uncached
+ * memory on real machines): scroll by a quarter screen at a time.
+ */
+#define FB_SCROLL_FRACTION 4
+#define BITS_PER_BYTE 8
+/* Never equal to a grid character, so the first flush draws every cell. */
+#define CELL_NEVER_DRAWN '\0'
+
+enum screen_kind { SCREEN_NONE, SCREEN_VGA_TEXT, SCREEN_FRAMEBUFFER };
+
+static const char *const screen_kind_names[] = {
+	[SCREEN_NONE] = "none",
+	[SCREEN_VGA_TEXT] = "vga-text",
+	[SCREEN_FRAMEBUFFER] = "framebuffer",
+};
+
+struct screen_mode {
+	enum screen_kind kind;
+	const char *source; /* "multiboot2", "bios-default" or "none" */
+	const char *reason; /* why there is no screen console (kind none) */
+	struct mb2_framebuffer fb;
+	unsigned cols, screen_rows;
+};
+
+static struct {
+	bool active;
+	enum screen_kind kind;
+	struct textgrid grid;
+	char *shown; /* what the backend has drawn, per cell */
+} screen;
+
+static char early_log[EARLY_LOG_SIZE];
+static size_t early_len;
+static bool early_truncated;
+static bool screen_decided;
+
+static void draw_cell(unsigned col, unsigned row, char c, bool inverse)
+{
+	if (screen.kind == SCREEN_VGA_TEXT)
+		vga_text_draw(col, row, c, inverse);
+	else
+		fbcon_draw(col, row, c, inverse);
+}
+
+static void screen_flush(void)
+{
+	struct textgrid *g = &screen.grid;
+	size_t first, end;
+
+	if (!textgrid_take_dirty(g, &first, &end))
+		return;
+	for (size_t i = first; i < end; i++) {
+		if (screen.shown[i] == g->cells[i])
+			continue;
+		unsigned row = (unsigned)(i / g->cols);
+		draw_cell((unsigned)(i % g->cols), row, g->cells[i], row == g->rows);
+		screen.shown[i] = g->cells[i];
+	}
+	if (screen.kind == SCREEN_VGA_TEXT)
+		vga_text_cursor(g->col < g->cols ? g->col : g->cols - 1, g->row);
+}
+
+static void keep_early(const char *buf, size_t len)
+{
+	size_t room = sizeof(early_log) - early_len;
+
+	if (len > room) {
+		len = room;
+		early_truncated = true;
+	}
+	memcpy(early_log + early_len, buf, len);
+	early_len += len;
+}
 
 void console_init(void)
 {
@@ -11,4 +103,119 @@ void console_init(void)
 void console_write(const char *buf, size_t len)
 {
 	serial_write(buf, len);
+	if (screen.active) {
+		textgrid_write(&screen.grid, buf, len);
+		screen_flush();
+	} else if (!screen_decided) {
+		keep_early(buf, len);
+	}
+}
+
+static struct screen_mode no_screen(const char *reason)
+{
+	return (struct screen_mode){ .kind = SCREEN_NONE, .source = "none", .reason = reason };
+}
+
+static struct screen_mode vga_text_mode(const char *source, const struct mb2_framebuffer *fb)
+{
+	struct screen_mode m = { .kind = SCREEN_VGA_TEXT, .source = source, .fb = *fb };
+
+	vga_text_init(fb->addr, fb->pitch, fb->width);
+	m.cols = fb->width;
+	m.screen_rows = fb->height;
+	return m;
+}
+
+/* GRUB's tag says what the screen is; without one a BIOS boot is still in VGA text mode. */
+static struct screen_mode choose_mode(const struct mb2_info *info)
+{
+	static const struct mb2_framebuffer bios_text = {
+		.addr = VGA_TEXT_DEFAULT_ADDR,
+		.pitch = VGA_TEXT_DEFAULT_COLS * VGA_TEXT_CELL_BYTES,
+		.width = VGA_TEXT_DEFAULT_COLS,
+		.height = VGA_TEXT_DEFAULT_ROWS,
+		.bpp = VGA_TEXT_CELL_BYTES * BITS_PER_BYTE,
+		.type = MB2_FB_TYPE_EGA_TEXT,
+	};
+
+	if (!info)
+		return no_screen("no-boot-information");
+	if (!info->has_framebuffer)
+		return info->efi ? no_screen("no-framebuffer") : vga_text_mode("bios-default", &bios_text);
+	if (info->fb.type == MB2_FB_TYPE_EGA_TEXT)
+		return vga_text_mode("multiboot2", &info->fb);
+	const char *why_not = fbcon_init(&info->fb);
+	struct screen_mode m = why_not ? no_screen(why_not) : (struct screen_mode){
+		.kind = SCREEN_FRAMEBUFFER, .source = "multiboot2",
+		.cols = fbcon_cols(), .screen_rows = fbcon_rows(),
+	};
+	m.fb = info->fb;
+	return m;
+}
+
+static bool setup_grid(struct screen_mode *m)
+{
+	size_t cells = textgrid_cells_size(m->cols, m->screen_rows);
+	char *grid_cells = malloc(cells);
+	char *shown = malloc(cells);
+	char *line = malloc(m->cols);
+
+	if (!grid_cells || !shown || !line) {
+		free(grid_cells);
+		free(shown);
+		free(line);
+		return false;
+	}
+	unsigned scroll = m->kind == SCREEN_FRAMEBUFFER ? m->screen_rows / FB_SCROLL_FRACTION : 1;
+	if (!textgrid_init(&screen.grid, grid_cells, line, m->cols, m->screen_rows, scroll, VERDICT_PREFIX)) {
+		free(grid_cells);
+		free(shown);
+		free(line);
+		return false;
+	}
+	memset(shown, CELL_NEVER_DRAWN, cells);
+	screen.shown = shown;
+	screen.kind = m->kind;
+	textgrid_set_status(&screen.grid, STATUS_WAITING, strlen(STATUS_WAITING));
+	return true;
+}
+
+static void report_screen(const struct screen_mode *m)
+{
+	struct proof p;
+
+	proof_begin(&p, "console", "screen");
+	proof_str(&p, "kind", screen_kind_names[m->kind]);
+	proof_str(&p, "source", m->source);
+	proof_u64(&p, "width", m->fb.width);
+	proof_u64(&p, "height", m->fb.height);
+	proof_u64(&p, "bpp", m->fb.bpp);
+	proof_u64(&p, "pitch", m->fb.pitch);
+	proof_hex(&p, "addr", m->fb.addr, 16);
+	proof_u64(&p, "cols", m->kind == SCREEN_NONE ? 0 : screen.grid.cols);
+	proof_u64(&p, "rows", m->kind == SCREEN_NONE ? 0 : screen.grid.rows);
+	proof_bool(&p, "status_row", m->kind != SCREEN_NONE && screen.grid.has_status);
+	if (m->reason)
+		proof_str(&p, "reason", m->reason);
+	proof_emit(&p);
+}
+
+void console_start_screen(const struct mb2_info *info)
+{
+	struct screen_mode m = choose_mode(info);
+
+	if (m.kind != SCREEN_NONE && !setup_grid(&m)) {
+		struct mb2_framebuffer fb = m.fb;
+		m = no_screen("out-of-memory");
+		m.fb = fb;
+	}
+	report_screen(&m); /* still kept in the early log: it is replayed below */
+	screen_decided = true;
+	if (m.kind == SCREEN_NONE)
+		return;
+	textgrid_write(&screen.grid, early_log, early_len);
+	if (early_truncated)
+		textgrid_write(&screen.grid, EARLY_LOG_TRUNCATED, strlen(EARLY_LOG_TRUNCATED));
+	screen.active = true;
+	screen_flush();
 }

@@ -27,6 +27,18 @@ mb2_info_request:
 	.long MB2_TAG_EFI_MMAP
 mb2_info_request_end:
 
+	/*
+	 * A linear framebuffer for the screen console under UEFI, where there is
+	 * no VGA text mode.  No preferred size: iso/grub.cfg keeps the firmware's
+	 * mode (gfxpayload=keep) under UEFI and text mode under BIOS.
+	 */
+	.balign 8
+mb2_framebuffer_request:
+	.word MB2_HEADER_TAG_FRAMEBUFFER, MB2_HEADER_TAG_OPTIONAL
+	.long mb2_framebuffer_request_end - mb2_framebuffer_request
+	.long 0, 0, 0 /* width, height, depth: no preference */
+mb2_framebuffer_request_end:
+
 	.balign 8
 	.word MB2_HEADER_TAG_END, 0
 	.long 8
