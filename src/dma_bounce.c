@@ -180,11 +180,13 @@ static bool canaries_intact(struct bounce_state *s, char *reason, size_t cap)
 	size_t bad;
 
 	if (!dma_canary_check(s->canary_low, BOUNCE_CANARY_BYTES, BOUNCE_SEED_LOW, &bad)) {
-		snprintf(reason, cap, "canary-below-pool-changed-at-offset-%zu", bad);
+		snprintf(reason, cap, "canary-below-pool-changed-at-offset-%lu",
+			 (unsigned long)bad);
 		return false;
 	}
 	if (!dma_canary_check(s->canary_high, BOUNCE_CANARY_BYTES, BOUNCE_SEED_HIGH, &bad)) {
-		snprintf(reason, cap, "canary-above-pool-changed-at-offset-%zu", bad);
+		snprintf(reason, cap, "canary-above-pool-changed-at-offset-%lu",
+			 (unsigned long)bad);
 		return false;
 	}
 	return true;

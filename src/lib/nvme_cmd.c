@@ -491,8 +491,8 @@ bool nvme_parse_id_ctrl(const uint8_t *page, size_t len, struct nvme_id_ctrl_inf
 {
 	memset(info, 0, sizeof(*info));
 	if (len < NVME_IDENTIFY_DATA_SIZE)
-		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %zu bytes, need %u",
-				  len, NVME_IDENTIFY_DATA_SIZE);
+		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+				  (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
 	if (all_zero(page, NVME_IDENTIFY_DATA_SIZE))
 		return parse_fail(st, NVME_PARSE_ALL_ZERO, "identify controller data is all zero");
 	if (!parse_ctrl_strings(page, info, st))
@@ -585,8 +585,8 @@ bool nvme_parse_id_ns(const uint8_t *page, size_t len, struct nvme_id_ns_info *i
 {
 	memset(info, 0, sizeof(*info));
 	if (len < NVME_IDENTIFY_DATA_SIZE)
-		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %zu bytes, need %u",
-				  len, NVME_IDENTIFY_DATA_SIZE);
+		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+				  (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
 	info->nsze = le_get64(page + NVME_IDNS_NSZE);
 	info->ncap = le_get64(page + NVME_IDNS_NCAP);
 	info->nuse = le_get64(page + NVME_IDNS_NUSE);
@@ -608,8 +608,8 @@ bool nvme_parse_nsid_list(const uint8_t *page, size_t len, uint32_t start_nsid,
 	*count = 0;
 	*more = false;
 	if (len < NVME_IDENTIFY_DATA_SIZE)
-		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %zu bytes, need %u",
-				  len, NVME_IDENTIFY_DATA_SIZE);
+		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+				  (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
 	for (size_t i = 0; i < NVME_NSID_LIST_MAX; i++) {
 		uint32_t id = le_get32(page + i * sizeof(uint32_t));
 
@@ -617,14 +617,15 @@ bool nvme_parse_nsid_list(const uint8_t *page, size_t len, uint32_t start_nsid,
 			return parse_ok(st);
 		if (id == NVME_NSID_BROADCAST)
 			return parse_fail(st, NVME_PARSE_NSID_INVALID,
-					  "entry %zu is the broadcast NSID", i);
+					  "entry %lu is the broadcast NSID", (unsigned long)i);
 		if (id <= start_nsid)
 			return parse_fail(st, NVME_PARSE_NSID_INVALID,
-					  "entry %zu NSID %" PRIu32 " not above start %" PRIu32,
-					  i, id, start_nsid);
+					  "entry %lu NSID %" PRIu32 " not above start %" PRIu32,
+					  (unsigned long)i, id, start_nsid);
 		if (id <= prev)
 			return parse_fail(st, NVME_PARSE_NSID_ORDER,
-					  "entry %zu NSID %" PRIu32 " after %" PRIu32, i, id, prev);
+					  "entry %lu NSID %" PRIu32 " after %" PRIu32, (unsigned long)i,
+					  id, prev);
 		if (*count == cap) {
 			*more = true; /* caller's array is full: continue from the last NSID */
 			return parse_ok(st);

@@ -20,6 +20,7 @@
 #define NVME_REG_VS    0x08 /* version */
 #define NVME_REG_INTMS 0x0c /* interrupt mask set (INTx/MSI only) */
 #define NVME_REG_INTMC 0x10 /* interrupt mask clear */
+#define NVME_INTMS_ALL 0xffffffffu /* one bit per pin/MSI vector */
 #define NVME_REG_CC    0x14 /* controller configuration */
 #define NVME_REG_CSTS  0x1c /* controller status */
 #define NVME_REG_NSSR  0x20 /* NVM subsystem reset */

@@ -1,0 +1,159 @@
+/*
+ * NVMe controller driver (PCIe transport, NVM command set, reads only).
+ *
+ * Bring-up is staged so each test can ask for what it needs and every step
+ * prints its proof line exactly once per bring-up:
+ *
+ *   bound      PCI checks, CAP checks, reset, MSI-X, admin queues, CC.EN
+ *   identified Identify Controller, active NSID list, Identify Namespace
+ *   io-ready   I/O CQ then I/O SQ, sized from CAP.MQES
+ *
+ * Every device-visible address comes from the DMA backend (dma.h).
+ */
+#ifndef PROOFBOOT_NVME_H
+#define PROOFBOOT_NVME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cloud_shape.h"
+#include "dma.h"
+#include "nvme_cmd.h"
+#include "pci.h"
+
+#define NVME_MAX_CONTROLLERS 8
+#define NVME_MAX_NAMESPACES 16
+#define NVME_FAILURE_MAX 160
+
+enum nvme_stage {
+	NVME_STAGE_NONE = 0,
+	NVME_STAGE_BOUND,
+	NVME_STAGE_IDENTIFIED,
+	NVME_STAGE_IO_READY,
+};
+
+enum nvme_irq_mode {
+	NVME_IRQ_POLL = 0,
+	NVME_IRQ_MSIX,
+};
+
+struct nvme_slot {
+	bool busy;              /* submitted, completion not yet consumed */
+	bool done;              /* completion arrived */
+	uint16_t status;        /* status field (CQE status >> 1) */
+	struct dma_mapping map; /* data mapping, len 0 when none */
+	struct dma_buffer prp_lists; /* this slot's PRP list pages */
+	uint64_t cookie;        /* caller's tag */
+};
+
+struct nvme_queue {
+	uint16_t qid;
+	uint32_t entries;
+	struct dma_buffer sq_mem;
+	struct dma_buffer cq_mem;
+	struct nvme_sqe *sq;
+	volatile struct nvme_cqe *cq;
+	uint32_t sq_tail;
+	uint32_t cq_head;
+	uint8_t phase;
+	uint64_t sq_doorbell;   /* MMIO addresses */
+	uint64_t cq_doorbell;
+	uint32_t in_flight;
+	uint32_t max_in_flight;
+	uint32_t next_slot;
+	struct nvme_slot *slots; /* `entries` slots, index = CID */
+	size_t prp_list_pages;   /* per slot */
+	bool irq_enabled;
+	uint16_t msix_entry;
+	uint8_t vector;
+	volatile uint64_t irq_count;
+};
+
+struct nvme_namespace {
+	uint32_t nsid;
+	bool usable;            /* identify parsed and validated */
+	struct nvme_id_ns_info id;
+};
+
+struct nvme_ctrl {
+	const struct pci_device *pci;
+	char bdf[PCI_BDF_STR_LEN];
+	uint64_t bar0;
+	uint64_t bar0_size;
+	uint64_t cap;
+	uint32_t vs;
+	uint32_t dstrd;
+	uint32_t mps_min_bytes;
+	uint32_t page_size;
+	uint64_t ready_timeout_us;
+	struct dma_device dma;
+	struct cloud_shape shape;
+	enum nvme_irq_mode irq_mode;
+	const char *irq_reason;
+	uint16_t msix_cap;
+	struct pci_msix_info msix;
+	uint64_t msix_table;
+	struct nvme_queue admin;
+	struct nvme_queue io;
+	struct nvme_id_ctrl_info id;
+	uint32_t max_transfer_bytes;
+	struct nvme_namespace ns[NVME_MAX_NAMESPACES];
+	size_t ns_count;
+	uint32_t ns_active_total; /* active NSIDs reported, even beyond NVME_MAX_NAMESPACES */
+	uint32_t ns_unusable;     /* namespaces whose identify data failed validation */
+	enum nvme_stage stage;
+	bool failed;              /* a step failed: stays failed until the next bring-up */
+	bool in_operation;        /* set while talking to the device: true at entry = interrupted */
+	char failure[NVME_FAILURE_MAX];
+};
+
+/* Finds NVMe controllers by PCI class 01/08/02 (enumerating PCI if needed). */
+size_t nvme_probe(void);
+struct nvme_ctrl *nvme_controller(size_t index);
+
+/*
+ * Brings the controller to `stage` with backend `ops`, doing only the
+ * missing steps (a different backend, an earlier failure, an interrupted
+ * operation or a shutdown restart from the reset).  False with c->failure.
+ */
+bool nvme_bring_up(struct nvme_ctrl *c, const struct dma_backend_ops *ops, enum nvme_stage stage);
+
+/* Prints `nvme: cloud shape classification` (and the EBS line on EBS volumes). */
+void nvme_report_classification(struct nvme_ctrl *c);
+
+struct nvme_read_stats {
+	uint16_t status;          /* first non-success status field, else 0 */
+	uint32_t commands;
+	uint32_t blocks_per_command;
+	uint32_t max_in_flight;
+	uint64_t irq_count;       /* interrupts on the I/O queue during the read */
+	uint64_t duration_us;
+	uint32_t crc32;
+	bool timed_out;
+	bool dma_check_failed;
+};
+
+/*
+ * Reads nblocks from slba into buf (nblocks * lba_size bytes), split by
+ * MDTS, with up to the queue depth of commands in flight, and prints the
+ * `nvme: read` line.  True when every command succeeded and the DMA checks
+ * held.
+ */
+bool nvme_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
+	       uint64_t nblocks, void *buf, const char *purpose, struct nvme_read_stats *st);
+/* The same with commands of at most chunk_blocks blocks (0 = as large as allowed). */
+bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
+		       uint64_t nblocks, void *buf, uint32_t chunk_blocks, const char *purpose,
+		       struct nvme_read_stats *st);
+
+/*
+ * Submits one single-block read and waits for the I/O queue's interrupt
+ * alone (the CQ is not polled until it arrives), then checks the CQE.
+ */
+bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns);
+
+/* Deletes the I/O queues and performs a normal shutdown (CC.SHN). */
+bool nvme_shutdown(struct nvme_ctrl *c);
+
+#endif
