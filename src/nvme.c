@@ -1180,6 +1180,8 @@ static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, ui
 	proof_u64(&p, "bytes", bytes);
 	proof_hex(&p, "crc32", st->crc32, 8);
 	proof_hex(&p, "status", nvme_status_code(st->status), 3);
+	/* The CRC is of the buffer; it is the device's data only when every command succeeded. */
+	proof_bool(&p, "data_valid", st->status == 0 && !st->timed_out && !st->dma_check_failed);
 	proof_str(&p, "backend", c->dma.ops->name);
 	proof_str(&p, "purpose", purpose);
 	proof_u64(&p, "commands", st->commands);
