@@ -1248,67 +1248,87 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 
 /* ================================================================ interrupt proof */
 
-bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns)
+struct irq_proof {
+	uint64_t before, after, waited_us;
+	bool posted, cid_matches, proven;
+	uint16_t status;
+};
+
+static void report_irq_proof(const struct nvme_ctrl *c, const struct irq_proof *r)
 {
-	struct nvme_queue *q = &c->io;
-	uint8_t *buf = malloc(ns->id.lba_size);
-	struct dma_mapping map;
-	struct nvme_prp prp;
-	struct nvme_sqe sqe;
 	struct proof p;
-
-	if (!buf || !dma_map(&c->dma, buf, ns->id.lba_size, DMA_DIR_FROM_DEVICE, &map)) {
-		free(buf);
-		return step_failed(c, "irq-proof", "no-buffer");
-	}
-	int cid = queue_free_slot(q);
-
-	if (cid < 0 || q->in_flight != 0 || !q->irq_enabled) {
-		dma_unmap(&c->dma, &map);
-		free(buf);
-		return step_failed(c, "irq-proof", q->irq_enabled ? "io-queue-busy" : "io-queue-polled");
-	}
-	nvme_prp_build(map.dev, ns->id.lba_size, c->page_size, NULL, 0, &prp, NULL);
-	nvme_cmd_read(&sqe, ns->nsid, 0, 1, &prp);
-	c->in_operation = true;
-	uint64_t before = q->irq_count, start = time_now_us();
-	uint64_t deadline = deadline_after_us(NVME_COMMAND_TIMEOUT_US);
-
-	queue_submit(q, (uint32_t)cid, &sqe, &map, 0);
-	queue_ring(q);
-	/* Only the interrupt counter is watched: the CQ is not looked at until it moves. */
-	while (q->irq_count == before && !deadline_passed(deadline))
-		__asm__ volatile("sti; hlt" ::: "memory");
-	uint64_t waited = time_now_us() - start, after = q->irq_count;
-	bool posted = cqe_pending(q);
-	bool cid_matches = posted && q->cq[q->cq_head].cid == (uint16_t)cid;
-	unsigned reaped;
-	bool reap_ok = wait_slot(c, q, (uint32_t)cid, NVME_COMMAND_TIMEOUT_US) &&
-		       queue_reap(c, q, &reaped);
-	uint16_t status = q->slots[cid].status;
-
-	if (q->slots[cid].done)
-		slot_release(c, &q->slots[cid]);
-	c->in_operation = !reap_ok;
-	free(buf);
-
-	/* Delivery is what is proven; the read's own status (e.g. a media error) is reported only. */
-	bool proven = after > before && posted && cid_matches;
 
 	line_begin(&p, c, "interrupt proof");
 	proof_str(&p, "mode", "msix");
-	proof_hex(&p, "vector", q->vector, 2);
-	proof_u64(&p, "msix_entry", q->msix_entry);
-	proof_u64(&p, "irq_count_before", before);
-	proof_u64(&p, "irq_count_after", after);
-	proof_bool(&p, "completion_posted", posted);
-	proof_bool(&p, "cid_matches", cid_matches);
-	proof_hex(&p, "status", nvme_status_code(status), 3);
-	proof_u64(&p, "waited_us", waited);
-	proof_bool(&p, "proven", proven);
+	proof_hex(&p, "vector", c->io.vector, 2);
+	proof_u64(&p, "msix_entry", c->io.msix_entry);
+	proof_u64(&p, "irq_count_before", r->before);
+	proof_u64(&p, "irq_count_after", r->after);
+	proof_bool(&p, "completion_posted", r->posted);
+	proof_bool(&p, "cid_matches", r->cid_matches);
+	proof_hex(&p, "status", nvme_status_code(r->status), 3);
+	proof_u64(&p, "waited_us", r->waited_us);
+	proof_bool(&p, "proven", r->proven);
 	proof_emit(&p);
-	if (!proven)
-		return step_failed(c, "irq-proof", after == before ? "no-interrupt-within-timeout" :
+}
+
+/* Queues a one-block read of LBA 0 on the idle I/O queue; returns its CID or -1. */
+static int submit_probe_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, void *buf)
+{
+	struct nvme_queue *q = &c->io;
+	int cid = queue_free_slot(q);
+	struct dma_mapping map;
+	struct nvme_prp prp;
+	struct nvme_sqe sqe;
+
+	if (cid < 0 || q->in_flight != 0 || !q->irq_enabled) {
+		step_failed(c, "irq-proof", q->irq_enabled ? "io-queue-busy" : "io-queue-polled");
+		return -1;
+	}
+	if (!dma_map(&c->dma, buf, ns->id.lba_size, DMA_DIR_FROM_DEVICE, &map)) {
+		step_failed(c, "irq-proof", "dma-map-failed");
+		return -1;
+	}
+	nvme_prp_build(map.dev, ns->id.lba_size, c->page_size, NULL, 0, &prp, NULL);
+	nvme_cmd_read(&sqe, ns->nsid, 0, 1, &prp);
+	queue_submit(q, (uint32_t)cid, &sqe, &map, 0);
+	return cid;
+}
+
+bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns)
+{
+	struct nvme_queue *q = &c->io;
+	struct irq_proof r = { .before = q->irq_count };
+	uint8_t *buf = malloc(ns->id.lba_size);
+	int cid = buf ? submit_probe_read(c, ns, buf) : -1;
+
+	if (cid < 0) {
+		free(buf);
+		return buf ? false : step_failed(c, "irq-proof", "no-buffer");
+	}
+	c->in_operation = true;
+	uint64_t start = time_now_us(), deadline = deadline_after_us(NVME_COMMAND_TIMEOUT_US);
+
+	queue_ring(q);
+	/* Only the interrupt counter is watched: the CQ is not looked at until it moves. */
+	while (q->irq_count == r.before && !deadline_passed(deadline))
+		__asm__ volatile("sti; hlt" ::: "memory");
+	r.waited_us = time_now_us() - start;
+	r.after = q->irq_count;
+	r.posted = cqe_pending(q);
+	r.cid_matches = r.posted && q->cq[q->cq_head].cid == (uint16_t)cid;
+	bool settled = wait_slot(c, q, (uint32_t)cid, NVME_COMMAND_TIMEOUT_US);
+
+	r.status = q->slots[cid].status;
+	if (settled)
+		slot_release(c, &q->slots[cid]);
+	c->in_operation = !settled;
+	free(buf);
+	/* Delivery is what is proven; the read's own status (e.g. a media error) is reported only. */
+	r.proven = r.after > r.before && r.posted && r.cid_matches;
+	report_irq_proof(c, &r);
+	if (!r.proven)
+		return step_failed(c, "irq-proof", r.after == r.before ? "no-interrupt-within-timeout" :
 				   "interrupt-without-matching-completion");
 	return true;
 }
