@@ -66,7 +66,7 @@ enum dmar_scope_type {
 /* Capacity of the parsed form; a table needing more is rejected, not cut. */
 #define DMAR_MAX_UNITS 16
 #define DMAR_MAX_RMRRS 16
-#define DMAR_MAX_SCOPES 128
+#define DMAR_MAX_SCOPES 256
 #define DMAR_MAX_PATH 8
 #define DMAR_REASON_MAX 120
 
