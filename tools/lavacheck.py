@@ -191,8 +191,12 @@ def check_lava(lava: LavaLog, config: qmatrix.Config | None,
                disks: proofcheck.DiskMap | None = None, console_path: str | None = None) -> Check:
     """Everything above, for one lava-run log; config None: built-in checks only."""
     problems = _pipeline_problems(lava)
-    console = prooflog.parse_lines(lava.console, path=console_path)
     exp = config.expect if config else proofcheck.Expectations(verdict=qmatrix.DEFAULT_VERDICTS)
+    if lava.entries == 0:
+        return Check(config=config.name if config else None, expected="/".join(exp.verdict),
+                     verdict=None, rows=[], problems=problems, notes=[], lava=lava,
+                     console_path=console_path)
+    console = prooflog.parse_lines(lava.console, path=console_path)
     report = proofcheck.check_log(console, exp, disks)
     where = console_path or "console"
     notes = []
