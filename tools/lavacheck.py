@@ -1,8 +1,8 @@
 """Check a lava-run log of a proofboot job: per-test LAVA results against the proof lines.
 
 lava-run prints one YAML mapping per line ({"dt": ..., "lvl": ..., "msg": ...}).
-`lvl: results` lines carry LAVA's test cases; `lvl: target` lines are the
-guest's console.  The job's own result only says the pipeline completed (a
+`lvl: results` lines carry LAVA's test cases; `lvl: target` (and
+`feedback`) lines are the guest's console.  The job's own result only says the pipeline completed (a
 failed firmware test still gives job "pass"), so this checker:
 
 1. requires job "pass" and a monitor that saw the verdict line (end string);
@@ -92,7 +92,9 @@ def parse_lava_log(text: str) -> LavaLog:
             continue
         log.entries += 1
         lvl, msg = entry.get("lvl"), entry.get("msg")
-        if lvl == "target":
+        if lvl in ("target", "feedback"):
+            # feedback: console output read while no action watched it, such
+            # as the rest of the verdict line after the monitor stopped.
             log.console.append(_target_text(msg))
         elif lvl in ("error", "exception"):
             log.errors.append(str(msg))

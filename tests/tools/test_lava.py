@@ -299,8 +299,13 @@ def test_yaml_plain_only_when_unambiguous():
 
 # --------------------------------------------------------------- lava-check
 
-def lava_log(console_lines, cases=None, job="pass", monitor="passed", tag_line=True):
-    """A lava-run log in its real shape: one JSON mapping per line."""
+def lava_log(console_lines, cases=None, job="pass", monitor="passed", tag_line=True,
+             feedback_tail=0):
+    """A lava-run log in its real shape: one JSON mapping per line.
+
+    feedback_tail: the last N console lines are logged as `feedback`, as
+    lava-run does for output whose line end arrived after the monitor stopped.
+    """
     out = []
 
     def put(lvl, msg):
@@ -309,7 +314,8 @@ def lava_log(console_lines, cases=None, job="pass", monitor="passed", tag_line=T
     if tag_line:
         out.append('{"dt": "x", "lvl": "results", "msg": {"case": "file-download", '
                    '"definition": "lava", "extra": {"size": ! "16777216"}, "result": "pass"}}')
-    for line in console_lines:
+    split = len(console_lines) - feedback_tail
+    for line in console_lines[:split]:
         put("target", line.replace('"', '\\"'))
     if cases is None:
         cases = [(r.split("name=")[1].split()[0], r.split("status=")[1].split()[0].lower())
@@ -320,6 +326,8 @@ def lava_log(console_lines, cases=None, job="pass", monitor="passed", tag_line=T
     if monitor is not None:
         put("results", {"case": "lava-test-monitor", "definition": "lava",
                         "extra": {"status": monitor}, "result": "pass"})
+    for line in console_lines[split:]:
+        put("feedback", line)
     if job == "fail":
         put("error", "InfraError: lava test monitoring reached end of file")
     put("results", {"case": "job", "definition": "lava", "result": job})
@@ -341,6 +349,14 @@ def test_check_accepts_a_consistent_run():
     assert check.verdict == "PASS" and check.counts == (2, 0, 0)
     assert check.lava.unparsed == []        # the `! "..."` tagged line is read too
     assert [r[:2] for r in check.rows] == [("boot.options", "PASS"), ("nvme.read.bounce", "PASS")]
+
+
+def test_verdict_line_logged_as_feedback_still_counts():
+    """Seen with lava-run 2023.01: the monitor matched the verdict before its line end arrived,
+    and the finished line was logged at level feedback during finalize."""
+    check = run_check(lava_log(synth.proof_lines(), feedback_tail=1))
+    assert check.ok, check.problems
+    assert check.verdict == "PASS"
 
 
 def test_a_failed_test_case_is_not_hidden_by_job_pass():
