@@ -198,13 +198,14 @@ bool glob_match(const char *pattern, size_t pattern_len, const char *text)
 
 	/* Iterative matcher: on mismatch, let the last '*' swallow one more char. */
 	while (*text) {
-		if (p < pattern_len && (pattern[p] == '?' || pattern[p] == *text)) {
-			p++;
-			text++;
-		} else if (p < pattern_len && pattern[p] == '*') {
+		/* '*' first: it is a wildcard even when the text holds a literal '*'. */
+		if (p < pattern_len && pattern[p] == '*') {
 			star = pattern + p;
 			star_p = ++p;
 			resume = text;
+		} else if (p < pattern_len && (pattern[p] == '?' || pattern[p] == *text)) {
+			p++;
+			text++;
 		} else if (star) {
 			p = star_p;
 			text = ++resume;
