@@ -1,0 +1,246 @@
+/*
+ * Option string (src/lib/options.c): the multiboot2 command line and the
+ * fw_cfg opt/proofboot/cmdline file are outside data.  The parser is
+ * checked against an independent model of the documented rules (last word
+ * wins, every bad word is one error, tokens cut to 63 bytes), and
+ * glob_match against a dynamic-programming reference matcher.
+ */
+#include "fuzz.h"
+
+#include <ctype.h>
+
+#include "options.h"
+
+#define WS " \t\r\n"
+#define GLOB_REF_MAX 128
+
+struct model {
+	enum dma_mode dma;
+	enum end_action end;
+	unsigned timeout_s;
+	char write_serial[OPTIONS_SERIAL_MAX + 1];
+	unsigned write_nsid;
+	char tests[OPTIONS_TESTS_MAX];
+	unsigned errors;
+	char tokens[OPTIONS_MAX_ERRORS][64];
+};
+
+static bool word_is(const char *w, size_t n, const char *s)
+{
+	return strlen(s) == n && memcmp(w, s, n) == 0;
+}
+
+/* 1..11 decimal digits whose value is in [1, max]. */
+static bool model_number(const char *v, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t value = 0;
+
+	if (n == 0 || n > 11)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)v[i]))
+			return false;
+		value = value * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (value < 1 || value > max)
+		return false;
+	*out = value;
+	return true;
+}
+
+static bool model_timeout(struct model *m, const char *v, size_t n)
+{
+	uint64_t value;
+
+	if (!model_number(v, n, OPTIONS_TIMEOUT_MAX_S, &value))
+		return false;
+	m->timeout_s = (unsigned)value;
+	return true;
+}
+
+/* write=<serial>:<nsid>: 1..20 serial bytes before the first ':', NSID 1..0xfffffffe. */
+static bool model_write(struct model *m, const char *v, size_t n)
+{
+	const char *colon = memchr(v, ':', n);
+	uint64_t nsid;
+
+	if (!colon || colon == v || (size_t)(colon - v) > OPTIONS_SERIAL_MAX)
+		return false;
+	size_t serial = (size_t)(colon - v);
+	if (!model_number(colon + 1, n - serial - 1, 0xfffffffeu, &nsid))
+		return false;
+	memcpy(m->write_serial, v, serial);
+	m->write_serial[serial] = '\0';
+	m->write_nsid = (unsigned)nsid;
+	return true;
+}
+
+static bool model_choice(const char *const *names, unsigned count, const char *v, size_t n,
+			 unsigned *out)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (word_is(v, n, names[i])) {
+			*out = i;
+			return true;
+		}
+	return false;
+}
+
+static bool model_tests(struct model *m, const char *v, size_t n)
+{
+	if (n == 0 || n >= OPTIONS_TESTS_MAX || v[0] == ',' || v[n - 1] == ',')
+		return false;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (v[i] == ',' && v[i + 1] == ',')
+			return false;
+	memcpy(m->tests, v, n);
+	m->tests[n] = '\0';
+	return true;
+}
+
+static bool model_word(struct model *m, const char *w, size_t n)
+{
+	const char *eq = memchr(w, '=', n);
+
+	if (!eq)
+		return false;
+	size_t k = (size_t)(eq - w), vn = n - k - 1;
+	const char *v = eq + 1;
+
+	unsigned choice;
+
+	if (word_is(w, k, "dma")) {
+		static const char *const names[] = { "auto", "bounce", "iommu" };
+		if (!model_choice(names, 3, v, vn, &choice))
+			return false;
+		m->dma = (enum dma_mode)choice;
+		return true;
+	}
+	if (word_is(w, k, "end")) {
+		static const char *const names[] = { "auto", "halt", "reboot", "poweroff" };
+		if (!model_choice(names, 4, v, vn, &choice))
+			return false;
+		m->end = (enum end_action)choice;
+		return true;
+	}
+	if (word_is(w, k, "write"))
+		return model_write(m, v, vn);
+	if (word_is(w, k, "timeout"))
+		return model_timeout(m, v, vn);
+	if (word_is(w, k, "tests"))
+		return model_tests(m, v, vn);
+	return false;
+}
+
+static void model_parse(struct model *m, const char *text)
+{
+	memset(m, 0, sizeof(*m));
+	m->dma = DMA_AUTO;
+	m->end = END_AUTO;
+	m->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
+	for (const char *at = text;;) {
+		at += strspn(at, WS);
+		if (!*at)
+			break;
+		size_t n = strcspn(at, WS);
+		if (!model_word(m, at, n)) {
+			if (m->errors < OPTIONS_MAX_ERRORS) {
+				size_t keep = n < 63 ? n : 63;
+				memcpy(m->tokens[m->errors], at, keep);
+				m->tokens[m->errors][keep] = '\0';
+			}
+			m->errors++;
+		}
+		at += n;
+	}
+}
+
+/* Reference glob: match[i][j] = pattern[i..] matches text[j..]. */
+static bool glob_reference(const char *p, size_t pn, const char *t, size_t tn)
+{
+	static bool match[GLOB_REF_MAX + 1][GLOB_REF_MAX + 1];
+
+	for (size_t i = pn + 1; i-- > 0;)
+		for (size_t j = tn + 1; j-- > 0;) {
+			bool r;
+			if (i == pn)
+				r = j == tn;
+			else if (p[i] == '*')
+				r = match[i + 1][j] || (j < tn && match[i][j + 1]);
+			else
+				r = j < tn && (p[i] == '?' || p[i] == t[j]) && match[i + 1][j + 1];
+			match[i][j] = r;
+		}
+	return match[0][0];
+}
+
+static void check_options(const char *text)
+{
+	struct options o;
+	struct model m;
+
+	options_defaults(&o);
+	bool ok = options_parse(&o, text);
+	model_parse(&m, text);
+
+	FUZZ_CHECK(ok == (o.error_count == 0));
+	FUZZ_CHECK(o.error_count == m.errors);
+	FUZZ_CHECK(o.dma == m.dma);
+	FUZZ_CHECK(o.end == m.end);
+	FUZZ_CHECK(o.write_nsid == m.write_nsid);
+	FUZZ_CHECK(fuzz_terminated(o.write_serial, sizeof(o.write_serial)));
+	FUZZ_CHECK(strcmp(o.write_serial, m.write_serial) == 0);
+	/* Writes are allowed for exactly the named target, and only when one is named. */
+	FUZZ_CHECK(options_write_allowed(&o, o.write_serial, o.write_nsid) == (o.write_nsid != 0));
+	FUZZ_CHECK(!options_write_allowed(&o, o.write_serial, o.write_nsid + 1));
+	FUZZ_CHECK(options_end_name(o.end) != NULL);
+	FUZZ_CHECK(o.timeout_s == m.timeout_s);
+	FUZZ_CHECK(o.timeout_s >= 1 && o.timeout_s <= OPTIONS_TIMEOUT_MAX_S);
+	FUZZ_CHECK(fuzz_terminated(o.tests, sizeof(o.tests)));
+	FUZZ_CHECK(strcmp(o.tests, m.tests) == 0);
+	const char *name = options_dma_name(o.dma);
+	FUZZ_CHECK(name && (!strcmp(name, "auto") || !strcmp(name, "bounce") || !strcmp(name, "iommu")));
+	for (unsigned i = 0; i < o.error_count && i < OPTIONS_MAX_ERRORS; i++) {
+		FUZZ_CHECK(fuzz_terminated(o.errors[i].token, sizeof(o.errors[i].token)));
+		FUZZ_CHECK(strcmp(o.errors[i].token, m.tokens[i]) == 0);
+		FUZZ_CHECK(o.errors[i].reason && o.errors[i].reason[0]);
+		FUZZ_CHECK(strpbrk(o.errors[i].reason, WS) == NULL);
+	}
+	/* A literal list item always matches itself as a glob. */
+	if (o.tests[0]) {
+		size_t first = strcspn(o.tests, ",");
+		char item[OPTIONS_TESTS_MAX];
+
+		memcpy(item, o.tests, first);
+		item[first] = '\0';
+		FUZZ_CHECK(list_contains(o.tests, item));
+		FUZZ_CHECK(glob_list_match(o.tests, item));
+	}
+}
+
+static void check_glob(const char *text)
+{
+	const char *bar = strchr(text, '|');
+
+	if (!bar)
+		return;
+	size_t pn = (size_t)(bar - text);
+	const char *name = bar + 1;
+	size_t tn = strlen(name);
+
+	if (pn > GLOB_REF_MAX || tn > GLOB_REF_MAX)
+		return;
+	FUZZ_CHECK(glob_match(text, pn, name) == glob_reference(text, pn, name, tn));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_alloc(size + 1);
+
+	if (size)
+		memcpy(text, data, size);
+	check_options(text);
+	check_glob(text);
+	free(text);
+	return 0;
+}
