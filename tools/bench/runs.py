@@ -1,0 +1,238 @@
+"""Running the benchmark: the firmware and the Linux guest under QEMU, and qemu-img bench.
+
+QEMU command lines come from tools/qmatrix.py (build_command), so the
+firmware and the Linux guest see exactly the matrix's machine: q35, the
+same nvme controller and namespace properties, the same image with
+snapshot=on, and `-device intel-iommu` in the "iommu" variant.  The Linux
+guest's command is the firmware's with `-cdrom ISO -boot d` replaced by
+`-kernel/-initrd/-append`.
+
+Every run writes into its own directory: console.log, cmd.sh,
+qemu-output.txt and run.json (exit status, wall time, and when each kind of
+console line first arrived, in seconds after QEMU was started: the host-side
+boot-to-first-I/O figures come from there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+
+import diskimage
+import qmatrix
+from bench import grid as gridmod
+
+SERIAL = "pb-bench"
+NSID = 1
+LBA_SIZE = 512
+DISK_SIZE = 64 * gridmod.MIB
+DISK_SEED = "bench"
+VARIANTS = ("no-iommu", "iommu")
+IOMMU_DEVICE = "intel-iommu"
+FW_MEMORY = "256M"
+LINUX_MEMORY = "512M"
+FW_OPTIONS = "tests=bench.* timeout=300"
+FW_TIMEOUT = 420.0
+LINUX_TIMEOUT = 300.0
+QEMU_IMG_TIMEOUT = 120.0
+POLL_SECONDS = 0.01
+_ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+KIND_WORDS = 4                           # a line's kind: at most its first 4 words
+ISO_PLACEHOLDER = "@ISO@"
+AIO_MODES = ("io_uring", "native")       # qemu-img bench -i, tried in this order (with -t none)
+CEILING_CACHE = "none"
+
+
+def disk_spec(size: int = DISK_SIZE) -> diskimage.DiskSpec:
+    return diskimage.DiskSpec(size=size, lba_size=LBA_SIZE, seed=DISK_SEED, fill="all")
+
+
+def bench_config(name: str, variant: str, spec: diskimage.DiskSpec, options: str,
+                 memory: str, timeout: float) -> qmatrix.Config:
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}")
+    ns = qmatrix.Namespace(nsid=NSID, lba_size=spec.lba_size, spec=spec)
+    return qmatrix.Config(
+        name=name, groups=("bench",), options=options, timeout=timeout, memory=memory,
+        devices=(IOMMU_DEVICE,) if variant == "iommu" else (),
+        qemu_args=("-net", "none"),
+        controllers=[qmatrix.Controller(serial=SERIAL, namespaces=[ns])])
+
+
+def kernel_boot(cmd: list, kernel: str, initrd: str, append: str) -> list:
+    """The firmware's command with the ISO boot replaced by a direct kernel boot."""
+    out = list(cmd)
+    for i in range(len(out) - 3):
+        if out[i] == "-cdrom" and out[i + 2:i + 4] == ["-boot", "d"]:
+            return out[:i] + ["-kernel", kernel, "-initrd", initrd, "-append", append] + out[i + 4:]
+    raise ValueError("no '-cdrom ISO -boot d' in the QEMU command")
+
+
+# ------------------------------------------------------------------ timing
+
+def line_kind(line: str) -> str:
+    """What a console line is, for arrival times: its words before the first key=value."""
+    words = []
+    for word in line.split()[:KIND_WORDS]:
+        if "=" in word:
+            break
+        words.append(word)
+    return " ".join(words)[:80]
+
+
+@dataclasses.dataclass
+class TimedRun:
+    exit_code: int | None
+    timed_out: bool
+    wall: float
+    arrivals: dict            # line kind -> seconds after QEMU start, first arrival
+
+
+def run_timed(cmd: list, timeout: float, log_path: str, output_path: str) -> TimedRun:
+    """qmatrix.run_qemu, while a thread notes when each kind of console line first arrives."""
+    arrivals = {}
+    stop = threading.Event()
+    start = time.monotonic()
+
+    def watch():
+        pos, pending = 0, b""
+        while True:
+            finished = stop.is_set()
+            try:
+                with open(log_path, "rb") as f:
+                    f.seek(pos)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            if data:
+                now = time.monotonic() - start
+                pos += len(data)
+                *complete, pending = (pending + data).split(b"\n")
+                for raw in complete:
+                    text = _ANSI_RE.sub("", raw.decode("latin-1"))
+                    text = text.replace("\r", "").replace("\0", "")
+                    arrivals.setdefault(line_kind(text), round(now, 3))
+            if finished:
+                return
+            stop.wait(POLL_SECONDS)
+
+    for stale in (log_path, output_path):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        code, timed_out, wall = qmatrix.run_qemu(cmd, timeout, output_path)
+    finally:
+        stop.set()
+        watcher.join()
+    arrivals.pop("", None)
+    return TimedRun(code, timed_out, wall, arrivals)
+
+
+def _write_run(out_dir: str, cmd: list, timeout: float, timed: TimedRun, extra: dict) -> dict:
+    with open(os.path.join(out_dir, "cmd.sh"), "w", encoding="utf-8") as f:
+        f.write("#!/bin/sh\nexec timeout %g %s\n" % (timeout, " ".join(shlex.quote(a) for a in cmd)))
+    record = {"exit_code": timed.exit_code, "timed_out": timed.timed_out,
+              "wall_seconds": round(timed.wall, 3), "arrivals": timed.arrivals, **extra}
+    with open(os.path.join(out_dir, "run.json"), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
+    return record
+
+
+# ------------------------------------------------------------- the two boots
+
+def run_firmware(variant: str, iso: str, out_root: str, spec: diskimage.DiskSpec,
+                 qemu: str = "qemu-system-x86_64", timeout: float = FW_TIMEOUT,
+                 options: str = FW_OPTIONS) -> dict:
+    config = bench_config(f"fw-{variant}", variant, spec, options, FW_MEMORY, timeout)
+    paths = qmatrix.RunPaths(os.path.join(out_root, config.name), os.path.join(out_root, "disks"))
+    qmatrix.prepare(config, paths)
+    cmd = qmatrix.build_command(config, iso, paths, qemu)
+    timed = run_timed(cmd, timeout, paths.log, paths.qemu_output)
+    return _write_run(paths.out_dir, cmd, timeout, timed,
+                      {"system": "proofboot", "variant": variant, "options": options,
+                       "image": qmatrix.image_path(config.controllers[0].namespaces[0], paths),
+                       "lba_size": spec.lba_size})
+
+
+def linux_command(variant: str, out_root: str, spec: diskimage.DiskSpec, kernel: str,
+                  initrd: str, append: str, qemu: str = "qemu-system-x86_64",
+                  timeout: float = LINUX_TIMEOUT):
+    config = bench_config(f"linux-{variant}", variant, spec, "", LINUX_MEMORY, timeout)
+    paths = qmatrix.RunPaths(os.path.join(out_root, config.name), os.path.join(out_root, "disks"))
+    cmd = qmatrix.build_command(config, ISO_PLACEHOLDER, paths, qemu)
+    return config, paths, kernel_boot(cmd, kernel, initrd, append)
+
+
+def run_linux(variant: str, out_root: str, spec: diskimage.DiskSpec, kernel: str, initrd: str,
+              append: str, qemu: str = "qemu-system-x86_64",
+              timeout: float = LINUX_TIMEOUT) -> dict:
+    config, paths, cmd = linux_command(variant, out_root, spec, kernel, initrd, append, qemu, timeout)
+    qmatrix.prepare(config, paths)
+    timed = run_timed(cmd, timeout, paths.log, paths.qemu_output)
+    return _write_run(paths.out_dir, cmd, timeout, timed,
+                      {"system": "linux", "variant": variant, "kernel": kernel, "initrd": initrd,
+                       "append": append,
+                       "image": qmatrix.image_path(config.controllers[0].namespaces[0], paths),
+                       "lba_size": spec.lba_size})
+
+
+# ------------------------------------------------------------ qemu-img bench
+
+def qemu_img_command(image: str, bs: int, qd: int, count: int, aio: str,
+                     cache: str = CEILING_CACHE, qemu_img: str = "qemu-img") -> list:
+    return [qemu_img, "bench", "-f", "raw", "-t", cache, "-i", aio, "-c", str(count),
+            "-s", str(bs), "-d", str(qd), image]
+
+
+def _qemu_img(cmd: list, timeout: float) -> tuple:
+    try:
+        r = subprocess.run(["timeout", f"{timeout:g}"] + cmd, capture_output=True, text=True)
+    except OSError as e:
+        return 127, str(e)
+    return r.returncode, r.stdout + r.stderr
+
+
+def pick_aio(image: str, qemu_img: str = "qemu-img", cache: str = CEILING_CACHE) -> str:
+    """The first AIO mode a one-request qemu-img bench accepts on this host and image."""
+    errors = []
+    for aio in AIO_MODES:
+        code, out = _qemu_img(qemu_img_command(image, LBA_SIZE, 1, 1, aio, cache, qemu_img), 30)
+        if code == 0:
+            return aio
+        errors.append(f"{aio}: {out.strip()[-200:]}")
+    raise RuntimeError("qemu-img bench runs with none of " + ", ".join(AIO_MODES) + ": "
+                       + "; ".join(errors))
+
+
+def run_ceiling(image: str, points: list, min_bytes: int, out_path: str,
+                qemu_img: str = "qemu-img", cache: str = CEILING_CACHE,
+                timeout: float = QEMU_IMG_TIMEOUT, log=print) -> dict:
+    """qemu-img bench over [(bs, qd)]; writes and returns ceiling.json's content."""
+    if shutil.which(qemu_img) is None:
+        raise RuntimeError(f"{qemu_img} not found (Debian package qemu-utils)")
+    aio = pick_aio(image, qemu_img, cache)
+    results = []
+    for bs, qd in points:
+        count = gridmod.ceiling_count(bs, qd, min_bytes)
+        cmd = qemu_img_command(image, bs, qd, count, aio, cache, qemu_img)
+        code, out = _qemu_img(cmd, timeout)
+        results.append({"bs": bs, "qd": qd, "count": count, "exit_code": code,
+                        "cmd": " ".join(shlex.quote(a) for a in cmd), "output": out.strip()})
+        log(f"bench: ceiling {gridmod.point_label(bs, str(qd))}: "
+            + (out.strip().splitlines()[-1] if out.strip() else f"exit {code}"))
+    record = {"image": image, "aio": aio, "cache": cache, "points": results}
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
+    return record
