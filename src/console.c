@@ -6,6 +6,7 @@
 #include "console.h"
 
 #include "fbcon.h"
+#include "io.h"
 #include "proof.h"
 #include "serial.h"
 #include "textgrid.h"
@@ -100,15 +101,35 @@ void console_init(void)
 	serial_init();
 }
 
+/*
+ * Interrupts stay off while the grid changes, so the watchdog cannot longjmp
+ * out halfway.  Re-entry can then only come from a fault in the screen code
+ * itself (its report is printed through here): the screen is given up and
+ * the serial port carries on alone.
+ */
+static void screen_write(const char *buf, size_t len)
+{
+	static bool busy;
+
+	if (busy) {
+		screen.active = false;
+		return;
+	}
+	uint64_t flags = irq_save();
+	busy = true;
+	textgrid_write(&screen.grid, buf, len);
+	screen_flush();
+	busy = false;
+	irq_restore(flags);
+}
+
 void console_write(const char *buf, size_t len)
 {
 	serial_write(buf, len);
-	if (screen.active) {
-		textgrid_write(&screen.grid, buf, len);
-		screen_flush();
-	} else if (!screen_decided) {
+	if (screen.active)
+		screen_write(buf, len);
+	else if (!screen_decided)
 		keep_early(buf, len);
-	}
 }
 
 static struct screen_mode no_screen(const char *reason)
@@ -213,9 +234,8 @@ void console_start_screen(const struct mb2_info *info)
 	screen_decided = true;
 	if (m.kind == SCREEN_NONE)
 		return;
-	textgrid_write(&screen.grid, early_log, early_len);
-	if (early_truncated)
-		textgrid_write(&screen.grid, EARLY_LOG_TRUNCATED, strlen(EARLY_LOG_TRUNCATED));
 	screen.active = true;
-	screen_flush();
+	screen_write(early_log, early_len);
+	if (early_truncated)
+		screen_write(EARLY_LOG_TRUNCATED, strlen(EARLY_LOG_TRUNCATED));
 }

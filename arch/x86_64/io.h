@@ -74,6 +74,23 @@ static inline void irq_disable(void)
 	__asm__ volatile("cli" ::: "memory");
 }
 
+#define RFLAGS_IF (1ull << 9)
+
+/* Disables interrupts and returns the previous RFLAGS, for irq_restore(). */
+static inline uint64_t irq_save(void)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+/* Re-enables interrupts only if they were enabled when irq_save() ran. */
+static inline void irq_restore(uint64_t flags)
+{
+	if (flags & RFLAGS_IF)
+		irq_enable();
+}
+
 /* Orders normal memory writes (e.g. a DMA buffer) before a later MMIO doorbell. */
 static inline void wmb(void)
 {
