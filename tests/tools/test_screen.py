@@ -205,7 +205,7 @@ def machine(tmp_path, request):
 def screen_line(log_text):
     records = prooflog.parse_text(log_text).records
     lines = [r for r in records if r.subsystem == "console" and r.event == "screen"]
-    assert len(lines) == 1, "expected exactly one `console: screen` line"
+    assert len(lines) == 1, f"expected one `console: screen` line, found {len(lines)} (is {ISO} stale? run make)"
     return lines[0].fields
 
 
