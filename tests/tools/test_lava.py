@@ -32,6 +32,9 @@ except ImportError as e:        # reported by the lava fixture, test by test
     LAVA_IMPORT_ERROR = e
 
 
+LAVA_SCRATCH = "/var/lib/lava/dispatcher/tmp"
+
+
 @pytest.fixture(scope="module")
 def lava():
     if LAVA_IMPORT_ERROR is not None:
@@ -114,9 +117,12 @@ def test_lava_run_validate_accepts_job_and_device(generated, tmp_path, name):
     """lava-run --validate builds the whole pipeline (deploy, qemu boot, monitor) without running it."""
     gen = generated[name]
     job_id = f"pytest-{name}-{os.getpid()}"
-    proc = subprocess.run(["lava-run", "--validate", "--job-id", job_id,
-                           "--output-dir", str(tmp_path / "out"), "--device", gen.device_path,
-                           gen.job_path], capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(["lava-run", "--validate", "--job-id", job_id,
+                               "--output-dir", str(tmp_path / "out"), "--device", gen.device_path,
+                               gen.job_path], capture_output=True, text=True, timeout=120)
+    finally:    # --validate leaves its (empty) scratch directory behind
+        shutil.rmtree(os.path.join(LAVA_SCRATCH, job_id), ignore_errors=True)
     log = lavacheck.parse_lava_log(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
     assert log.lava_results["validate"]["result"] == "pass"
