@@ -78,6 +78,8 @@ struct dma_device {
 	const struct dma_backend_ops *ops;
 	void *backend_state;    /* owned by ops; kept across re-attach to the same backend */
 	const struct dma_backend_ops *state_owner;
+	/* Transfers of this device the backend saw blocked (IOMMU faults), ever. */
+	uint64_t blocked_transfers;
 };
 
 extern const struct dma_backend_ops dma_bounce_ops;

@@ -57,6 +57,7 @@ struct iommu_state {
 	unsigned map_lines; /* `iommu: map` lines printed for this device */
 	uint64_t last_map_iova, last_map_phys;
 	uint64_t checks, check_failures, stray_faults;
+	uint64_t faults_seen; /* every fault from this device, expected or not */
 	char first_failure[DMA_REASON_MAX];
 	/* test hooks */
 	bool redirect_pending;
@@ -413,6 +414,7 @@ static bool absorb_faults(struct iommu_state *s, char *reason, size_t cap)
 	for (unsigned i = 0; i < n && i < IOMMU_FAULT_BATCH; i++) {
 		const struct vtd_fault *f = &faults[i];
 
+		s->faults_seen += f->sid == s->sid;
 		if (s->expect_pending && f->sid == s->sid && f->addr == s->expect_iova) {
 			s->expect_pending = false;
 			s->expected_arrived = true;
@@ -451,7 +453,10 @@ static bool iommu_check(struct dma_device *d, char *reason, size_t cap)
 		return false;
 	}
 	s->checks++;
-	if (absorb_faults(s, reason, cap) && canary_ok(s, reason, cap))
+	bool faults_ok = absorb_faults(s, reason, cap);
+
+	d->blocked_transfers = s->faults_seen;
+	if (faults_ok && canary_ok(s, reason, cap))
 		return true;
 	note_failure(s, reason);
 	return false;
@@ -489,7 +494,7 @@ static void iommu_audit(struct dma_device *d, struct dma_audit_report *out)
 }
 
 const struct dma_backend_ops dma_iommu_ops = {
-	.name = "iommu-remapping",
+	.name = "direct-remapping",
 	.attach = iommu_attach,
 	.alloc_coherent = iommu_alloc_coherent,
 	.free_coherent = iommu_free_coherent,

@@ -5,6 +5,7 @@
  */
 #include "acpi.h"
 #include "boot_defs.h"
+#include "dma_iommu.h"
 #include "console.h"
 #include "cpu.h"
 #include "lapic.h"
@@ -188,5 +189,6 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	report_environment(heap_size);
 	report_safety();
 	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
+	dma_iommu_register();
 	runner_run(&opts);
 }

@@ -1180,8 +1180,14 @@ static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, ui
 	proof_u64(&p, "bytes", bytes);
 	proof_hex(&p, "crc32", st->crc32, 8);
 	proof_hex(&p, "status", nvme_status_code(st->status), 3);
-	/* The CRC is of the buffer; it is the device's data only when every command succeeded. */
-	proof_bool(&p, "data_valid", st->status == 0 && !st->timed_out && !st->dma_check_failed);
+	/*
+	 * The CRC is of the buffer; it is the device's data only when every
+	 * command succeeded and no transfer was blocked (a blocked transfer
+	 * still completes with success in QEMU 7.2).
+	 */
+	proof_bool(&p, "data_valid", st->status == 0 && !st->timed_out && !st->dma_check_failed &&
+					     st->dma_faults == 0);
+	proof_u64(&p, "dma_faults", st->dma_faults);
 	proof_str(&p, "backend", c->dma.ops->name);
 	proof_str(&p, "purpose", purpose);
 	proof_u64(&p, "commands", st->commands);
@@ -1224,6 +1230,7 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 		return step_failed(c, "read", "block-larger-than-max-transfer");
 
 	uint64_t irq_before = c->io.irq_count, start = time_now_us();
+	uint64_t blocked_before = c->dma.blocked_transfers;
 
 	c->in_operation = true;
 	c->io.max_in_flight = 0;
@@ -1235,6 +1242,7 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 	st->duration_us = time_now_us() - start;
 	st->max_in_flight = c->io.max_in_flight;
 	st->irq_count = c->io.irq_count - irq_before;
+	st->dma_faults = c->dma.blocked_transfers - blocked_before;
 	st->crc32 = crc32_update(0, buf, (size_t)bytes);
 	report_read(c, ns, slba, nblocks, purpose, st);
 	if (ok && st->status) {

@@ -132,6 +132,7 @@ struct nvme_read_stats {
 	uint32_t crc32;
 	bool timed_out;
 	bool dma_check_failed;
+	uint64_t dma_faults;      /* transfers the DMA backend saw blocked during the read */
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "tests_nvme.h"
 
 #include "dma.h"
+#include "dma_iommu.h"
 #include "nvme.h"
 #include "pci.h"
 #include "pmem.h"
@@ -51,20 +52,6 @@ static enum test_status tally_result(struct test_ctx *ctx, const struct tally *t
 	return test_pass(ctx, "%u controllers %s", t->controllers - t->skipped, done);
 }
 
-/* The bounce tests run unless dma=iommu asks for the remapping backend only. */
-static bool bounce_allowed(struct test_ctx *ctx, enum test_status *status)
-{
-	struct dma_selection sel;
-	enum dma_mode mode = runner_options()->dma;
-
-	dma_select_backend(mode, &sel);
-	if (mode == DMA_IOMMU) {
-		*status = test_skip(ctx, "dma=iommu selects the remapping backend only");
-		return false;
-	}
-	return true;
-}
-
 static bool controllers_present(struct test_ctx *ctx, enum test_status *status)
 {
 	if (nvme_probe() > 0)
@@ -73,10 +60,43 @@ static bool controllers_present(struct test_ctx *ctx, enum test_status *status)
 	return false;
 }
 
-/* Common prologue of the bounce tests; false with *status set when the test cannot run. */
-static bool bounce_prologue(struct test_ctx *ctx, enum test_status *status)
+/*
+ * Whether the lifecycle runs on `backend` under the dma= option; *ops gets
+ * the backend.  Bounce runs unless dma=iommu; remapping runs unless
+ * dma=bounce, and only once verified (dma=iommu makes "unavailable" a FAIL).
+ */
+static bool backend_usable(struct test_ctx *ctx, enum nvme_test_backend backend,
+			   const struct dma_backend_ops **ops, enum test_status *status)
 {
-	return bounce_allowed(ctx, status) && controllers_present(ctx, status);
+	struct dma_selection sel;
+	enum dma_mode mode = runner_options()->dma;
+	const char *why;
+
+	dma_select_backend(mode, &sel);
+	if (backend == NVME_TEST_BOUNCE) {
+		*ops = &dma_bounce_ops;
+		if (mode != DMA_IOMMU)
+			return true;
+		*status = test_skip(ctx, "dma=iommu selects the remapping backend only");
+		return false;
+	}
+	*ops = &dma_iommu_ops;
+	if (mode == DMA_BOUNCE) {
+		*status = test_skip(ctx, "dma=bounce forces the bounce-buffer backend");
+		return false;
+	}
+	if (dma_iommu_verified(&why))
+		return true;
+	*status = mode == DMA_IOMMU ? test_fail(ctx, "dma=iommu but remapping is unavailable: %s", why)
+				    : test_skip(ctx, "remapping unavailable: %s", why);
+	return false;
+}
+
+/* Common prologue of the lifecycle tests; false with *status set when the test cannot run. */
+static bool lifecycle_prologue(struct test_ctx *ctx, enum nvme_test_backend backend,
+			       const struct dma_backend_ops **ops, enum test_status *status)
+{
+	return controllers_present(ctx, status) && backend_usable(ctx, backend, ops, status);
 }
 
 static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
@@ -111,7 +131,8 @@ enum test_status test_pci_enumerate(struct test_ctx *ctx)
 
 /* ================================================================ bring-up tests */
 
-static enum test_status bring_all_up(struct test_ctx *ctx, enum nvme_stage stage, const char *done)
+static enum test_status bring_all_up(struct test_ctx *ctx, const struct dma_backend_ops *ops,
+				     enum nvme_stage stage, const char *done)
 {
 	struct tally t = { 0 };
 
@@ -119,34 +140,36 @@ static enum test_status bring_all_up(struct test_ctx *ctx, enum nvme_stage stage
 		struct nvme_ctrl *c = nvme_controller(i);
 
 		t.controllers++;
-		if (!nvme_bring_up(c, &dma_bounce_ops, stage))
+		if (!nvme_bring_up(c, ops, stage))
 			tally_fail(&t, c->bdf, c->failure);
 	}
 	return tally_result(ctx, &t, done);
 }
 
-enum test_status test_nvme_bind_bounce(struct test_ctx *ctx)
+enum test_status test_nvme_bind(struct test_ctx *ctx, enum nvme_test_backend backend)
 {
+	const struct dma_backend_ops *ops;
 	enum test_status status;
 
-	if (!bounce_prologue(ctx, &status))
+	if (!lifecycle_prologue(ctx, backend, &ops, &status))
 		return status;
-	return bring_all_up(ctx, NVME_STAGE_BOUND, "reset, enabled and ready");
+	return bring_all_up(ctx, ops, NVME_STAGE_BOUND, "reset, enabled and ready");
 }
 
-enum test_status test_nvme_identify_bounce(struct test_ctx *ctx)
+enum test_status test_nvme_identify(struct test_ctx *ctx, enum nvme_test_backend backend)
 {
+	const struct dma_backend_ops *ops;
 	enum test_status status;
 	struct tally t = { 0 };
 
-	if (!bounce_prologue(ctx, &status))
+	if (!lifecycle_prologue(ctx, backend, &ops, &status))
 		return status;
 	for (size_t i = 0; nvme_controller(i); i++) {
 		struct nvme_ctrl *c = nvme_controller(i);
 		char why[TEST_REASON_MAX];
 
 		t.controllers++;
-		if (!nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IDENTIFIED)) {
+		if (!nvme_bring_up(c, ops, NVME_STAGE_IDENTIFIED)) {
 			tally_fail(&t, c->bdf, c->failure);
 		} else if (c->ns_unusable) {
 			snprintf(why, sizeof(why), "%" PRIu32 " namespaces with malformed identify data",
@@ -302,20 +325,21 @@ static bool read_namespace(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 	       read_split(c, ns, why, cap);
 }
 
-enum test_status test_nvme_read_bounce(struct test_ctx *ctx)
+enum test_status test_nvme_read(struct test_ctx *ctx, enum nvme_test_backend backend)
 {
+	const struct dma_backend_ops *ops;
 	enum test_status status;
 	struct tally t = { 0 };
 	unsigned namespaces = 0;
 
-	if (!bounce_prologue(ctx, &status))
+	if (!lifecycle_prologue(ctx, backend, &ops, &status))
 		return status;
 	for (size_t i = 0; nvme_controller(i); i++) {
 		struct nvme_ctrl *c = nvme_controller(i);
 		char why[TEST_REASON_MAX] = "";
 
 		t.controllers++;
-		if (!nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IO_READY)) {
+		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY)) {
 			tally_fail(&t, c->bdf, c->failure);
 			continue;
 		}
@@ -336,19 +360,20 @@ enum test_status test_nvme_read_bounce(struct test_ctx *ctx)
 
 /* ================================================================ interrupts */
 
-enum test_status test_nvme_irq_bounce(struct test_ctx *ctx)
+enum test_status test_nvme_irq(struct test_ctx *ctx, enum nvme_test_backend backend)
 {
+	const struct dma_backend_ops *ops;
 	enum test_status status;
 	struct tally t = { 0 };
 
-	if (!bounce_prologue(ctx, &status))
+	if (!lifecycle_prologue(ctx, backend, &ops, &status))
 		return status;
 	for (size_t i = 0; nvme_controller(i); i++) {
 		struct nvme_ctrl *c = nvme_controller(i);
 		const struct nvme_namespace *ns;
 
 		t.controllers++;
-		if (!nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IO_READY)) {
+		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY)) {
 			tally_fail(&t, c->bdf, c->failure);
 			continue;
 		}
@@ -408,7 +433,9 @@ enum test_status test_dma_audit_bounce(struct test_ctx *ctx)
 	enum test_status status;
 	struct tally t = { 0 };
 
-	if (!bounce_prologue(ctx, &status))
+	const struct dma_backend_ops *ops;
+
+	if (!lifecycle_prologue(ctx, NVME_TEST_BOUNCE, &ops, &status))
 		return status;
 	for (size_t i = 0; nvme_controller(i); i++) {
 		struct nvme_ctrl *c = nvme_controller(i);
@@ -434,18 +461,19 @@ enum test_status test_dma_audit_bounce(struct test_ctx *ctx)
 
 /* ================================================================ shutdown */
 
-enum test_status test_nvme_shutdown_bounce(struct test_ctx *ctx)
+enum test_status test_nvme_shutdown(struct test_ctx *ctx, enum nvme_test_backend backend)
 {
+	const struct dma_backend_ops *ops;
 	enum test_status status;
 	struct tally t = { 0 };
 
-	if (!bounce_prologue(ctx, &status))
+	if (!lifecycle_prologue(ctx, backend, &ops, &status))
 		return status;
 	for (size_t i = 0; nvme_controller(i); i++) {
 		struct nvme_ctrl *c = nvme_controller(i);
 
 		t.controllers++;
-		if (!nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IO_READY) || !nvme_shutdown(c))
+		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY) || !nvme_shutdown(c))
 			tally_fail(&t, c->bdf, c->failure);
 	}
 	return tally_result(ctx, &t, "shut down normally (CC.SHN, SHST complete)");

@@ -7,24 +7,31 @@
 
 #include "test.h"
 
-enum test_status test_pci_enumerate(struct test_ctx *ctx);
-enum test_status test_nvme_bind_bounce(struct test_ctx *ctx);
-enum test_status test_nvme_identify_bounce(struct test_ctx *ctx);
-enum test_status test_nvme_classify(struct test_ctx *ctx);
-enum test_status test_nvme_read_bounce(struct test_ctx *ctx);
-enum test_status test_nvme_irq_bounce(struct test_ctx *ctx);
-enum test_status test_dma_audit_bounce(struct test_ctx *ctx);
-enum test_status test_nvme_shutdown_bounce(struct test_ctx *ctx);
+/* The NVMe lifecycle runs once per DMA backend; rows in src/tests.c name both. */
+enum nvme_test_backend { NVME_TEST_BOUNCE, NVME_TEST_REMAPPED };
 
-/* Rows for src/tests.c, in run order. */
-#define TESTS_NVME_ROWS                                                                 \
-	{ "pci.enumerate", "pci", 0, test_pci_enumerate },                              \
-	{ "nvme.bind.bounce", "nvme,bounce", 0, test_nvme_bind_bounce },                \
-	{ "nvme.identify.bounce", "nvme,bounce", 0, test_nvme_identify_bounce },        \
-	{ "nvme.classify", "nvme", 0, test_nvme_classify },                             \
-	{ "nvme.read.bounce", "nvme,bounce", 0, test_nvme_read_bounce },                \
-	{ "nvme.irq.bounce", "nvme,bounce", 0, test_nvme_irq_bounce },                  \
-	{ "dma.audit.bounce", "dma,bounce", 0, test_dma_audit_bounce },                 \
-	{ "nvme.shutdown.bounce", "nvme,bounce", 0, test_nvme_shutdown_bounce },
+enum test_status test_pci_enumerate(struct test_ctx *ctx);
+enum test_status test_nvme_classify(struct test_ctx *ctx);
+enum test_status test_dma_audit_bounce(struct test_ctx *ctx);
+enum test_status test_nvme_bind(struct test_ctx *ctx, enum nvme_test_backend backend);
+enum test_status test_nvme_identify(struct test_ctx *ctx, enum nvme_test_backend backend);
+enum test_status test_nvme_read(struct test_ctx *ctx, enum nvme_test_backend backend);
+enum test_status test_nvme_irq(struct test_ctx *ctx, enum nvme_test_backend backend);
+enum test_status test_nvme_shutdown(struct test_ctx *ctx, enum nvme_test_backend backend);
+
+/* One table-row function per lifecycle step and backend. */
+#define NVME_TEST_ROW_FN(step, suffix, backend)                                   \
+	static inline enum test_status test_nvme_##step##_##suffix(struct test_ctx *ctx) \
+	{                                                                         \
+		return test_nvme_##step(ctx, backend);                             \
+	}
+#define NVME_TEST_ROW_FNS(step)                                                   \
+	NVME_TEST_ROW_FN(step, bounce, NVME_TEST_BOUNCE)                          \
+	NVME_TEST_ROW_FN(step, iommu, NVME_TEST_REMAPPED)
+NVME_TEST_ROW_FNS(bind)
+NVME_TEST_ROW_FNS(identify)
+NVME_TEST_ROW_FNS(read)
+NVME_TEST_ROW_FNS(irq)
+NVME_TEST_ROW_FNS(shutdown)
 
 #endif

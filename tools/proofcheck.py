@@ -602,7 +602,12 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
 
 
 def _read_ok(record: Record) -> bool:
+    """A read whose buffer holds the device's data: NVMe success and not
+    marked data_valid=false (a timed-out read, or one whose DMA the IOMMU
+    blocked: in QEMU 7.2 such a read still completes with success)."""
     status = record.fields.get("status")
+    if record.fields.get("data_valid") == "false":
+        return False
     return status is None or parse_number(status) == 0
 
 

@@ -194,6 +194,17 @@ def test_failed_read_is_not_crc_checked(disk):
     assert report.ok and report.reads_checked == 0
 
 
+def test_blocked_read_with_success_status_is_not_crc_checked(disk):
+    # QEMU 7.2 completes an IOMMU-blocked read with status success; the
+    # firmware marks it data_valid=false and the checker must believe that.
+    spec, path = disk
+    line = read_line(spec, 0, 1, crc=0x1234) + " data_valid=false dma_faults=1"
+    report = check(proof_lines(extra=[line]), disks=disk_map(path))
+    assert report.ok and report.reads_checked == 0
+    valid = read_line(spec, 0, 1, crc=0x1234) + " data_valid=true dma_faults=0"
+    only_error(check(proof_lines(extra=[valid]), disks=disk_map(path)), "crc32=0x00001234 but")
+
+
 def test_nvme_read_missing_keys_and_bytes_mismatch():
     lines = proof_lines(extra=[
         "nvme: read serial=pb0 nsid=1 slba=0 blocks=1 lba_size=512",
