@@ -48,37 +48,14 @@ const struct options *runner_options(void)
 	return run.opts;
 }
 
-static enum test_status record(struct test_ctx *ctx, enum test_status status, const char *fmt, va_list ap)
+enum test_status test_report(struct test_ctx *ctx, enum test_status status, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
 	vsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
+	va_end(ap);
 	return status;
-}
-
-enum test_status test_fail(struct test_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	enum test_status s = record(ctx, TEST_FAIL, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-enum test_status test_skip(struct test_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	enum test_status s = record(ctx, TEST_SKIP, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-enum test_status test_pass(struct test_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	enum test_status s = record(ctx, TEST_PASS, fmt, ap);
-	va_end(ap);
-	return s;
 }
 
 /*

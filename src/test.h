@@ -38,13 +38,12 @@ struct test_case {
 	test_fn fn;
 };
 
-/* Record why and return the status: `return test_fail(ctx, "...", ...);` */
-enum test_status test_fail(struct test_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-enum test_status test_skip(struct test_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-enum test_status test_pass(struct test_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Records why and returns the status: `return test_fail(ctx, "...", ...);` */
+enum test_status test_report(struct test_ctx *ctx, enum test_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define test_fail(ctx, ...) test_report((ctx), TEST_FAIL, __VA_ARGS__)
+#define test_skip(ctx, ...) test_report((ctx), TEST_SKIP, __VA_ARGS__)
+#define test_pass(ctx, ...) test_report((ctx), TEST_PASS, __VA_ARGS__)
 
 extern const struct test_case tests_table[];
 extern const unsigned tests_table_count;
