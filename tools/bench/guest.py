@@ -367,6 +367,8 @@ for bs in $(echo $BS | tr , ' '); do
         fi
     done
 done
+# The driver's warnings (timeouts, aborts, resets) are below the quiet console level.
+dmesg | grep -i -e nvme -e 'i/o error' | grep -v -i 'iommu group' | tail -n 40 | while read -r l; do say kmsg "$l"; done
 say done uptime=$(up)
 poweroff -f
 sleep 10

@@ -29,6 +29,8 @@ CEILING = "ceiling"
 # The firmware's boot-to-first-I/O line: a `bench:` record (not `bench: read`)
 # whose event mentions "first", carrying microseconds in one of these keys.
 FIRST_IO_KEYS = ("first_io_us", "us", "boot_us")
+# Linux NVMe driver messages that make the guest's figures invalid.
+DRIVER_TROUBLE = ("timeout", "abort", "reset", "i/o error")
 # A printed MB/s or IOPS figure may differ from bytes/us by rounding only.
 CLAIM_TOLERANCE = 0.01
 
@@ -166,7 +168,8 @@ class GuestRun:
     measurements: list
     uptime: dict = dataclasses.field(default_factory=dict)   # event -> guest seconds since boot
     info: dict = dataclasses.field(default_factory=dict)     # event -> {key: value}
-    dmesg: list = dataclasses.field(default_factory=list)
+    dmesg: list = dataclasses.field(default_factory=list)   # DMAR/IOMMU kernel messages
+    kmsg: list = dataclasses.field(default_factory=list)    # NVMe driver messages, at the end
     done: bool = False
     problems: list = dataclasses.field(default_factory=list)
 
@@ -191,8 +194,8 @@ def parse_guest(text: str, variant: str, where: str = "console.log") -> GuestRun
         if event == "fio":
             _guest_fio(rest, variant, at, run)
             continue
-        if event == "dmesg":
-            run.dmesg.append(rest)
+        if event in ("dmesg", "kmsg"):
+            getattr(run, event).append(rest)
             continue
         fields = guest_fields(rest)
         if event not in run.info:
@@ -206,6 +209,11 @@ def parse_guest(text: str, variant: str, where: str = "console.log") -> GuestRun
             run.done = True
         elif event in ("error", "fio-failed"):
             run.problems.append(f"{at}: {line.strip()}")
+    trouble = [k for k in run.kmsg if any(w in k.lower() for w in DRIVER_TROUBLE)]
+    if trouble:
+        run.problems.append(f"{where}: the guest's NVMe driver reported {len(trouble)} "
+                            f"timeout/abort/reset/error message(s), e.g. {trouble[0]!r}: "
+                            "figures from then on are not valid")
     if not run.done:
         run.problems.append(f"{where}: the guest never printed 'guest: done' (crash or timeout)")
     if not run.measurements:

@@ -37,7 +37,7 @@ DISK_SEED = "bench"
 VARIANTS = ("no-iommu", "iommu")
 IOMMU_DEVICE = "intel-iommu"
 FW_MEMORY = "256M"
-LINUX_MEMORY = "512M"
+LINUX_MEMORY = "2G"          # fio holds qd x bs of buffers: 1023 x 512 KiB = 512 MiB
 FW_OPTIONS = "tests=bench.* timeout=300"
 FW_TIMEOUT = 420.0
 LINUX_TIMEOUT = 300.0
