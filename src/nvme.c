@@ -1003,15 +1003,23 @@ void nvme_report_classification(struct nvme_ctrl *c)
 
 	cloud_shape_classify(c->pci->vendor, c->pci->device, have_model ? c->id.mn : NULL, &c->shape);
 	line_begin(&p, c, "cloud shape classification");
-	proof_hex(&p, "vendor", c->pci->vendor, 4);
-	proof_hex(&p, "device", c->pci->device, 4);
+	proof_str(&p, "cloud_shape", c->shape.shape);
+	proof_hex(&p, "pci_vendor", c->pci->vendor, 4);
+	proof_hex(&p, "pci_device_id", c->pci->device, 4);
 	proof_hex(&p, "class", c->pci->class_code, 2);
 	proof_hex(&p, "subclass", c->pci->subclass, 2);
 	proof_hex(&p, "prog_if", c->pci->prog_if, 2);
+	proof_hex(&p, "aws_nitro_ebs_vendor", CLOUD_VENDOR_AMAZON, 4);
+	proof_bool(&p, "local_qemu_precursor", cloud_shape_is_qemu(&c->shape));
+	/* Claimed only when the ids really are Amazon's, never from the model string. */
+	proof_str(&p, "real_aws_enumeration", cloud_shape_is_aws(&c->shape) ? "claimed" : "not-claimed");
+	proof_str(&p, "ena", "separate-nic-driver-out-of-scope");
+	/* Nitro exposes no guest IOMMU: bounce buffers are the labelled backend there. */
+	proof_str(&p, "aws_labeled_dma_backend", "bounce-buffer");
+	proof_str(&p, "dma_backend_policy", DMA_POLICY);
 	proof_str(&p, "selected_by", "pci-class");
 	proof_bool(&p, "known", c->shape.known);
 	proof_str(&p, "provider", c->shape.provider);
-	proof_str(&p, "shape", c->shape.shape);
 	proof_str(&p, "model", have_model ? c->id.mn : "");
 	proof_str(&p, "disk_kind", c->shape.disk_kind);
 	proof_bool(&p, "model_consistent", c->shape.model_consistent);

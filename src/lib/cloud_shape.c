@@ -107,6 +107,16 @@ bool cloud_shape_is_aws_ebs(const struct cloud_shape *shape)
 	return shape->known && strcmp(shape->shape, "aws-nitro-ebs") == 0;
 }
 
+bool cloud_shape_is_aws(const struct cloud_shape *shape)
+{
+	return shape->known && strcmp(shape->provider, "aws") == 0;
+}
+
+bool cloud_shape_is_qemu(const struct cloud_shape *shape)
+{
+	return shape->known && strcmp(shape->provider, "qemu") == 0;
+}
+
 static bool is_lower_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

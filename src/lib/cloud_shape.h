@@ -78,6 +78,10 @@ uint64_t cloud_dma_max_address(uint8_t bits);
 
 /* True for the shapes whose serial number is an EBS volume id. */
 bool cloud_shape_is_aws_ebs(const struct cloud_shape *shape);
+/* A known Amazon NVMe identity (vendor 0x1d0f and a device id in the table). */
+bool cloud_shape_is_aws(const struct cloud_shape *shape);
+/* The QEMU emulated controller, the local stand-in for the cloud shapes. */
+bool cloud_shape_is_qemu(const struct cloud_shape *shape);
 
 /* Longest volume id ("vol-" + 17 hex digits) plus NUL. */
 #define AWS_EBS_VOLUME_ID_MAX 32

@@ -186,3 +186,21 @@ UNIT_TEST(aws_ebs_synthetic_identify_page)
 				   sizeof(bdev)));
 	CHECK_STR(bdev, "/dev/xvdf");
 }
+
+UNIT_TEST(cloud_shape_aws_claim_only_for_amazon_ids)
+{
+	struct cloud_shape s;
+
+	cloud_shape_classify(CLOUD_VENDOR_AMAZON, 0x8061, "Amazon Elastic Block Store", &s);
+	CHECK(cloud_shape_is_aws(&s));
+	CHECK(!cloud_shape_is_qemu(&s));
+	cloud_shape_classify(CLOUD_VENDOR_AMAZON, 0xcd01, NULL, &s);
+	CHECK(cloud_shape_is_aws(&s));
+	/* An Amazon model string on QEMU's ids claims nothing. */
+	cloud_shape_classify(CLOUD_VENDOR_QEMU, 0x0010, "Amazon Elastic Block Store", &s);
+	CHECK(!cloud_shape_is_aws(&s));
+	CHECK(cloud_shape_is_qemu(&s));
+	/* Amazon's vendor id with an unknown device id is not a known AWS identity. */
+	cloud_shape_classify(CLOUD_VENDOR_AMAZON, 0x1234, NULL, &s);
+	CHECK(!cloud_shape_is_aws(&s));
+}
