@@ -29,10 +29,15 @@ def nitro_lines(vendor="0x1d0f", device="0x8061", provider="aws", shape="aws-nit
         f"nvme: controller bdf={BDF} vendor={vendor} device={device} selected_by=pci-class "
         "bar0=0xfebf0000 bar0_size=0x4000 bar0_kind=mem32 command=0x0406 memory_space=true "
         "bus_master=true",
-        f"nvme: cloud shape classification bdf={BDF} vendor={vendor} device={device} class=0x01 "
-        f"subclass=0x08 prog_if=0x02 selected_by=pci-class known=true provider={provider} "
-        f"shape={shape} model={model} disk_kind=ebs-volume model_consistent=true "
-        "dma_addr_bits=48 dma_max=0x0000ffffffffffff real_aws_enumeration=claimed",
+        f"nvme: cloud shape classification bdf={BDF} cloud_shape={shape} pci_vendor={vendor} "
+        f"pci_device_id={device} class=0x01 subclass=0x08 prog_if=0x02 "
+        "aws_nitro_ebs_vendor=0x1d0f local_qemu_precursor=" + ("true" if provider == "qemu" else "false") +
+        " real_aws_enumeration=" + ("claimed" if provider == "aws" else "not-claimed") +
+        " ena=separate-nic-driver-out-of-scope aws_labeled_dma_backend=bounce-buffer "
+        "dma_backend_policy=direct-remapping-if-verified-else-bounce-buffer "
+        f"selected_by=pci-class known=true provider={provider} "
+        f"model={model} disk_kind=ebs-volume model_consistent=true "
+        "dma_addr_bits=48 dma_max=0x0000ffffffffffff",
         f"nvme: aws ebs bdf={BDF} volume_id=vol-0123456789abcdef0 volume_id_ok=true "
         "block_device=xvda block_device_ok=true",
         f"nvme: read bdf={BDF} serial=vol0123456789abcdef0 nsid=1 slba=0 blocks=8 lba_size=512 "
@@ -69,14 +74,19 @@ def test_nitro_expectations_reject_an_emulated_controller():
 
 
 def test_nitro_expectations_reject_remapped_reads():
-    report = check(nitro_lines(backend="iommu-remapping"))
+    report = check(nitro_lines(backend="direct-remapping"))
     assert any("bounce-buffer" in e for e in errors(report))
 
 
 def test_pending_lines_only_warn():
-    lines = [line.replace(" real_aws_enumeration=claimed", "") for line in nitro_lines()
-             if not line.startswith("iommu: unavailable")]
+    lines = [line for line in nitro_lines() if not line.startswith("iommu: unavailable")]
     report = check(lines)
     assert report.ok, errors(report)
     warnings = [f.message for f in report.findings if f.severity == "warning"]
-    assert len(warnings) == 2 and any("real_aws_enumeration" in w for w in warnings)
+    assert len(warnings) == 1 and any("iommu: unavailable" in w for w in warnings)
+
+
+def test_nitro_expectations_require_the_aws_claim():
+    lines = [line.replace("real_aws_enumeration=claimed", "real_aws_enumeration=not-claimed")
+             for line in nitro_lines()]
+    assert any("real_aws_enumeration" in e for e in errors(check(lines)))
