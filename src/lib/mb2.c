@@ -69,7 +69,8 @@ static void parse_mmap(const struct tag_view *t, struct mb2_info *out)
 		problem(out, "mmap-bad-entry-size", t->type, t->offset);
 		return;
 	}
-	for (uint32_t at = fixed; at + entry_size <= t->body_len; at += entry_size) {
+	/* Compared as "fits in what is left" so a huge entry_size cannot wrap the sum. */
+	for (uint32_t at = fixed; entry_size <= t->body_len - at; at += entry_size) {
 		if (out->region_count == MB2_MAX_REGIONS) {
 			out->regions_truncated = true;
 			problem(out, "mmap-too-many-regions", t->type, t->offset);
