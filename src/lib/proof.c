@@ -117,6 +117,11 @@ static void append_formatted(struct proof *p, const char *key, const char *fmt, 
 	va_start(ap, fmt);
 	int n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* A number wider than text (a huge proof_hex width) is dropped whole, never cut. */
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		p->truncated = true;
+		return;
+	}
 	append_field(p, key, text, (size_t)n);
 }
 
