@@ -1,7 +1,8 @@
 /*
  * ACPI discovery (src/lib/acpi.c): RSDP, RSDT/XSDT walk, lookup by
- * signature, MCFG; and the DMAR parser on whatever DMAR the walk finds,
- * as the firmware chains them.
+ * signature, MCFG; then, as the firmware chains them, the DMAR parser on
+ * the DMAR the walk finds and the FADT parser (src/lib/acpi_fadt.c) on the
+ * FACP, with the \_S5 scan over the DSDT the FADT points to.
  *
  * Input: byte 0 = flags, the rest = fake physical memory from address 0,
  * whose first bytes are also the RSDP copy (as the multiboot2 tag gives
@@ -15,6 +16,7 @@
 #include "fuzz.h"
 
 #include "acpi.h"
+#include "acpi_fadt.h"
 #include "dmar.h"
 
 #define FLAG_REPAIR 1u
@@ -96,7 +98,16 @@ static void repair_root(uint8_t *mem, size_t len, uint64_t at, unsigned width)
 		return;
 	for (uint32_t i = 0; i < REPAIR_MAX_ENTRIES && ACPI_HEADER_LEN + (i + 1) * width <= n; i++) {
 		uint64_t leaf = read_le(mem + at + ACPI_HEADER_LEN + i * width, width);
-		fix_sum(mem, len, leaf, table_len(mem, len, leaf), ACPI_HDR_OFF_CHECKSUM);
+		uint32_t leaf_len = table_len(mem, len, leaf);
+
+		if (leaf_len > len - leaf)
+			continue;
+		if (leaf_len >= FADT_MIN_LEN && memcmp(mem + leaf, "FACP", 4) == 0) {
+			struct acpi_fadt_info f;
+			acpi_fadt_parse(mem + leaf, leaf_len, &f);
+			fix_sum(mem, len, f.dsdt, table_len(mem, len, f.dsdt), ACPI_HDR_OFF_CHECKSUM);
+		}
+		fix_sum(mem, len, leaf, leaf_len, ACPI_HDR_OFF_CHECKSUM);
 	}
 	fix_sum(mem, len, at, n, ACPI_HDR_OFF_CHECKSUM);
 }
@@ -191,10 +202,56 @@ static void check_dmar(const struct acpi_table_ref *ref)
 	free(info);
 }
 
+static bool contains_s5_package(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 5 <= n; i++)
+		if (memcmp(p + i, "_S5_\x12", 5) == 0)
+			return true;
+	return false;
+}
+
+/* FADT fields, then the DSDT it names, mapped and checked like src/acpi_power.c does. */
+static void check_fadt(const struct acpi_tables *t, const struct acpi_table_ref *ref,
+		       const uint8_t *mem)
+{
+	struct acpi_fadt_info f;
+	const uint8_t *p = ref->table;
+	uint32_t len = ref->header.length;
+	bool ok = acpi_fadt_parse(p, len, &f);
+
+	FUZZ_CHECK(ok == (len >= FADT_MIN_LEN));
+	if (!ok)
+		return;
+	FUZZ_CHECK(f.pm1a_cnt == fuzz_le32(p + FADT_OFF_PM1A_CNT_BLK));
+	FUZZ_CHECK(f.dsdt == fuzz_le32(p + FADT_OFF_DSDT) ||
+		   (len >= FADT_OFF_X_DSDT + 8 && f.dsdt == read_le(p + FADT_OFF_X_DSDT, 8)));
+	if (f.reset_supported) {
+		FUZZ_CHECK(len > FADT_OFF_RESET_VALUE && f.reset_addr != 0);
+		FUZZ_CHECK(fuzz_le32(p + FADT_OFF_FLAGS) & FADT_FLAG_RESET_REG_SUP);
+		FUZZ_CHECK(f.reset_space == GAS_SPACE_IO || f.reset_space == GAS_SPACE_MEMORY);
+		FUZZ_CHECK(f.reset_value == p[FADT_OFF_RESET_VALUE]);
+	}
+	struct acpi_table_ref dsdt;
+	uint8_t a, b;
+
+	if (f.dsdt == 0 || f.dsdt > UINT64_MAX - ACPI_HEADER_LEN)
+		return;
+	const uint8_t *head = t->map(t->map_ctx, f.dsdt, ACPI_HEADER_LEN);
+	if (!head || acpi_header_parse(head, ACPI_HEADER_LEN, &dsdt.header) != ACPI_OK ||
+	    dsdt.header.length > t->max_len)
+		return;
+	const uint8_t *aml = t->map(t->map_ctx, f.dsdt, dsdt.header.length);
+	if (!aml || acpi_table_check(aml, dsdt.header.length, &dsdt.header) != ACPI_OK)
+		return;
+	if (acpi_find_s5(aml, dsdt.header.length, &a, &b))
+		FUZZ_CHECK(contains_s5_package(aml, dsdt.header.length));
+	FUZZ_CHECK(memcmp(aml, mem + f.dsdt, dsdt.header.length) == 0);
+}
+
 static void walk(const struct acpi_tables *t, const uint8_t *mem)
 {
 	struct acpi_table_ref ref;
-	static const char *const sigs[] = { "MCFG", "DMAR", "APIC", "FACP" };
+	static const char *const sigs[] = { "MCFG", "DMAR", "FACP", "APIC" };
 
 	for (unsigned i = 0; i <= t->entry_count; i++) {
 		enum acpi_status st = acpi_tables_entry(t, i, &ref);
@@ -224,6 +281,8 @@ static void walk(const struct acpi_tables *t, const uint8_t *mem)
 				check_mcfg(&ref);
 			if (st == ACPI_OK && s == 1)
 				check_dmar(&ref);
+			if (st == ACPI_OK && s == 2)
+				check_fadt(t, &ref, mem);
 		}
 	}
 }

@@ -146,9 +146,39 @@ static void check_line(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strstr(line, " size=") != NULL);
 }
 
+/* Numeric fields: proof_hex pads to a caller-chosen width; never past the line. */
+static void check_numbers(const uint8_t *data, size_t size)
+{
+	struct proof p;
+	uint64_t value = 0;
+	unsigned digits = size ? data[0] % 128 : 0;
+
+	memcpy(&value, data, size < sizeof(value) ? size : sizeof(value));
+	proof_begin(&p, "fuzz", "numbers");
+	proof_hex(&p, "hex", value, digits);
+	proof_u64(&p, "u64", value);
+	proof_i64(&p, "i64", (int64_t)value);
+	proof_bool(&p, "bool", value & 1);
+	const char *line = proof_finish(&p);
+	size_t len = strlen(line);
+
+	FUZZ_CHECK(len <= PROOF_LINE_MAX && fuzz_bytes_within(line, 0x20, 0x7e));
+	const char *hex = strstr(line, " hex=0x");
+	if (hex) {
+		size_t width = strcspn(hex + 7, " ");
+		FUZZ_CHECK(width >= digits && width <= (digits > 16 ? digits : 16));
+		FUZZ_CHECK(strtoull(hex + 7, NULL, 16) == value);
+	} else {
+		/* Dropped only when the padded number cannot be written whole. */
+		FUZZ_CHECK(strstr(line, " truncated=true") != NULL && digits > 16);
+	}
+	FUZZ_CHECK(strstr(line, " bool=") != NULL || strstr(line, " truncated=true") != NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_escape(data, size);
 	check_line(data, size);
+	check_numbers(data, size);
 	return 0;
 }

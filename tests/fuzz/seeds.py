@@ -218,17 +218,46 @@ def fix_checksum(buf, start, length, at):
     buf[start + at] = (-sum(buf[start:start + length])) & 0xFF
 
 
-def relocated_acpi_image(rsdp, roots, leaves):
+FADT_OFF_DSDT, FADT_OFF_X_DSDT = 40, 140
+
+
+def fadt_dsdt_addr(fadt):
+    """X_DSDT when present and non-zero, else DSDT (as src/lib/acpi_fadt.c reads them)."""
+    if len(fadt) >= FADT_OFF_X_DSDT + 8 and u64(fadt, FADT_OFF_X_DSDT):
+        return u64(fadt, FADT_OFF_X_DSDT)
+    return u32(fadt, FADT_OFF_DSDT) if len(fadt) >= FADT_OFF_DSDT + 4 else 0
+
+
+def dsdt_of(ram, leaves):
+    for table in leaves.values():
+        if table[:4] == b"FACP":
+            return table_at(ram, fadt_dsdt_addr(table))
+    return None
+
+
+def relocated_acpi_image(rsdp, roots, leaves, dsdt):
     """The fuzz_acpi input: flag byte 0, then a small fake memory (RSDP at address 0)
-    holding the captured tables, with only the RSDP/RSDT/XSDT pointers (and so
-    their checksums) rewritten to the new addresses."""
+    holding the captured tables and the DSDT, with only the pointers (RSDP to
+    RSDT/XSDT, root entries, FADT to DSDT) and so those tables' checksums
+    rewritten to the new addresses."""
     mem = bytearray(64)
     mem[:len(rsdp)] = rsdp
+    dsdt_at = 0
+    if dsdt:
+        mem += bytes(-len(mem) % 8)
+        dsdt_at = len(mem)
+        mem += dsdt
     new_addr = {}
     for old in sorted(leaves):
         mem += bytes(-len(mem) % 8)
-        new_addr[old] = len(mem)
+        at = new_addr[old] = len(mem)
         mem += leaves[old]
+        if leaves[old][:4] == b"FACP" and dsdt_at:
+            if len(leaves[old]) >= FADT_OFF_DSDT + 4 and u32(leaves[old], FADT_OFF_DSDT):
+                struct.pack_into("<I", mem, at + FADT_OFF_DSDT, dsdt_at)
+            if len(leaves[old]) >= FADT_OFF_X_DSDT + 8 and u64(leaves[old], FADT_OFF_X_DSDT):
+                struct.pack_into("<Q", mem, at + FADT_OFF_X_DSDT, dsdt_at)
+            fix_checksum(mem, at, len(leaves[old]), 9)
     for root, width, entries in roots:
         mem += bytes(-len(mem) % 8)
         at = len(mem)
@@ -294,8 +323,12 @@ def capture(args, w):
             rsdp = mb2_rsdp(info)
             if rsdp:
                 roots, leaves = acpi_tables(ram, rsdp)
-                w.add("acpi", f"{name}.bin", relocated_acpi_image(rsdp, roots, leaves),
-                      how + "; tables relocated, root pointers and their checksums rewritten")
+                dsdt = dsdt_of(ram, leaves)
+                w.add("acpi", f"{name}.bin", relocated_acpi_image(rsdp, roots, leaves, dsdt),
+                      how + "; tables and DSDT relocated, pointers and their tables' "
+                      "checksums rewritten")
+                if dsdt:
+                    w.add("acpi_s5", f"{name}-dsdt.bin", dsdt, how + "; the DSDT as is")
                 for table in leaves.values():
                     if table[:4] == b"DMAR":
                         w.add("dmar", f"{name}.bin", table, how + "; the DMAR table as is")
