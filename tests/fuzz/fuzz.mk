@@ -21,7 +21,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:d
 # ---------------------------------------------------------------- unit tests
 UNIT_SAN := $(BUILD)/host/unit-tests-san
 
-$(UNIT_SAN): $(HOST_SRCS) $(wildcard src/lib/*.h tests/unit/*.h tests/unit/data/*.inc)
+$(UNIT_SAN): $(HOST_SRCS) $(wildcard src/lib/*.h tests/unit/*.h tests/unit/data/*.inc) | deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  SANCC   $@")
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Isrc/lib -Itests/unit $(HOST_SRCS) -o $@
@@ -37,12 +37,12 @@ FUZZ_BINS := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 FUZZ_LIB_OBJS := $(patsubst src/lib/%.c,$(FUZZ_DIR)/obj/%.o,$(wildcard src/lib/*.c))
 FUZZ_CFLAGS := $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -Isrc/lib -Itests/fuzz -MMD -MP
 
-$(FUZZ_DIR)/obj/%.o: src/lib/%.c
+$(FUZZ_DIR)/obj/%.o: src/lib/%.c | deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/harness_%.o: tests/fuzz/fuzz_%.c
+$(FUZZ_DIR)/obj/harness_%.o: tests/fuzz/fuzz_%.c | deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
@@ -76,7 +76,7 @@ fuzz: $(FUZZ_BINS)
 # decoded by the Python parser (tools/prooflog.py).
 PROOF_DUMP := $(FUZZ_DIR)/proof-dump
 
-$(PROOF_DUMP): tests/fuzz/proof_dump.c src/lib/proof.c src/lib/proof.h
+$(PROOF_DUMP): tests/fuzz/proof_dump.c src/lib/proof.c src/lib/proof.h | deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  SANCC   $@")
 	$(Q)$(FUZZ_CC) $(SAN_CFLAGS) -Isrc/lib tests/fuzz/proof_dump.c src/lib/proof.c -o $@
