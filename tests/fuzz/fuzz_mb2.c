@@ -33,8 +33,39 @@ static bool region_in_input(const uint8_t *data, size_t size, const struct mb2_r
 	return contains(data, size, entry, sizeof(entry));
 }
 
+/*
+ * Reference count of memory-map entries (spec 3.6.8): each usable mmap tag
+ * holds (size - 16) / entry_size entries, in tags walked until the end tag or
+ * the first tag that does not fit; at most MB2_MAX_REGIONS are kept.
+ * 64-bit arithmetic, written independently of src/lib/mb2.c.
+ */
+static unsigned expected_regions(const uint8_t *d, size_t size)
+{
+	uint64_t n = 0;
+
+	if (size < 8)
+		return 0;
+	uint64_t total = fuzz_le32(d);
+	if (total < 16 || total > size || total > MB2_INFO_MAX_SIZE)
+		return 0;
+	for (uint64_t at = 8; at + 8 <= total;) {
+		uint64_t type = fuzz_le32(d + at), tsize = fuzz_le32(d + at + 4);
+
+		if (tsize < 8 || tsize > total - at || type == MB2_INFO_TAG_END)
+			break;
+		if (type == MB2_INFO_TAG_MMAP && tsize >= 16) {
+			uint64_t entry = fuzz_le32(d + at + 8);
+			if (entry >= 24 && entry % 8 == 0)
+				n += (tsize - 16) / entry;
+		}
+		at += (tsize + 7) & ~(uint64_t)7;
+	}
+	return n > MB2_MAX_REGIONS ? MB2_MAX_REGIONS : (unsigned)n;
+}
+
 static void check_info(const uint8_t *data, size_t size, const struct mb2_info *info, bool ok)
 {
+	FUZZ_CHECK(info->region_count == expected_regions(data, size));
 	FUZZ_CHECK(ok == !info->fatal);
 	FUZZ_CHECK(info->region_count <= MB2_MAX_REGIONS);
 	FUZZ_CHECK(!info->regions_truncated || info->region_count == MB2_MAX_REGIONS);

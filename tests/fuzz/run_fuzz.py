@@ -9,7 +9,7 @@
     run_fuzz.py fuzz --bin-dir build/fuzz --seconds 60 NAME...
         Fuzzes each harness in turn for the given time, starting from the seed
         corpus and regressions (read only) plus build/fuzz/corpus/NAME (where
-        new inputs are written).  Crash inputs go to build/fuzz/crashes/NAME/.
+        new inputs are written), with tests/fuzz/dict/NAME.dict when present.  Crash inputs go to build/fuzz/crashes/NAME/.
         Prints a table: executions, corpus size, coverage, crashes.
 
 Standard library only.
@@ -24,6 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = os.path.join(HERE, "corpus")
 REGRESSIONS = os.path.join(HERE, "regressions")
+DICTS = os.path.join(HERE, "dict")
 ARTIFACT_PREFIXES = ("crash-", "leak-", "timeout-", "oom-", "slow-unit-")
 PER_INPUT_TIMEOUT_S = 10
 RSS_LIMIT_MB = 2048
@@ -88,7 +89,11 @@ def fuzz_one(args, name):
                      if os.path.isdir(os.path.join(b, name))]
     cmd = [binary, f"-max_total_time={args.seconds}", f"-timeout={PER_INPUT_TIMEOUT_S}",
            f"-rss_limit_mb={RSS_LIMIT_MB}", "-print_final_stats=1",
-           f"-artifact_prefix={crashes}/"] + dirs
+           f"-artifact_prefix={crashes}/"]
+    dictionary = os.path.join(DICTS, f"{name}.dict")
+    if os.path.exists(dictionary):
+        cmd.append(f"-dict={dictionary}")
+    cmd += dirs
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     took = time.monotonic() - start
