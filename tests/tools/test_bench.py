@@ -406,3 +406,29 @@ def test_init_script_is_valid_shell(tmp_path):
                   "fio-failed"):
         assert f"say {event}" in guest.INIT_SCRIPT
     assert "printf 'guest: fio bs=%s qd=%s json=%s\\n'" in guest.INIT_SCRIPT
+
+
+def test_run_timed_notes_first_arrivals(tmp_path):
+    log, out = tmp_path / "console.log", tmp_path / "out.txt"
+    script = (f"echo 'guest: start uptime=1' > {log}; sleep 0.3; "
+              f"printf 'guest: nvme-ready uptime=2\\r\\nguest: start again=1\\n' >> {log}; "
+              f"printf 'partial line' >> {log}")
+    timed = runs.run_timed(["sh", "-c", script], 20, str(log), str(out))
+    assert timed.exit_code == 0 and not timed.timed_out
+    assert list(timed.arrivals)[:2] == ["guest: start", "guest: nvme-ready"]
+    assert timed.arrivals["guest: nvme-ready"] - timed.arrivals["guest: start"] >= 0.25
+    assert "partial line" not in timed.arrivals     # a line is counted once it has ended
+
+
+def test_cli_usage_errors_and_dry_run(capsys):
+    from bench import cli
+    assert cli.main(["run", "--variants", "amd"]) == 2
+    assert cli.main(["run", "--skip", "everything"]) == 2
+    assert cli.main(["run", "--bs", "4G"]) == 2
+    assert cli.main(["frobnicate"]) == 2
+    capsys.readouterr()
+    assert cli.main(["dry-run", "--variants", "iommu", "--qd", "1,max"]) == 0
+    text = capsys.readouterr().out
+    assert "# proofboot iommu" in text and "# Linux iommu" in text
+    assert "tests=bench.*" in text and "intel_iommu=on" in text and "bench.qd=1,max" in text
+    assert "qemu-img bench -f raw -t none" in text
