@@ -27,6 +27,7 @@ void options_defaults(struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->dma = DMA_AUTO;
 	o->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
+	o->bench_bytes = OPTIONS_BENCH_BYTES_DEFAULT;
 }
 
 const char *options_dma_name(enum dma_mode mode)
@@ -132,6 +133,20 @@ static bool parse_timeout(struct options *o, const char *value, size_t len)
 	return true;
 }
 
+/* Bytes with an optional binary suffix: 4096, 512K, 64M, 1G. */
+static bool parse_bench_bytes(struct options *o, const char *value, size_t len)
+{
+	static const char suffixes[] = "KMG";
+	const char *unit = len ? memchr(suffixes, value[len - 1], sizeof(suffixes) - 1) : NULL;
+	unsigned shift = unit ? 10u * (unsigned)(unit - suffixes + 1) : 0;
+	unsigned long n;
+
+	if (!parse_number(value, unit ? len - 1 : len, OPTIONS_BENCH_BYTES_MAX >> shift, &n))
+		return false;
+	o->bench_bytes = (uint64_t)n << shift;
+	return true;
+}
+
 static bool parse_tests(struct options *o, const char *value, size_t len)
 {
 	if (len == 0 || len >= sizeof(o->tests))
@@ -159,6 +174,7 @@ static const struct option_key option_keys[] = {
 	{ "timeout", parse_timeout, "timeout-must-be-1-to-3600-seconds" },
 	{ "end", parse_end, "end-must-be-auto-halt-reboot-or-poweroff" },
 	{ "write", parse_write, "write-must-be-serial:nsid" },
+	{ "bench_bytes", parse_bench_bytes, "bench_bytes-must-be-1-to-64G-with-optional-K-M-G" },
 };
 
 static bool apply_word(struct options *o, const char *word, size_t len)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum dma_mode { DMA_AUTO, DMA_BOUNCE, DMA_IOMMU };
 /* What happens after the verdict: auto = QEMU exit code when under QEMU, else halt. */
@@ -19,6 +20,9 @@ enum end_action { END_AUTO, END_HALT, END_REBOOT, END_POWEROFF };
 #define OPTIONS_TIMEOUT_DEFAULT_S 30
 /* NVMe serial numbers are 20 bytes. */
 #define OPTIONS_SERIAL_MAX 20
+/* Bytes each benchmark point reads at most (it also stops after 1 s): bench_bytes=N[K|M|G]. */
+#define OPTIONS_BENCH_BYTES_DEFAULT (UINT64_C(64) << 20)
+#define OPTIONS_BENCH_BYTES_MAX (UINT64_C(64) << 30)
 
 struct option_error {
 	char token[64]; /* the offending word, cut to fit */
@@ -33,6 +37,7 @@ struct options {
 	/* Writes are refused unless this names the one target: write=<serial>:<nsid>. */
 	char write_serial[OPTIONS_SERIAL_MAX + 1];
 	unsigned write_nsid; /* 0 = no write target: the firmware only reads */
+	uint64_t bench_bytes; /* per benchmark point */
 	struct option_error errors[OPTIONS_MAX_ERRORS];
 	unsigned error_count;
 };

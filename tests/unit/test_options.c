@@ -129,3 +129,36 @@ UNIT_TEST(options_write_target_is_exact)
 	/* A rejected write= leaves the earlier target, never widens it. */
 	CHECK(options_write_allowed(&o, "vol0123456789abcdef0", 1));
 }
+
+UNIT_TEST(options_bench_bytes_with_suffixes)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK_EQ(o.bench_bytes, OPTIONS_BENCH_BYTES_DEFAULT);
+	CHECK_EQ(o.bench_bytes, 64ull << 20);
+	CHECK(options_parse(&o, "bench_bytes=4096"));
+	CHECK_EQ(o.bench_bytes, 4096);
+	CHECK(options_parse(&o, "bench_bytes=512K"));
+	CHECK_EQ(o.bench_bytes, 512ull << 10);
+	CHECK(options_parse(&o, "bench_bytes=3M"));
+	CHECK_EQ(o.bench_bytes, 3ull << 20);
+	CHECK(options_parse(&o, "bench_bytes=64G"));
+	CHECK_EQ(o.bench_bytes, OPTIONS_BENCH_BYTES_MAX);
+	CHECK_EQ(o.error_count, 0);
+}
+
+UNIT_TEST(options_bench_bytes_rejects_bad_values)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(!options_parse(&o, "bench_bytes=0 bench_bytes=65G bench_bytes=68719476737 "
+				 "bench_bytes=K bench_bytes=1T bench_bytes=1k bench_bytes= bench_bytes=-1"));
+	CHECK_EQ(o.error_count, 8);
+	CHECK_STR(o.errors[0].token, "bench_bytes=0");
+	CHECK_STR(o.errors[0].reason, "bench_bytes-must-be-1-to-64G-with-optional-K-M-G");
+	CHECK_STR(o.errors[7].token, "bench_bytes=-1");
+	/* Rejected values leave the default in place. */
+	CHECK_EQ(o.bench_bytes, OPTIONS_BENCH_BYTES_DEFAULT);
+}
