@@ -60,7 +60,8 @@ enum test_status test_report(struct test_ctx *ctx, enum test_status status, cons
 
 /*
  * Rows flagged explicit-only (deliberate faults, hangs) need their exact name
- * in tests=.  With invalid options only the row that reports them runs.
+ * in tests=; rows flagged not-default (benchmarks) need a matching glob.
+ * With invalid options only the row that reports them runs.
  */
 static bool is_selected(const struct test_case *t, const struct options *opts)
 {
@@ -69,7 +70,7 @@ static bool is_selected(const struct test_case *t, const struct options *opts)
 	if (t->flags & TEST_FLAG_EXPLICIT_ONLY)
 		return list_contains(opts->tests, t->name);
 	if (opts->tests[0] == '\0')
-		return true;
+		return !(t->flags & TEST_FLAG_NOT_DEFAULT);
 	return glob_list_match(opts->tests, t->name);
 }
 

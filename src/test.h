@@ -30,6 +30,8 @@ typedef enum test_status (*test_fn)(struct test_ctx *ctx);
 #define TEST_FLAG_EXPLICIT_ONLY (1u << 0)
 /* The one test that runs (alone) when options are invalid, to report them. */
 #define TEST_FLAG_ON_OPTION_ERROR (1u << 1)
+/* Not in the default run (benchmarks): selected when a glob in tests= matches it. */
+#define TEST_FLAG_NOT_DEFAULT (1u << 2)
 
 struct test_case {
 	const char *name;
