@@ -12,6 +12,15 @@ void time_delay_us(uint64_t us);
 uint64_t time_tsc_hz(void);
 /* False when the reference timer never answered and a default rate is in use. */
 bool time_calibrated(void);
+/* The TSC now. */
+uint64_t time_tsc(void);
+/* TSC ticks as microseconds at the calibrated rate. */
+uint64_t time_tsc_to_us(uint64_t ticks);
+/*
+ * The TSC read by the first instructions after the boot loader's hand-off
+ * (boot.S): the earliest timestamp the firmware has.
+ */
+uint64_t time_entry_tsc(void);
 
 /* A deadline is an absolute time_now_us() value; every wait loop uses one. */
 static inline uint64_t deadline_after_us(uint64_t us)

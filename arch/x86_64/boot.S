@@ -53,6 +53,10 @@ _start:
 	movl $boot_stack_top, %esp
 	movl %eax, boot_magic
 	movl %ebx, boot_info_addr
+	/* The earliest timestamp we can have: boot-to-first-I/O counts from here. */
+	rdtsc
+	movl %eax, boot_entry_tsc
+	movl %edx, boot_entry_tsc + 4
 
 	call require_long_mode
 	call build_identity_map
@@ -175,6 +179,10 @@ boot_magic:
 	.long 0
 boot_info_addr:
 	.long 0
+	.balign 8
+	.global boot_entry_tsc
+boot_entry_tsc:
+	.quad 0
 
 	.section .bss
 	.balign PAGE_SIZE

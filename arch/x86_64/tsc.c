@@ -78,12 +78,27 @@ uint64_t time_tsc_hz(void)
 	return tsc_hz;
 }
 
-uint64_t time_now_us(void)
+uint64_t time_tsc_to_us(uint64_t ticks)
 {
-	uint64_t ticks = rdtsc() - tsc_at_init;
-
 	/* Split to avoid overflowing ticks * 10^6 after a few hours. */
 	return ticks / tsc_hz * US_PER_S + ticks % tsc_hz * US_PER_S / tsc_hz;
+}
+
+uint64_t time_now_us(void)
+{
+	return time_tsc_to_us(rdtsc() - tsc_at_init);
+}
+
+uint64_t time_tsc(void)
+{
+	return rdtsc();
+}
+
+extern uint64_t boot_entry_tsc; /* written by boot.S */
+
+uint64_t time_entry_tsc(void)
+{
+	return boot_entry_tsc;
 }
 
 void time_delay_us(uint64_t us)
