@@ -45,6 +45,8 @@
 static struct nvme_ctrl controllers[NVME_MAX_CONTROLLERS];
 static size_t controller_count;
 static bool probed;
+/* TSC at the first successful completion on an I/O queue (only reads go there). */
+static uint64_t first_read_tsc;
 
 /* ================================================================ lines */
 
@@ -522,6 +524,8 @@ static bool queue_reap(struct nvme_ctrl *c, struct nvme_queue *q, unsigned *reap
 		}
 		q->slots[cqe.cid].done = true;
 		q->slots[cqe.cid].status = nvme_cqe_status_field(cqe.status);
+		if (!first_read_tsc && q->qid == NVME_IO_QID && !q->slots[cqe.cid].status)
+			first_read_tsc = time_tsc();
 		q->in_flight--;
 		(*reaped)++;
 	}
@@ -1396,4 +1400,242 @@ bool nvme_shutdown(struct nvme_ctrl *c)
 	if (!ok)
 		return step_failed(c, "shutdown", "shst-not-complete-after-%" PRIu64 "-us", waited);
 	return true;
+}
+
+/* ================================================================ streaming reads (benchmark) */
+
+#define STREAM_US_PER_S UINT64_C(1000000)
+
+struct stream_job {
+	struct nvme_ctrl *c;
+	const struct nvme_namespace *ns;
+	const struct nvme_stream_params *p;
+	struct nvme_stream_result *r;
+	size_t command_bytes;
+	uint32_t depth;           /* p->depth, at most the buffers given */
+	uint32_t *free_buffers;   /* stack of buffer indices not in flight */
+	uint32_t free_count;
+	uint64_t next_lba;
+	uint64_t submitted_bytes;
+	uint64_t stop_tsc;        /* no submission at or after this TSC */
+	bool stopped;             /* no more submissions */
+	bool failed;
+	uint32_t sample_buffer;   /* the last command submitted */
+};
+
+static uint8_t *stream_buffer(const struct stream_job *j, uint32_t index)
+{
+	return j->p->buffers + (size_t)index * j->command_bytes;
+}
+
+/* Next command's LBA: sequential, back to 0 where a whole command no longer fits. */
+static uint64_t stream_take_lba(struct stream_job *j)
+{
+	uint32_t blocks = j->p->blocks_per_command;
+
+	if (j->next_lba + blocks > j->ns->id.nsze)
+		j->next_lba = 0;
+	uint64_t lba = j->next_lba;
+
+	j->next_lba += blocks;
+	return lba;
+}
+
+static bool stream_should_stop(struct stream_job *j)
+{
+	if (j->stopped || j->failed)
+		return true;
+	if (j->submitted_bytes >= j->p->max_bytes)
+		j->r->stopped_by = "bytes";
+	else if (time_tsc() >= j->stop_tsc)
+		j->r->stopped_by = "time";
+	j->stopped = j->r->stopped_by != NULL;
+	return j->stopped;
+}
+
+/* Queues one command; false when it could not (limited_by says why, or the job failed). */
+static bool stream_submit_one(struct stream_job *j)
+{
+	struct nvme_ctrl *c = j->c;
+	struct nvme_queue *q = &c->io;
+	struct nvme_prp_list_page pages[NVME_PRP_LIST_PAGES_MAX];
+	struct dma_mapping map;
+	struct nvme_prp prp;
+	struct nvme_sqe sqe;
+	int cid = queue_free_slot(q);
+
+	if (cid < 0 || j->free_count == 0) {
+		j->r->limited_by = cid < 0 ? "queue-entries" : "buffers";
+		return false;
+	}
+	uint32_t buffer = j->free_buffers[j->free_count - 1];
+
+	if (!dma_map(&c->dma, stream_buffer(j, buffer), j->command_bytes, DMA_DIR_FROM_DEVICE, &map)) {
+		/* With commands in flight the backend is full: their completions make room. */
+		j->r->limited_by = "dma-backend";
+		if (q->in_flight == 0) {
+			step_failed(c, "stream", "dma-map-of-%lu-bytes-failed-with-none-in-flight",
+				    (unsigned long)j->command_bytes);
+			j->failed = true;
+		}
+		return false;
+	}
+	size_t n = slot_list_pages(c, q, &q->slots[cid], pages);
+	enum nvme_prp_error e = nvme_prp_build(map.dev, j->command_bytes, c->page_size, pages, n, &prp,
+					       NULL);
+
+	if (e != NVME_PRP_OK) {
+		dma_unmap(&c->dma, &map);
+		j->failed = !step_failed(c, "stream", "prp-%s", nvme_prp_error_name(e));
+		return false;
+	}
+	uint64_t lba = stream_take_lba(j);
+
+	nvme_cmd_read(&sqe, j->ns->nsid, lba, j->p->blocks_per_command, &prp);
+	queue_submit(q, (uint32_t)cid, &sqe, &map, buffer);
+	j->free_count--;
+	j->submitted_bytes += j->command_bytes;
+	j->sample_buffer = buffer;
+	j->r->sample_lba = lba;
+	return true;
+}
+
+/* Fills the queue up to the depth, then rings the SQ doorbell once for the batch. */
+static void stream_submit_batch(struct stream_job *j)
+{
+	struct nvme_queue *q = &j->c->io;
+	unsigned submitted = 0;
+
+	while (q->in_flight < j->depth && !stream_should_stop(j) && stream_submit_one(j))
+		submitted++;
+	if (!submitted)
+		return;
+	queue_ring(q);
+	j->r->sq_doorbells++;
+	if (q->in_flight > j->r->max_in_flight)
+		j->r->max_in_flight = q->in_flight;
+}
+
+/* Unmaps completed commands (the bounce copy-out happens here) and frees their buffers. */
+static void stream_finish_completed(struct stream_job *j)
+{
+	struct nvme_queue *q = &j->c->io;
+
+	for (uint32_t i = 0; i < q->entries; i++) {
+		struct nvme_slot *s = &q->slots[i];
+
+		if (!s->busy || !s->done)
+			continue;
+		if (s->status && !j->r->status)
+			j->r->status = s->status;
+		if (s->status) {
+			j->stopped = true;
+			j->r->stopped_by = "error";
+		}
+		else
+			j->r->bytes += j->command_bytes;
+		j->r->commands++;
+		j->free_buffers[j->free_count++] = (uint32_t)s->cookie;
+		slot_release(j->c, s);
+	}
+}
+
+static bool stream_run(struct stream_job *j)
+{
+	struct nvme_ctrl *c = j->c;
+	struct nvme_queue *q = &c->io;
+	uint64_t deadline = deadline_after_us(NVME_COMMAND_TIMEOUT_US);
+	unsigned reaped;
+
+	for (stream_submit_batch(j); q->in_flight > 0; stream_submit_batch(j)) {
+		if (!queue_reap(c, q, &reaped)) {
+			j->r->dma_check_failed = true;
+			return false;
+		}
+		if (reaped) {
+			j->r->cq_doorbells++;
+			stream_finish_completed(j);
+			deadline = deadline_after_us(NVME_COMMAND_TIMEOUT_US);
+			continue;
+		}
+		if (deadline_passed(deadline)) {
+			j->r->timed_out = true;
+			return step_failed(c, "stream", "no-completion-for-%" PRIu64 "-us-with-%u-in-flight",
+					   NVME_COMMAND_TIMEOUT_US, q->in_flight);
+		}
+		j->r->waits++;
+		wait_for_event(q);
+	}
+	return !j->failed;
+}
+
+static bool stream_check_params(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+				const struct nvme_stream_params *p)
+{
+	uint32_t max_blocks = nvme_max_blocks_per_cmd(c->id.mdts, c->mps_min_bytes, ns->id.lba_size,
+						      c->max_transfer_bytes);
+
+	if (c->stage < NVME_STAGE_IO_READY)
+		return step_failed(c, "stream", "io-queues-not-ready");
+	if (p->blocks_per_command == 0 || p->blocks_per_command > max_blocks)
+		return step_failed(c, "stream", "%" PRIu32 "-blocks-per-command-outside-1-to-%" PRIu32,
+				   p->blocks_per_command, max_blocks);
+	if (p->blocks_per_command > ns->id.nsze)
+		return step_failed(c, "stream", "namespace-smaller-than-one-command");
+	if (p->depth == 0 || p->buffer_count == 0 || !p->buffers)
+		return step_failed(c, "stream", "no-depth-or-no-buffers");
+	return true;
+}
+
+bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+		      const struct nvme_stream_params *p, struct nvme_stream_result *r)
+{
+	struct stream_job j = { .c = c, .ns = ns, .p = p, .r = r };
+
+	memset(r, 0, sizeof(*r));
+	if (!stream_check_params(c, ns, p))
+		return false;
+	j.command_bytes = (size_t)p->blocks_per_command * ns->id.lba_size;
+	j.depth = p->depth < p->buffer_count ? p->depth : p->buffer_count;
+	j.free_buffers = malloc(j.depth * sizeof(*j.free_buffers));
+	if (!j.free_buffers)
+		return step_failed(c, "stream", "no-memory");
+	for (uint32_t i = 0; i < j.depth; i++)
+		j.free_buffers[j.free_count++] = j.depth - 1 - i;
+	if (p->depth > j.depth)
+		r->limited_by = "buffers";
+
+	uint64_t irq_before = c->io.irq_count, blocked_before = c->dma.blocked_transfers;
+	uint64_t start = time_tsc();
+
+	j.stop_tsc = start + p->max_us * time_tsc_hz() / STREAM_US_PER_S;
+	c->in_operation = true;
+	bool ok = stream_run(&j);
+
+	r->duration_us = time_tsc_to_us(time_tsc() - start);
+	c->in_operation = !ok && (r->timed_out || r->dma_check_failed);
+	r->irq_count = c->io.irq_count - irq_before;
+	r->dma_faults = c->dma.blocked_transfers - blocked_before;
+	if (r->commands) {
+		r->sample_blocks = p->blocks_per_command;
+		r->sample_crc32 = crc32_update(0, stream_buffer(&j, j.sample_buffer), j.command_bytes);
+	}
+	free(j.free_buffers);
+	if (r->max_in_flight >= p->depth)
+		r->limited_by = NULL;
+	else if (!r->limited_by)
+		r->limited_by = r->stopped_by; /* the budget ran out before the queue filled */
+	if (ok && r->status) {
+		/* A media error is the device's answer, not a broken controller: no re-bind. */
+		command_failed(c, "stream", NVME_IO_READ, NVME_IO_QID, r->status);
+		c->failed = false;
+		return false;
+	}
+	return ok && r->dma_faults == 0;
+}
+
+bool nvme_first_read_tsc(uint64_t *tsc)
+{
+	*tsc = first_read_tsc;
+	return first_read_tsc != 0;
 }

@@ -149,6 +149,52 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 		       struct nvme_read_stats *st);
 
 /*
+ * Streaming reads (the benchmark): sequential commands of one size from
+ * LBA 0, wrapping at the end of the namespace, with up to `depth` of them
+ * kept in flight and the SQ doorbell rung once per batch.  Each command
+ * reads into one of the caller's buffers, reused as soon as its command
+ * completes; data still goes through the DMA backend (and its per-reap
+ * check).  Submission stops after max_bytes or max_us, whichever comes
+ * first; what is in flight then completes.  No per-command proof line.
+ */
+struct nvme_stream_params {
+	uint32_t blocks_per_command;
+	uint32_t depth;
+	uint64_t max_bytes;
+	uint64_t max_us;
+	uint8_t *buffers;       /* buffer_count page-aligned buffers of one command each */
+	uint32_t buffer_count;
+};
+
+struct nvme_stream_result {
+	uint64_t bytes;            /* read by successful commands */
+	uint64_t commands;
+	uint64_t duration_us;      /* first submission to last completion (calibrated TSC) */
+	uint32_t max_in_flight;
+	const char *stopped_by;    /* "bytes" (max_bytes) or "time" (max_us) */
+	const char *limited_by;    /* why the depth was never reached, NULL when it was */
+	uint64_t sq_doorbells;     /* MMIO writes: one per submitted batch ... */
+	uint64_t cq_doorbells;     /* ... and one per reaped batch */
+	uint64_t irq_count;
+	uint64_t waits;            /* times the CPU slept for a completion */
+	uint16_t status;           /* first non-success status field, else 0 */
+	bool timed_out;
+	bool dma_check_failed;
+	uint64_t dma_faults;
+	/* The last command submitted: its LBAs and the CRC-32 of what it read. */
+	uint64_t sample_lba;
+	uint32_t sample_blocks;
+	uint32_t sample_crc32;
+};
+
+/* True when every command succeeded, no transfer was blocked and the DMA checks held. */
+bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+		      const struct nvme_stream_params *p, struct nvme_stream_result *r);
+
+/* TSC when the first read command of this boot completed successfully; false if none yet. */
+bool nvme_first_read_tsc(uint64_t *tsc);
+
+/*
  * Submits one single-block read and waits for the I/O queue's interrupt
  * alone (the CQ is not polled until it arrives), then checks the CQE.
  */
