@@ -1,7 +1,8 @@
 /*
  * The test table: every test the firmware knows, in run order.  Names are
  * subsystem.what[.backend]; tests= selects by glob.  Rows flagged
- * TEST_FLAG_EXPLICIT_ONLY run only when named exactly in tests=.
+ * TEST_FLAG_EXPLICIT_ONLY run only when named exactly in tests=; rows flagged
+ * TEST_FLAG_NOT_DEFAULT (the benchmark) only when a glob in tests= matches.
  *
  * Order matters around the IOMMU: the remapping self-test runs before the
  * bounce lifecycle and leaves translation off; the remapped lifecycle and
@@ -10,6 +11,7 @@
  */
 #include "test.h"
 
+#include "tests_bench.h"
 #include "tests_core.h"
 #include "tests_iommu.h"
 #include "tests_nvme.h"
@@ -30,6 +32,7 @@ const struct test_case tests_table[] = {
 	{ "nvme.irq.bounce", "nvme,bounce", 0, test_nvme_irq_bounce },
 	{ "dma.audit.bounce", "dma,bounce", 0, test_dma_audit_bounce },
 	{ "nvme.shutdown.bounce", "nvme,bounce", 0, test_nvme_shutdown_bounce },
+	{ "bench.read.bounce", "bench,bounce", TEST_FLAG_NOT_DEFAULT, test_bench_read_bounce },
 
 	{ "nvme.bind.iommu", "nvme,iommu", 0, test_nvme_bind_iommu },
 	{ "nvme.identify.iommu", "nvme,iommu", 0, test_nvme_identify_iommu },
@@ -40,6 +43,7 @@ const struct test_case tests_table[] = {
 	{ "iommu.isolation.revoke", "iommu", 0, test_iommu_revoke },
 	{ "iommu.faults.none", "iommu", 0, test_iommu_no_stray_faults },
 	{ "nvme.shutdown.iommu", "nvme,iommu", 0, test_nvme_shutdown_iommu },
+	{ "bench.read.iommu", "bench,iommu", TEST_FLAG_NOT_DEFAULT, test_bench_read_iommu },
 
 	{ "cpu.fault", "negative", TEST_FLAG_EXPLICIT_ONLY, test_cpu_fault },
 	{ "runner.hang", "negative", TEST_FLAG_EXPLICIT_ONLY, test_runner_hang },

@@ -99,6 +99,12 @@ static bool lifecycle_prologue(struct test_ctx *ctx, enum nvme_test_backend back
 	return controllers_present(ctx, status) && backend_usable(ctx, backend, ops, status);
 }
 
+bool nvme_test_prologue(struct test_ctx *ctx, enum nvme_test_backend backend,
+			const struct dma_backend_ops **ops, enum test_status *status)
+{
+	return lifecycle_prologue(ctx, backend, ops, status);
+}
+
 static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
 {
 	for (size_t i = 0; i < c->ns_count; i++)

@@ -10,6 +10,16 @@
 /* The NVMe lifecycle runs once per DMA backend; rows in src/tests.c name both. */
 enum nvme_test_backend { NVME_TEST_BOUNCE, NVME_TEST_REMAPPED };
 
+struct dma_backend_ops;
+
+/*
+ * What every lifecycle test checks first (also used by the benchmark): a
+ * controller exists and `backend` may run under dma=.  False with *status
+ * (SKIP, or FAIL when dma=iommu cannot be honoured).
+ */
+bool nvme_test_prologue(struct test_ctx *ctx, enum nvme_test_backend backend,
+			const struct dma_backend_ops **ops, enum test_status *status);
+
 enum test_status test_pci_enumerate(struct test_ctx *ctx);
 enum test_status test_nvme_classify(struct test_ctx *ctx);
 enum test_status test_dma_audit_bounce(struct test_ctx *ctx);
