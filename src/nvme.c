@@ -1421,6 +1421,7 @@ struct stream_job {
 	bool stopped;             /* no more submissions */
 	bool failed;
 	uint32_t sample_buffer;   /* the last command submitted */
+	uint64_t wait_ticks;      /* TSC ticks spent asleep waiting for completions */
 };
 
 static uint8_t *stream_buffer(const struct stream_job *j, uint32_t index)
@@ -1563,8 +1564,11 @@ static bool stream_run(struct stream_job *j)
 			return step_failed(c, "stream", "no-completion-for-%" PRIu64 "-us-with-%u-in-flight",
 					   NVME_COMMAND_TIMEOUT_US, q->in_flight);
 		}
-		j->r->waits++;
+		uint64_t before = time_tsc();
+
 		wait_for_event(q);
+		j->wait_ticks += time_tsc() - before;
+		j->r->waits++;
 	}
 	return !j->failed;
 }
@@ -1606,13 +1610,15 @@ bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 		r->limited_by = "buffers";
 
 	uint64_t irq_before = c->io.irq_count, blocked_before = c->dma.blocked_transfers;
-	uint64_t start = time_tsc();
+	uint64_t mmio_before = mmio_access_count, start = time_tsc();
 
 	j.stop_tsc = start + p->max_us * time_tsc_hz() / STREAM_US_PER_S;
 	c->in_operation = true;
 	bool ok = stream_run(&j);
 
 	r->duration_us = time_tsc_to_us(time_tsc() - start);
+	r->mmio_accesses = mmio_access_count - mmio_before;
+	r->wait_us = time_tsc_to_us(j.wait_ticks);
 	c->in_operation = !ok && (r->timed_out || r->dma_check_failed);
 	r->irq_count = c->io.irq_count - irq_before;
 	r->dma_faults = c->dma.blocked_transfers - blocked_before;

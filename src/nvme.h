@@ -176,7 +176,9 @@ struct nvme_stream_result {
 	uint64_t sq_doorbells;     /* MMIO writes: one per submitted batch ... */
 	uint64_t cq_doorbells;     /* ... and one per reaped batch */
 	uint64_t irq_count;
-	uint64_t waits;            /* times the CPU slept for a completion */
+	uint64_t waits;            /* times the CPU slept for a completion ... */
+	uint64_t wait_us;          /* ... and for how long in all */
+	uint64_t mmio_accesses;    /* every register access (doorbells, IOMMU, ...) */
 	uint16_t status;           /* first non-success status field, else 0 */
 	bool timed_out;
 	bool dma_check_failed;

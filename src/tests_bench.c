@@ -130,6 +130,8 @@ static void report_point(const struct nvme_ctrl *c, const struct nvme_namespace 
 	proof_u64(&p, "cq_doorbells", r->cq_doorbells);
 	proof_u64(&p, "irq_count", r->irq_count);
 	proof_u64(&p, "waits", r->waits);
+	proof_u64(&p, "wait_us", r->wait_us);
+	proof_u64(&p, "mmio_accesses", r->mmio_accesses);
 	proof_emit(&p);
 }
 
@@ -174,7 +176,7 @@ static bool run_point(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 static bool bench_controller(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
 			     unsigned *points, char *why, size_t cap)
 {
-	const struct bench_area *area = bench_area();
+	const struct bench_area *area;
 	const struct nvme_namespace *ns;
 	struct bench_point grid[BENCH_GRID_MAX];
 
@@ -183,6 +185,8 @@ static bool bench_controller(struct nvme_ctrl *c, const struct dma_backend_ops *
 		snprintf(why, cap, "%s %s", c->bdf, c->failure[0] ? c->failure : "no usable namespace");
 		return false;
 	}
+	/* Taken after the first read: zeroing it must not delay boot-to-first-I/O. */
+	area = bench_area();
 	if (!area) {
 		snprintf(why, cap, "no memory for benchmark buffers");
 		return false;
