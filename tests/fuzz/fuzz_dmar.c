@@ -139,6 +139,33 @@ static void check_matching(const struct dmar_info *info)
 	check_answer(info, (struct dmar_bdf){ 1, 0x80, 0, 0 });
 }
 
+/*
+ * Independent walk of an accepted table: every remapping structure is a
+ * DRHD, an RMRR or counted as skipped, and the parsed scopes are exactly the
+ * device scopes inside the DRHDs and RMRRs.
+ */
+static void check_counts(const uint8_t *t, const struct dmar_info *info)
+{
+	size_t length = fuzz_le32(t + ACPI_HDR_OFF_LENGTH), structs = 0, scopes = 0;
+
+	for (size_t off = DMAR_STRUCTS_OFF; off < length;) {
+		unsigned type = t[off] | t[off + 1] << 8;
+		size_t slen = t[off + 2] | t[off + 3] << 8;
+		size_t first = type == DMAR_TYPE_DRHD ? DMAR_DRHD_SCOPES_OFF
+			     : type == DMAR_TYPE_RMRR ? DMAR_RMRR_SCOPES_OFF : slen;
+
+		FUZZ_CHECK(slen >= DMAR_STRUCT_HEADER_LEN && slen <= length - off);
+		for (size_t s = first; s < slen; s += t[off + s + DMAR_SCOPE_OFF_LENGTH]) {
+			FUZZ_CHECK(t[off + s + DMAR_SCOPE_OFF_LENGTH] != 0);
+			scopes++;
+		}
+		structs++;
+		off += slen;
+	}
+	FUZZ_CHECK(structs == info->drhd_count + info->rmrr_count + info->skipped_structs);
+	FUZZ_CHECK(scopes == info->scope_count);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *table = fuzz_dup(data, size);
@@ -165,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st == DMAR_OK) {
 		FUZZ_CHECK(size >= DMAR_STRUCTS_OFF);
 		FUZZ_CHECK(info->host_addr_width == (uint8_t)(table[DMAR_OFF_HOST_ADDR_WIDTH] + 1));
+		check_counts(table, info);
 		check_matching(info);
 	}
 	free(info);
