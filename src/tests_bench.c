@@ -172,24 +172,31 @@ static bool run_point(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 	return ok;
 }
 
-/* Benchmarks one controller's first usable namespace; false with `why`. */
-static bool bench_controller(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
-			     unsigned *points, char *why, size_t cap)
+/* Benchmarks one controller's first usable namespace; not PASS with `why`. */
+static enum test_status bench_controller(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
+					 unsigned *points, char *why, size_t cap)
 {
 	const struct bench_area *area;
 	const struct nvme_namespace *ns;
 	struct bench_point grid[BENCH_GRID_MAX];
 
-	if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY) || !(ns = first_usable(c)) ||
-	    !first_read(c, ns)) {
-		snprintf(why, cap, "%s %s", c->bdf, c->failure[0] ? c->failure : "no usable namespace");
-		return false;
+	if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY)) {
+		snprintf(why, cap, "%s %s", c->bdf, c->failure);
+		return TEST_FAIL;
+	}
+	if (!(ns = first_usable(c))) {
+		snprintf(why, cap, "%s has no usable namespace", c->bdf);
+		return TEST_SKIP;
+	}
+	if (!first_read(c, ns)) {
+		snprintf(why, cap, "%s first read: %s", c->bdf, c->failure);
+		return TEST_FAIL;
 	}
 	/* Taken after the first read: zeroing it must not delay boot-to-first-I/O. */
 	area = bench_area();
 	if (!area) {
 		snprintf(why, cap, "no memory for benchmark buffers");
-		return false;
+		return TEST_FAIL;
 	}
 	size_t n = bench_grid(c->max_transfer_bytes, ns->id.lba_size, c->io.entries - 1, grid,
 			      BENCH_GRID_MAX);
@@ -198,31 +205,36 @@ static bool bench_controller(struct nvme_ctrl *c, const struct dma_backend_ops *
 		if (!run_point(c, ns, &grid[i], area)) {
 			snprintf(why, cap, "%s bs=%" PRIu32 " qd=%" PRIu32 ": %s", c->bdf, grid[i].bs,
 				 grid[i].qd, c->failure);
-			return false;
+			return TEST_FAIL;
 		}
 	}
-	return true;
+	return TEST_PASS;
 }
 
 static enum test_status test_bench_read(struct test_ctx *ctx, enum nvme_test_backend backend)
 {
 	const struct dma_backend_ops *ops;
 	enum test_status status;
-	unsigned points = 0, failed = 0, controllers = 0;
-	char why[TEST_REASON_MAX] = "";
+	unsigned points = 0, failed = 0, skipped = 0, controllers = 0;
+	char why[TEST_REASON_MAX] = "", skip_why[TEST_REASON_MAX] = "";
 
 	if (!nvme_test_prologue(ctx, backend, &ops, &status))
 		return status;
 	for (size_t i = 0; nvme_controller(i); i++, controllers++) {
 		char this_why[TEST_REASON_MAX];
 
-		if (!bench_controller(nvme_controller(i), ops, &points, this_why, sizeof(this_why)) &&
-		    failed++ == 0)
+		status = bench_controller(nvme_controller(i), ops, &points, this_why, sizeof(this_why));
+		if (status == TEST_FAIL && failed++ == 0)
 			snprintf(why, sizeof(why), "%s", this_why);
+		if (status == TEST_SKIP && skipped++ == 0)
+			snprintf(skip_why, sizeof(skip_why), "%s", this_why);
 	}
 	if (failed)
 		return test_fail(ctx, "%u of %u controllers failed; first: %s", failed, controllers, why);
-	return test_pass(ctx, "%u points on %u controllers (bench: read lines)", points, controllers);
+	if (skipped == controllers)
+		return test_skip(ctx, "%s", skip_why);
+	return test_pass(ctx, "%u points on %u controllers (bench: read lines)", points,
+			 controllers - skipped);
 }
 
 enum test_status test_bench_read_bounce(struct test_ctx *ctx)
