@@ -7,13 +7,17 @@
  * NCAP, a format index inside NLBAF+1 <= 64 formats, a power-of-two LBA
  * size in 512..64 KiB taken from that format, a capacity equal to NSZE x
  * LBA size without overflow; blocks per command respect MDTS, the 16-bit
- * block count and the buffer; splitting covers a range exactly.
+ * block count and the buffer; splitting covers a range exactly; the
+ * benchmark grid (src/lib/bench_grid.c) only holds whole-block sizes the
+ * controller takes and depths the queue holds, each pair once.
  */
 #include "fuzz.h"
 
+#include "bench_grid.h"
 #include "nvme_cmd.h"
 
 #define QEMU_MDTS 7
+#define QEMU_MQES 2047
 #define MIN_PAGE 4096u
 #define SPLIT_MAX_BLOCKS (1u << 12)
 
@@ -46,6 +50,27 @@ static void check_limits(const struct nvme_id_ns_info *ns, uint8_t mdts, uint64_
 	FUZZ_CHECK(covered == n);
 }
 
+/* The benchmark grid built from the namespace and controller limits. */
+static void check_grid(uint32_t max_transfer, uint32_t lba_size, uint32_t depth, size_t cap)
+{
+	struct bench_point *grid = fuzz_alloc(cap * sizeof(*grid));
+	size_t n = bench_grid(max_transfer, lba_size, depth, grid, cap);
+
+	FUZZ_CHECK(n <= cap && n <= BENCH_GRID_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const struct bench_point *g = &grid[i];
+		FUZZ_CHECK(g->bs == BENCH_BS_SMALL || g->bs == BENCH_BS_MEDIUM || g->bs == max_transfer);
+		FUZZ_CHECK(g->bs >= lba_size && g->bs % lba_size == 0 && g->bs <= max_transfer);
+		FUZZ_CHECK(g->qd >= 1 && g->qd <= depth);
+		FUZZ_CHECK((g->qd == BENCH_QD_SHALLOW && !strcmp(g->qd_label, "1")) ||
+			   (g->qd == BENCH_QD_DEEP && !strcmp(g->qd_label, "32")) ||
+			   (g->qd == depth && !strcmp(g->qd_label, "max")));
+		for (size_t k = 0; k < i; k++)
+			FUZZ_CHECK(grid[k].bs != g->bs || grid[k].qd != g->qd);
+	}
+	free(grid);
+}
+
 static void parse_page(const uint8_t *page, uint8_t mdts, uint64_t buffer)
 {
 	struct nvme_id_ns_info ns;
@@ -70,6 +95,10 @@ static void parse_page(const uint8_t *page, uint8_t mdts, uint64_t buffer)
 	FUZZ_CHECK(nvme_last_lba(ns.nsze, &last) && last == ns.nsze - 1);
 	check_limits(&ns, QEMU_MDTS, 0);
 	check_limits(&ns, mdts, buffer);
+	uint64_t transfer = nvme_mdts_bytes(mdts, MIN_PAGE);
+	uint32_t max_transfer = transfer > UINT32_MAX ? UINT32_MAX : (uint32_t)transfer;
+	check_grid(max_transfer, ns.lba_size, (uint32_t)(buffer >> 12), (size_t)(buffer >> 12) % 12);
+	check_grid(max_transfer, ns.lba_size, QEMU_MQES, BENCH_GRID_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,6 +20,7 @@ struct model {
 	unsigned timeout_s;
 	char write_serial[OPTIONS_SERIAL_MAX + 1];
 	unsigned write_nsid;
+	uint64_t bench_bytes;
 	char tests[OPTIONS_TESTS_MAX];
 	unsigned errors;
 	char tokens[OPTIONS_MAX_ERRORS][64];
@@ -75,6 +76,22 @@ static bool model_write(struct model *m, const char *v, size_t n)
 	return true;
 }
 
+/* bench_bytes=N[K|M|G]: 1..64 GiB in bytes, binary suffixes, upper case. */
+static bool model_bench_bytes(struct model *m, const char *v, size_t n)
+{
+	unsigned shift = 0;
+	uint64_t value;
+
+	if (n > 0 && (v[n - 1] == 'K' || v[n - 1] == 'M' || v[n - 1] == 'G')) {
+		shift = v[n - 1] == 'K' ? 10 : v[n - 1] == 'M' ? 20 : 30;
+		n--;
+	}
+	if (!model_number(v, n, OPTIONS_BENCH_BYTES_MAX >> shift, &value))
+		return false;
+	m->bench_bytes = value << shift;
+	return true;
+}
+
 static bool model_choice(const char *const *names, unsigned count, const char *v, size_t n,
 			 unsigned *out)
 {
@@ -125,6 +142,8 @@ static bool model_word(struct model *m, const char *w, size_t n)
 	}
 	if (word_is(w, k, "write"))
 		return model_write(m, v, vn);
+	if (word_is(w, k, "bench_bytes"))
+		return model_bench_bytes(m, v, vn);
 	if (word_is(w, k, "timeout"))
 		return model_timeout(m, v, vn);
 	if (word_is(w, k, "tests"))
@@ -137,6 +156,7 @@ static void model_parse(struct model *m, const char *text)
 	memset(m, 0, sizeof(*m));
 	m->dma = DMA_AUTO;
 	m->end = END_AUTO;
+	m->bench_bytes = OPTIONS_BENCH_BYTES_DEFAULT;
 	m->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
 	for (const char *at = text;;) {
 		at += strspn(at, WS);
@@ -187,6 +207,8 @@ static void check_options(const char *text)
 	FUZZ_CHECK(o.error_count == m.errors);
 	FUZZ_CHECK(o.dma == m.dma);
 	FUZZ_CHECK(o.end == m.end);
+	FUZZ_CHECK(o.bench_bytes == m.bench_bytes);
+	FUZZ_CHECK(o.bench_bytes >= 1 && o.bench_bytes <= OPTIONS_BENCH_BYTES_MAX);
 	FUZZ_CHECK(o.write_nsid == m.write_nsid);
 	FUZZ_CHECK(fuzz_terminated(o.write_serial, sizeof(o.write_serial)));
 	FUZZ_CHECK(strcmp(o.write_serial, m.write_serial) == 0);
