@@ -80,6 +80,24 @@ def test_firmware_wrong_sample_crc_and_claims_are_problems(disk, tmp_path):
     assert len(run.measurements) == 2 and run.first_io_us is None
 
 
+def test_firmware_qd_label_keeps_points_apart(disk, tmp_path):
+    # The bounce pool limited both the qd32 and the qdmax 512K points to
+    # qd=14: the firmware's qd_label keeps them two rows instead of one.
+    spec, image = disk
+    crc = synth._crc(image, 0, 8, 512)
+    lines = ["proofboot: start version=t schema=1 multiboot2=true"] + [
+        f"bench: read bs=524288 qd=14 qd_requested={req} qd_label={label} "
+        f"backend=bounce-buffer bytes=67108864 us=40000 crc32=0x{crc:08x} sample_lba=0 "
+        "sample_blocks=8" for req, label in ((32, "32"), (127, "max"))] + [
+        "proofboot: verdict status=PASS passed=1 failed=0 skipped=0"]
+    log = tmp_path / "fw.log"
+    log.write_text("\n".join(lines) + "\n")
+    run = fw_run(log, image=image)
+    assert run.problems == []
+    measure.label_depths(run.measurements)
+    assert [m.label for m in run.measurements] == ["32", "max"]
+
+
 def test_firmware_without_bench_lines(tmp_path):
     log = tmp_path / "fw.log"
     log.write_text("proofboot: verdict status=SKIP passed=0 failed=0 skipped=0\n")

@@ -62,13 +62,18 @@ class Measurement:
 
 
 def label_depths(measurements: list, fixed=(1, 32)) -> None:
-    """Set each measurement's depth label; "max" is the largest depth of its (system, variant)."""
+    """Set each measurement's depth label; "max" is the largest depth of its (system, variant).
+
+    A label the firmware printed (qd_label: the depth it asked for, when a
+    backend limit kept the reached qd lower) is kept as it is, so two grid
+    points that reached the same depth stay two rows."""
     largest = {}
     for m in measurements:
         key = (m.system, m.variant, m.backend)
         largest[key] = max(largest.get(key, 0), m.qd)
     for m in measurements:
-        m.label = grid.depth_label(m.qd, largest[(m.system, m.variant, m.backend)], fixed)
+        if not m.label:
+            m.label = grid.depth_label(m.qd, largest[(m.system, m.variant, m.backend)], fixed)
 
 
 def _close(claimed: float, computed: float) -> bool:
@@ -129,7 +134,8 @@ def _firmware_point(rec, variant, where, image, lba_size, problems) -> Measureme
         problems.append(f"{at}: bench: read with us={numbers['us']} bs={numbers['bs']}")
         return None
     meas = Measurement(PROOFBOOT, variant, rec.fields["backend"], numbers["bs"], numbers["qd"],
-                       numbers["bytes"], float(numbers["us"]), source=at)
+                       numbers["bytes"], float(numbers["us"]), source=at,
+                       label=rec.fields.get("qd_label", ""))
     for key, computed in (("mbps", meas.mbps), ("iops", meas.iops)):
         claimed = rec.number(key)
         if claimed is not None and not _close(claimed, computed):
