@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BOUNCE_POOL_BYTES (8u << 20)
+/* Room for 32 commands of 512 KiB (QEMU's MDTS) in flight, plus queues and PRP lists. */
+#define BOUNCE_POOL_BYTES (24u << 20)
 #define BOUNCE_POOL_PAGES (BOUNCE_POOL_BYTES / PAGE_SIZE)
 #define BOUNCE_CANARY_BYTES (2u * PAGE_SIZE)
 #define BOUNCE_MEMORY_LIMIT (4ull << 30) /* 32-bit addresses suit every device */
