@@ -28,7 +28,6 @@
 #include <string.h>
 
 #define NVME_ADMIN_ENTRIES       32u
-#define NVME_IO_QID              1u
 #define NVME_IO_QUEUE_ENTRIES    128u   /* capped further by CAP.MQES */
 #define NVME_MAX_TRANSFER_BYTES  (1u << 20) /* per command, when MDTS allows more */
 #define NVME_MSIX_ADMIN_ENTRY    0u
@@ -576,6 +575,33 @@ static bool wait_slot(struct nvme_ctrl *c, struct nvme_queue *q, uint32_t cid, u
 }
 
 /*
+ * Submits one command on `q` and waits for its completion.  The
+ * slot owns `map` (may be NULL) from here: it is unmapped when the command
+ * completes, or now when the queue is full.  *status receives the status
+ * field; true when a completion arrived, whatever its status.
+ */
+static bool submit_and_wait(struct nvme_ctrl *c, struct nvme_queue *q, const char *step,
+			    struct nvme_sqe *sqe, struct dma_mapping *map, uint16_t *status)
+{
+	int cid = queue_free_slot(q);
+
+	*status = 0;
+	if (cid < 0) {
+		if (map)
+			dma_unmap(&c->dma, map);
+		return step_failed(c, step, q->qid == NVME_ADMIN_QID ? "admin-queue-full" :
+								 "io-queue-full");
+	}
+	queue_submit(q, (uint32_t)cid, sqe, map, 0);
+	queue_ring(q);
+	if (!wait_slot(c, q, (uint32_t)cid, NVME_COMMAND_TIMEOUT_US))
+		return false; /* the slot keeps its mapping: the device may still write into it */
+	*status = q->slots[cid].status;
+	slot_release(c, &q->slots[cid]);
+	return true;
+}
+
+/*
  * One admin command, optionally with a data buffer of up to one page pair.
  * *status receives the status field (0 on success).  `quiet_status` leaves
  * reporting a failed status to the caller (for commands allowed to fail).
@@ -583,14 +609,10 @@ static bool wait_slot(struct nvme_ctrl *c, struct nvme_queue *q, uint32_t cid, u
 static bool admin_command(struct nvme_ctrl *c, const char *step, struct nvme_sqe *sqe, void *buf,
 			  size_t len, enum dma_dir dir, bool quiet_status, uint16_t *status)
 {
-	struct nvme_queue *q = &c->admin;
 	struct dma_mapping map = { 0 };
 	struct nvme_prp prp = { 0 };
-	int cid = queue_free_slot(q);
 
 	*status = 0;
-	if (cid < 0)
-		return step_failed(c, step, "admin-queue-full");
 	if (buf) {
 		if (!dma_map(&c->dma, buf, len, dir, &map))
 			return step_failed(c, step, "dma-map-of-%lu-bytes-failed", (unsigned long)len);
@@ -603,14 +625,10 @@ static bool admin_command(struct nvme_ctrl *c, const char *step, struct nvme_sqe
 		sqe->prp1 = prp.prp1;
 		sqe->prp2 = prp.prp2;
 	}
-	queue_submit(q, (uint32_t)cid, sqe, buf ? &map : NULL, 0);
-	queue_ring(q);
-	if (!wait_slot(c, q, (uint32_t)cid, NVME_COMMAND_TIMEOUT_US))
-		return false; /* the slot keeps its mapping: the device may still write into it */
-	*status = q->slots[cid].status;
-	slot_release(c, &q->slots[cid]);
+	if (!submit_and_wait(c, &c->admin, step, sqe, buf ? &map : NULL, status))
+		return false;
 	if (*status && !quiet_status)
-		return command_failed(c, step, sqe->opcode, q->qid, *status);
+		return command_failed(c, step, sqe->opcode, NVME_ADMIN_QID, *status);
 	return *status == 0;
 }
 
@@ -628,16 +646,22 @@ static bool setup_admin_queue(struct nvme_ctrl *c)
 	return true;
 }
 
-static bool enable_controller(struct nvme_ctrl *c)
+/* CC as bring-up writes it, without EN: NVM command set, our page size, round robin, 64/16-byte entries. */
+static uint32_t controller_cc(const struct nvme_ctrl *c)
 {
 	uint32_t mps = (uint32_t)__builtin_ctz(c->page_size) - NVME_MPS_SHIFT_BASE;
+
+	return NVME_CC_CSS_NVM | (mps << NVME_CC_MPS_SHIFT) | NVME_CC_AMS_RR |
+	       (NVME_SQE_SIZE_LOG2 << NVME_CC_IOSQES_SHIFT) |
+	       (NVME_CQE_SIZE_LOG2 << NVME_CC_IOCQES_SHIFT);
+}
+
+static bool enable_controller(struct nvme_ctrl *c)
+{
 	uint32_t csts;
 	uint64_t waited;
 	struct proof p;
-
-	uint32_t cc = NVME_CC_CSS_NVM | (mps << NVME_CC_MPS_SHIFT) | NVME_CC_AMS_RR |
-		      (NVME_SQE_SIZE_LOG2 << NVME_CC_IOSQES_SHIFT) |
-		      (NVME_CQE_SIZE_LOG2 << NVME_CC_IOCQES_SHIFT);
+	uint32_t cc = controller_cc(c);
 
 	if (c->irq_mode == NVME_IRQ_POLL)
 		reg_write32(c, NVME_REG_INTMS, NVME_INTMS_ALL); /* pin interrupts: mask every vector */
@@ -1400,6 +1424,66 @@ bool nvme_shutdown(struct nvme_ctrl *c)
 	if (!ok)
 		return step_failed(c, "shutdown", "shst-not-complete-after-%" PRIu64 "-us", waited);
 	return true;
+}
+
+/* ================================================================ raw hooks (negative tests) */
+
+bool nvme_raw_disable(struct nvme_ctrl *c, uint32_t *csts)
+{
+	uint64_t waited;
+
+	reg_write32(c, NVME_REG_CC, reg_read32(c, NVME_REG_CC) & ~(NVME_CC_EN | NVME_CC_SHN_MASK));
+	return wait_csts(c, NVME_CSTS_RDY, 0, c->ready_timeout_us, false, csts, &waited);
+}
+
+bool nvme_raw_enable(struct nvme_ctrl *c, uint32_t cc_clear, uint32_t cc_set,
+		     struct nvme_raw_enable *r)
+{
+	uint32_t csts;
+
+	memset(r, 0, sizeof(*r));
+	if (c->stage < NVME_STAGE_BOUND)
+		return step_failed(c, "raw-enable", "controller-not-bound");
+	c->in_operation = true;
+	/* The queues the driver knew die with this reset: the next bring-up binds from scratch. */
+	c->stage = NVME_STAGE_NONE;
+	if (!nvme_raw_disable(c, &csts))
+		return step_failed(c, "raw-enable", "csts.rdy-still-1-csts-0x%08" PRIx32, csts);
+	r->cc = (controller_cc(c) & ~cc_clear) | cc_set;
+	reg_write32(c, NVME_REG_CC, r->cc);
+	r->cc |= NVME_CC_EN;
+	reg_write32(c, NVME_REG_CC, r->cc);
+	r->ready = wait_csts(c, NVME_CSTS_RDY, NVME_CSTS_RDY, c->ready_timeout_us, true, &r->csts,
+			     &r->waited_us);
+	r->cfs = r->csts != NVME_REG_READ_FAILED && (r->csts & NVME_CSTS_CFS);
+	c->in_operation = false;
+	return true;
+}
+
+bool nvme_raw_command(struct nvme_ctrl *c, uint16_t qid, struct nvme_sqe *sqe,
+		      struct dma_mapping *map, uint16_t *status)
+{
+	struct nvme_queue *q = qid == NVME_ADMIN_QID ? &c->admin : &c->io;
+	enum nvme_stage needed = qid == NVME_ADMIN_QID ? NVME_STAGE_BOUND : NVME_STAGE_IO_READY;
+	const char *problem = NULL;
+
+	*status = 0;
+	if (qid != NVME_ADMIN_QID && qid != NVME_IO_QID)
+		problem = "no-such-queue";
+	else if (c->stage < needed)
+		problem = "queue-not-created";
+	else if (q->in_flight)
+		problem = "queue-busy";
+	if (problem) {
+		if (map)
+			dma_unmap(&c->dma, map);
+		return step_failed(c, "raw-command", "qid-%u-%s", qid, problem);
+	}
+	c->in_operation = true;
+	bool ok = submit_and_wait(c, q, "raw-command", sqe, map, status);
+
+	c->in_operation = !ok;
+	return ok;
 }
 
 /* ================================================================ streaming reads (benchmark) */

@@ -25,6 +25,7 @@
 #define NVME_MAX_CONTROLLERS 8
 #define NVME_MAX_NAMESPACES 16
 #define NVME_FAILURE_MAX 160
+#define NVME_IO_QID 1u /* the one I/O queue pair (admin is NVME_ADMIN_QID) */
 
 enum nvme_stage {
 	NVME_STAGE_NONE = 0,
@@ -201,6 +202,41 @@ bool nvme_first_read_tsc(uint64_t *tsc);
  * alone (the CQ is not polled until it arrives), then checks the CQE.
  */
 bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns);
+
+/*
+ * Raw hooks for the negative tests (src/tests_negative.c): they send the
+ * device exactly what the caller built, print nothing, and leave judging
+ * the outcome to the caller.  Queue handling stays the driver's.
+ */
+struct nvme_raw_enable {
+	uint32_t cc;         /* the value written with EN=1 */
+	uint32_t csts;       /* the last CSTS read */
+	bool ready;          /* CSTS.RDY=1 within CAP.TO */
+	bool cfs;            /* CSTS.CFS=1 (the device refused the configuration) */
+	uint64_t waited_us;
+};
+
+/*
+ * Disables the bound controller, writes the bring-up's CC value with
+ * `cc_clear` bits cleared and `cc_set` bits set (e.g. a wrong IOSQES), sets
+ * EN and waits for RDY or CFS within CAP.TO.  The driver's queues are
+ * forgotten: the next nvme_bring_up binds again from the reset.
+ */
+bool nvme_raw_enable(struct nvme_ctrl *c, uint32_t cc_clear, uint32_t cc_set,
+		     struct nvme_raw_enable *r);
+
+/* Clears CC.EN and waits for CSTS.RDY=0 within CAP.TO; *csts gets the last CSTS. */
+bool nvme_raw_disable(struct nvme_ctrl *c, uint32_t *csts);
+
+/*
+ * Submits `sqe` as built (opcode, NSID, PRPs, command dwords; only the CID
+ * is filled in) on the idle queue `qid` (0 admin, 1 I/O) and waits for its
+ * completion.  `map` (may be NULL) is the mapping the PRPs point into; the
+ * queue owns it from here and unmaps it when the command completes.  True
+ * when a completion arrived, whatever its status field (*status).
+ */
+bool nvme_raw_command(struct nvme_ctrl *c, uint16_t qid, struct nvme_sqe *sqe,
+		      struct dma_mapping *map, uint16_t *status);
 
 /* Deletes the I/O queues and performs a normal shutdown (CC.SHN). */
 bool nvme_shutdown(struct nvme_ctrl *c);

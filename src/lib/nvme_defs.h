@@ -66,7 +66,9 @@
 #define NVME_CC_SHN_NORMAL     (0x1u << NVME_CC_SHN_SHIFT)
 #define NVME_CC_SHN_ABRUPT     (0x2u << NVME_CC_SHN_SHIFT)
 #define NVME_CC_IOSQES_SHIFT   16
+#define NVME_CC_IOSQES_MASK    (0xfu << NVME_CC_IOSQES_SHIFT)
 #define NVME_CC_IOCQES_SHIFT   20
+#define NVME_CC_IOCQES_MASK    (0xfu << NVME_CC_IOCQES_SHIFT)
 
 /* CSTS fields */
 #define NVME_CSTS_RDY           (1u << 0)
@@ -173,6 +175,7 @@ enum nvme_status_code_type {
 #define NVME_SC_SUCCESS               0x000
 #define NVME_SC_INVALID_FIELD         0x002
 #define NVME_SC_DATA_TRANSFER_ERROR   0x004
+#define NVME_SC_INVALID_NAMESPACE     0x00b /* invalid namespace or format */
 #define NVME_SC_INVALID_PRP_OFFSET    0x013
 #define NVME_SC_LBA_OUT_OF_RANGE      0x080
 #define NVME_SC_INVALID_QUEUE_ID      0x101
