@@ -14,12 +14,15 @@
 #include "tests_bench.h"
 #include "tests_core.h"
 #include "tests_iommu.h"
+#include "tests_negative.h"
 #include "tests_nvme.h"
 
 const struct test_case tests_table[] = {
 	{ "boot.options", "boot", TEST_FLAG_ON_OPTION_ERROR, test_boot_options },
 	{ "boot.multiboot2", "boot", 0, test_boot_multiboot2 },
 	{ "time.calibration", "boot", 0, test_time_calibration },
+	/* Early, so tests=runner.hang,libc.newlib proves the run goes on after a hung test. */
+	{ "runner.hang", "negative", TEST_FLAG_EXPLICIT_ONLY, test_runner_hang },
 	{ "libc.newlib", "boot", 0, test_libc_newlib },
 	{ "pci.enumerate", "pci", 0, test_pci_enumerate },
 	{ "iommu.units", "iommu", 0, test_iommu_units },
@@ -33,6 +36,11 @@ const struct test_case tests_table[] = {
 	{ "dma.audit.bounce", "dma,bounce", 0, test_dma_audit_bounce },
 	{ "nvme.shutdown.bounce", "nvme,bounce", 0, test_nvme_shutdown_bounce },
 	{ "bench.read.bounce", "bench,bounce", TEST_FLAG_NOT_DEFAULT, test_bench_read_bounce },
+	/* Refused requests on the real device; each proves the controller works afterwards. */
+	{ "nvme.negative.iosqes", "nvme,negative,bounce", 0, test_nvme_negative_iosqes },
+	{ "nvme.negative.prp-misaligned", "nvme,negative,bounce", 0, test_nvme_negative_prp_misaligned },
+	{ "nvme.negative.mdts", "nvme,negative,bounce", 0, test_nvme_negative_mdts },
+	{ "nvme.negative.bad-nsid", "nvme,negative,bounce", 0, test_nvme_negative_bad_nsid },
 
 	{ "nvme.bind.iommu", "nvme,iommu", 0, test_nvme_bind_iommu },
 	{ "nvme.identify.iommu", "nvme,iommu", 0, test_nvme_identify_iommu },
@@ -46,7 +54,6 @@ const struct test_case tests_table[] = {
 	{ "bench.read.iommu", "bench,iommu", TEST_FLAG_NOT_DEFAULT, test_bench_read_iommu },
 
 	{ "cpu.fault", "negative", TEST_FLAG_EXPLICIT_ONLY, test_cpu_fault },
-	{ "runner.hang", "negative", TEST_FLAG_EXPLICIT_ONLY, test_runner_hang },
 };
 
 const unsigned tests_table_count = sizeof(tests_table) / sizeof(tests_table[0]);
