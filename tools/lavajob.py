@@ -581,7 +581,7 @@ def main(argv=None) -> int:
     except SystemExit as e:
         return 2 if e.code else 0
     try:
-        configs = qmatrix._selected_configs(args)
+        configs = qmatrix.selected_configs(args)
         templates = load_templates(args.doc)
     except (qmatrix.MatrixError, JobError, OSError) as e:
         print(f"lava-job: {e}", file=sys.stderr)

@@ -680,7 +680,7 @@ def main(argv=None) -> int:
     except SystemExit as e:
         return 2 if e.code else 0
     try:
-        configs = _selected_configs(args)
+        configs = selected_configs(args)
     except MatrixError as e:
         print(f"matrix: {e}", file=sys.stderr)
         return 2
@@ -722,7 +722,7 @@ def main(argv=None) -> int:
     return 0 if ok else 1
 
 
-def _selected_configs(args) -> list:
+def selected_configs(args) -> list:
     if args.adhoc:
         configs = load_matrix_text(_adhoc_matrix(args.matrix, args.adhoc), REPO_ROOT, "--adhoc")
     else:
