@@ -67,3 +67,17 @@ bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct 
 	d->state_owner = ops;
 	return true;
 }
+
+void dma_audit_judge(struct dma_audit_report *out, const struct dma_ledger *ledger,
+		     const char *canary_reason, const char *first_check_failure)
+{
+	out->ok = out->ledger.ok && out->canaries_intact && out->check_failures == 0;
+	if (!out->canaries_intact)
+		snprintf(out->reason, sizeof(out->reason), "%s", canary_reason);
+	else if (out->check_failures)
+		snprintf(out->reason, sizeof(out->reason), "%s", first_check_failure);
+	else if (!out->ledger.ok)
+		snprintf(out->reason, sizeof(out->reason), "ledger:%s",
+			 out->ledger.refused ? dma_ledger_error_name(ledger->first_refusal) :
+					       "stored-entry-failed-recheck");
+}

@@ -55,6 +55,14 @@ struct dma_audit_report {
 	char reason[DMA_REASON_MAX];
 };
 
+/*
+ * The part of an audit every backend shares: with ledger, checks,
+ * check_failures and canaries_intact filled in, sets ok and the first reason
+ * (canaries, then post-command checks, then the ledger).
+ */
+void dma_audit_judge(struct dma_audit_report *out, const struct dma_ledger *ledger,
+		     const char *canary_reason, const char *first_check_failure);
+
 struct dma_backend_ops {
 	const char *name;
 	/* Prepares per-device state; false with a reason when the device cannot be served. */

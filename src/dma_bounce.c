@@ -216,15 +216,7 @@ static void bounce_audit(struct dma_device *d, struct dma_audit_report *out)
 	out->checks = s->checks;
 	out->check_failures = s->check_failures;
 	out->canaries_intact = canaries_intact(s, now, sizeof(now));
-	out->ok = out->ledger.ok && out->canaries_intact && s->check_failures == 0;
-	if (!out->canaries_intact)
-		snprintf(out->reason, sizeof(out->reason), "%s", now);
-	else if (s->check_failures)
-		snprintf(out->reason, sizeof(out->reason), "%s", s->first_failure);
-	else if (!out->ledger.ok)
-		snprintf(out->reason, sizeof(out->reason), "ledger:%s",
-			 out->ledger.refused ? dma_ledger_error_name(s->ledger.first_refusal) :
-					       "stored-entry-failed-recheck");
+	dma_audit_judge(out, &s->ledger, now, s->first_failure);
 }
 
 const struct dma_backend_ops dma_bounce_ops = {
