@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """IVRS unit-test data with an independent witness: ACPICA's disassembler.
 
-    ivrs_iasl_inc.py
+    ivrs_iasl_inc.py [OUTPUT]
 
 For every tests/unit/data/ivrs/*.bin (real machines' IVRS tables and the one
 QEMU 7.2 builds), runs `iasl -d` (Debian acpica-tools) and writes
-tests/unit/data/ivrs-iasl.inc: the table bytes plus what iasl decoded from
+tests/unit/data/ivrs-iasl.inc (or OUTPUT): the table bytes plus what iasl decoded from
 them (each IVHD block it knows, 10h and 11h, with its device entries turned
 into the ranges and special entries they describe).  test_ivrs.c checks that
 src/lib/ivrs.c decodes the same.  Run again after adding a table.
@@ -14,6 +14,7 @@ import glob
 import os
 import re
 import subprocess
+import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -127,7 +128,8 @@ def main():
     out.append("static const struct iasl_table ivrs_iasl_tables[] = {")
     out += tables
     out.append("};")
-    with open(os.path.join(HERE, "ivrs-iasl.inc"), "w") as f:
+    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "ivrs-iasl.inc")
+    with open(target, "w") as f:
         f.write("\n".join(out) + "\n")
     print(f"{len(tables)} tables")
 
