@@ -15,6 +15,14 @@ void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verif
 	remapping_verified = verified;
 }
 
+const struct dma_backend_ops *dma_remapping_backend(const char **why)
+{
+	*why = "no-remapping-backend";
+	if (!remapping_ops || !remapping_verified)
+		return NULL;
+	return remapping_verified(why) ? remapping_ops : NULL;
+}
+
 /* The policy: remapping when it is registered and verified, unless dma=bounce forces bounce. */
 static void apply_policy(enum dma_mode mode, struct dma_selection *out)
 {
@@ -57,10 +65,13 @@ void dma_select_backend(enum dma_mode mode, struct dma_selection *out)
 bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct pci_bdf bdf,
 		uint64_t max_address, char *reason, size_t cap)
 {
-	if (d->state_owner != ops)
-		d->backend_state = NULL; /* state of another backend is not ours to reuse */
 	d->bdf = bdf;
 	d->max_address = max_address;
+	if (ops != remapping_ops && remapping_ops && remapping_ops->detach &&
+	    !remapping_ops->detach(d, reason, cap))
+		return false;
+	if (d->state_owner != ops)
+		d->backend_state = NULL; /* state of another backend is not ours to reuse */
 	d->ops = ops;
 	if (!ops->attach(d, reason, cap))
 		return false;

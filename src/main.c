@@ -5,7 +5,7 @@
  */
 #include "acpi.h"
 #include "boot_defs.h"
-#include "dma_iommu.h"
+#include "dma_remap.h"
 #include "console.h"
 #include "cpu.h"
 #include "lapic.h"
@@ -17,6 +17,8 @@
 #include "qemu.h"
 #include "runner.h"
 #include "syscalls.h"
+#include "tests_iommu.h"
+#include "vtd.h"
 #include "bootinfo.h"
 #include "timer.h"
 
@@ -189,6 +191,9 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	report_environment(heap_size);
 	report_safety();
 	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
-	dma_iommu_register();
+	/* Remapping unit drivers in the order they are tried (the first verified wins). */
+	remap_register_driver(&vtd_unit_ops);
+	remap_set_verifier(tests_iommu_verify);
+	dma_remap_register();
 	runner_run(&opts);
 }

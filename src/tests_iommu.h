@@ -1,6 +1,8 @@
 /*
- * VT-d remapping tests (rows for src/tests.c, group "iommu").  They use the
- * first NVMe controller through the remapping backend.  Under dma=auto a
+ * Remapping tests (rows for src/tests.c, group "iommu") and the verifier the
+ * remapping core's selection policy calls (tests_iommu_verify, registered
+ * in main.c with remap_set_verifier).  They use the first NVMe controller
+ * through the remapping backend, whichever unit driver is in use.  Under dma=auto a
  * machine without a usable IOMMU SKIPs them with the failed condition
  * named; under dma=iommu that is a FAIL; under dma=bounce they SKIP.
  *
@@ -11,7 +13,20 @@
 #ifndef PROOFBOOT_TESTS_IOMMU_H
 #define PROOFBOOT_TESTS_IOMMU_H
 
+#include "dma.h"
 #include "test.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * The remapping self-test behind dma=auto (a remap_verify_fn): every NVMe
+ * controller is covered by a unit, the first comes up through remapped
+ * IOVAs, Identify's ids equal PCI config space's, and no fault was
+ * recorded; prints `iommu: self-test passed|failed`.  The controller is
+ * shut down afterwards.
+ */
+bool tests_iommu_verify(const struct dma_backend_ops *ops, char *why, size_t cap);
 
 /* DMAR found and parsed; every unit's registers read. */
 enum test_status test_iommu_units(struct test_ctx *ctx);
@@ -25,20 +40,5 @@ enum test_status test_iommu_blocked(struct test_ctx *ctx);
 enum test_status test_iommu_revoke(struct test_ctx *ctx);
 /* No fault was recorded that a test did not cause (run last). */
 enum test_status test_iommu_no_stray_faults(struct test_ctx *ctx);
-
-/*
- * Suggested rows.  The selection rows go early (before the bounce NVMe
- * rows): the self-test runs under its own name, and leaves translation off
- * and the controller shut down, so bounce tests after it are unaffected.
- * The isolation rows go after every bounce row: they turn translation on.
- */
-#define TESTS_IOMMU_SELECT_ROWS                                                   \
-	{ "iommu.units", "iommu", 0, test_iommu_units },                          \
-	{ "iommu.selftest", "iommu", 0, test_iommu_selftest },
-#define TESTS_IOMMU_ROWS                                                          \
-	{ "iommu.translate", "iommu", 0, test_iommu_translate },                  \
-	{ "iommu.isolation.blocked", "iommu", 0, test_iommu_blocked },            \
-	{ "iommu.isolation.revoke", "iommu", 0, test_iommu_revoke },              \
-	{ "iommu.faults.none", "iommu", 0, test_iommu_no_stray_faults },
 
 #endif

@@ -8,7 +8,6 @@
 #include "tests_nvme.h"
 
 #include "dma.h"
-#include "dma_iommu.h"
 #include "nvme.h"
 #include "pci.h"
 #include "pmem.h"
@@ -80,12 +79,12 @@ static bool backend_usable(struct test_ctx *ctx, enum nvme_test_backend backend,
 		*status = test_skip(ctx, "dma=iommu selects the remapping backend only");
 		return false;
 	}
-	*ops = &dma_iommu_ops;
 	if (mode == DMA_BOUNCE) {
 		*status = test_skip(ctx, "dma=bounce forces the bounce-buffer backend");
 		return false;
 	}
-	if (dma_iommu_verified(&why))
+	*ops = dma_remapping_backend(&why);
+	if (*ops)
 		return true;
 	*status = mode == DMA_IOMMU ? test_fail(ctx, "dma=iommu but remapping is unavailable: %s", why)
 				    : test_skip(ctx, "remapping unavailable: %s", why);

@@ -42,6 +42,9 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "alias: every 'iommu: alias' is followed by an 'iommu: context' for the alias on the "
+    "domain of the device's own context entry; a 'fault recorded' naming device= has a "
+    "sid that an 'iommu: alias' line gave that device",
 )
 
 
@@ -749,6 +752,34 @@ def check_backends_agree(reads, out: list) -> None:
                     break
 
 
+def _context_after(contexts, sid: str, lineno: int):
+    """The first 'iommu: context' for sid after lineno, or None."""
+    return next((c for c in contexts if c.fields.get("sid") == sid and c.lineno > lineno), None)
+
+
+def check_aliases(log: ProofLog, out: list) -> None:
+    contexts = log.find("iommu", "context")
+    aliases = log.find("iommu", "alias")
+    for a in aliases:
+        device, alias = a.fields.get("sid"), a.fields.get("alias")
+        own = _context_after(contexts, device, a.lineno)
+        via = _context_after(contexts, alias, a.lineno)
+        if via is None:
+            out.append(Finding("error", a.lineno, f"alias {alias} of {device} never got a "
+                               "context entry", "alias"))
+        elif own is not None and own.fields.get("domain") != via.fields.get("domain"):
+            out.append(Finding("error", via.lineno,
+                               f"alias {alias} points at domain {via.fields.get('domain')} but "
+                               f"{device} at domain {own.fields.get('domain')} (line {own.lineno})",
+                               "alias"))
+    given = {(a.fields.get("sid"), a.fields.get("alias")) for a in aliases}
+    for f in log.find("iommu", "fault recorded"):
+        device = f.fields.get("device")
+        if device is not None and (device, f.fields.get("sid")) not in given:
+            out.append(Finding("error", f.lineno, f"fault from sid={f.fields.get('sid')} "
+                               f"attributed to {device}, which has no such alias", "alias"))
+
+
 def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
                        results: list, out: list) -> None:
     if exp.verdict and verdict is not None:
@@ -816,6 +847,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_verdict_counts(log, verdict, results, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_aliases(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     return report

@@ -247,6 +247,35 @@ def test_bounce_and_remapped_reads_must_agree(disk):
     assert check(lines).ok
 
 
+ALIAS = ("iommu: alias sid=0000:01:01.0 alias=0000:01:00.0 via=0000:00:03.0 "
+         "bridge=pcie-to-pci")
+
+
+def context(sid, domain):
+    return (f"iommu: context unit=0 sid={sid} domain={domain} levels=4 aw=2 slptptr=0x02000000 "
+            "lo=0x0000000002000001 hi=0x0000000000000102")
+
+
+def fault(sid, device=None):
+    tail = f" device={device}" if device else ""
+    return (f"iommu: fault recorded unit=0 record=0 reason=0x05 type=write sid={sid} "
+            f"addr=0x0000000002000000{tail}")
+
+
+def test_alias_needs_a_context_entry_on_the_device_domain():
+    own, alias = "0000:01:01.0", "0000:01:00.0"
+    good = [ALIAS, context(own, 1), context(alias, 1), fault(alias, own)]
+    assert check(proof_lines(extra=good)).ok
+    only_error(check(proof_lines(extra=[ALIAS, context(own, 1)])), "never got a context entry")
+    only_error(check(proof_lines(extra=[ALIAS, context(own, 1), context(alias, 2)])),
+               "points at domain 2")
+
+
+def test_fault_attributed_to_a_device_needs_that_alias():
+    lines = proof_lines(extra=[context("0000:00:02.0", 1), fault("0000:00:05.0", "0000:00:02.0")])
+    only_error(check(lines), "which has no such alias")
+
+
 def test_disk_spec_parsing(tmp_path):
     disks = proofcheck.DiskMap()
     disks.add_spec("pb0:2=/x/a.img")

@@ -1,0 +1,135 @@
+/*
+ * The remapping DMA backend (behind src/dma.h): the device-neutral core
+ * that hands devices IOVAs through an IOMMU.  It knows no device driver and
+ * no IOMMU kind: units are driven through `struct remap_unit_ops`
+ * (src/remap_unit.h), one driver per kind (VT-d: src/vtd.c).
+ *
+ * Per device (a dma_device attached to this backend):
+ *  - its own domain and page tables on the unit that covers it; every DMA
+ *    alias of the device (src/lib/dma_alias.h: PCIe-to-PCI and conventional
+ *    bridges) is attached to the same domain, and a fault arriving with an
+ *    alias is attributed to the device;
+ *  - an IOVA window far from physical memory (1 TiB with 4-level tables,
+ *    256 GiB with 3-level, else 4 GiB), so a device that used a physical
+ *    address would fault instead of hitting RAM; only what the driver hands
+ *    out is mapped (queues, PRP lists, data buffers), each direction with
+ *    only the permission it needs; unmap invalidates the IOTLB before it
+ *    returns;
+ *  - a ledger of every range handed out, a canary page that is never
+ *    mapped, and an audit like the bounce backend's;
+ *  - expected-fault bookkeeping, so a test's deliberate fault is not stray.
+ *
+ * Detach (dma_attach() of the device to another backend calls
+ * dma_remap_ops.detach): afterwards the device's untranslated DMA reaches
+ * memory.  The rule, per unit:
+ *  - while another device is still remapped on the unit, translation stays
+ *    on and the device's requester ids get a pass-through entry (VT-d
+ *    ECAP.PT); a unit without pass-through refuses (reason named);
+ *  - when no remapped device is left, the device's entries are removed and
+ *    translation is turned off (`iommu: disabled`): nothing of remapping is
+ *    left in the way of bounce DMA;
+ *  - when translation comes back on (a device attaches to this backend
+ *    again), every device detached earlier on that unit gets its
+ *    pass-through entry first, so bounce devices keep working beside it.
+ * The domain and IOVA window are kept: a device that comes back finds them.
+ *
+ * Selection: drivers register with remap_register_driver() (VT-d first, a
+ * second kind next).  dma_remap_verified() tries them in that order: the
+ * first whose ACPI table is present, whose units are discovered and which
+ * the verifier accepts is the one this backend uses.  The verifier is a
+ * hook the test layer registers (remap_set_verifier: src/tests_iommu.c
+ * drives an NVMe controller through remapped IOVAs); without one nothing is
+ * verified and dma=auto stays on bounce buffers.
+ */
+#ifndef PROOFBOOT_DMA_REMAP_H
+#define PROOFBOOT_DMA_REMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dma.h"
+#include "dma_alias.h"
+#include "remap_unit.h"
+
+#define DMA_REMAP_WINDOW_4LEVEL (1ull << 40) /* 1 TiB: needs 41-bit IOVAs */
+#define DMA_REMAP_WINDOW_3LEVEL (1ull << 38) /* 256 GiB: fits 39-bit tables */
+#define DMA_REMAP_WINDOW_BYTES (64u << 20)
+#define DMA_REMAP_MAX_DRIVERS 4
+
+extern const struct dma_backend_ops dma_remap_ops;
+
+/* Adds a unit driver (tried in registration order); call before dma_remap_register(). */
+void remap_register_driver(const struct remap_unit_ops *driver);
+
+/*
+ * The check that must pass before dma=auto uses remapping: given the
+ * backend, prove it moves data and faults nothing (false + why).  Runs
+ * once per driver candidate, with that driver active.
+ */
+typedef bool (*remap_verify_fn)(const struct dma_backend_ops *ops, char *why, size_t cap);
+void remap_set_verifier(remap_verify_fn verify);
+
+/* Registers this backend with dma.c (selection policy); call once at boot. */
+void dma_remap_register(void);
+
+/* The verification result behind the selection policy (runs it on first call). */
+bool dma_remap_verified(const char **reason);
+
+/*
+ * Discovers units: the driver in use once verified, else the first
+ * registered driver whose units are found.  NULL + reason when none; then
+ * *table_present says whether some driver's ACPI table exists (a table
+ * that is there but unusable is a finding, no table is a platform fact).
+ */
+const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *table_present);
+
+/* The unit driver in use, NULL until one is verified. */
+const struct remap_unit_ops *dma_remap_driver(void);
+
+struct dma_remap_info {
+	const struct remap_unit_ops *driver;
+	struct remap_unit *unit;
+	const struct remap_domain *domain;
+	uint16_t sid;             /* the device's own requester id */
+	unsigned rid_count;       /* the device's requester ids (own + aliases) */
+	uint16_t rids[DMA_ALIAS_MAX];
+	uint64_t window_base;
+	uint64_t window_size;
+	uint64_t canary_phys;     /* a page the device must never reach */
+	uint64_t last_map_iova;   /* page IOVA of the latest streaming map */
+	uint64_t last_map_phys;   /* and the physical page behind it */
+	uint64_t maps, unmaps;    /* streaming and coherent, since attach */
+	uint64_t stray_faults;    /* faults nobody expected */
+};
+
+/* False when d has no state on this backend. */
+bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out);
+
+/* Whether `sid` is one of the device's requester ids (its own or an alias). */
+bool dma_remap_owns_sid(struct dma_device *d, uint16_t sid);
+
+/* Whether the canary page still holds its pattern. */
+bool dma_remap_canary_intact(struct dma_device *d);
+
+/* Walks d's domain as the hardware would: false when iova would fault. */
+bool dma_remap_lookup(struct dma_device *d, uint64_t iova, uint64_t *phys, unsigned *perms);
+
+/*
+ * The next streaming map hands the device `iova` (plus the buffer's page
+ * offset) without mapping anything: a deliberately blocked transfer.
+ */
+void dma_remap_redirect_next_map(struct dma_device *d, uint64_t iova);
+
+/* Declares that a fault at this page IOVA is the test's doing, not a stray one. */
+void dma_remap_expect_fault(struct dma_device *d, uint64_t iova);
+
+/* The expected fault, once collected; false if none arrived. */
+bool dma_remap_take_expected_fault(struct dma_device *d, struct iommu_fault *out);
+
+/* Reads and clears whatever faults are pending now (through check's bookkeeping). */
+bool dma_remap_collect_faults(struct dma_device *d, char *reason, size_t cap);
+
+/* Whether any unit of the driver in use still reports a pending fault (index in *unit). */
+bool dma_remap_fault_pending(unsigned *unit);
+
+#endif
