@@ -18,6 +18,7 @@
 #include "runner.h"
 #include "syscalls.h"
 #include "tests_iommu.h"
+#include "amdvi.h"
 #include "vtd.h"
 #include "bootinfo.h"
 #include "timer.h"
@@ -193,6 +194,7 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	/* Remapping unit drivers in the order they are tried (the first verified wins). */
 	remap_register_driver(&vtd_unit_ops);
+	remap_register_driver(&amdvi_unit_ops);
 	remap_set_verifier(tests_iommu_verify);
 	dma_remap_register();
 	runner_run(&opts);

@@ -28,6 +28,11 @@ struct amdvi_ring_entry amdvi_cmd_invalidate_devtab_entry(uint16_t devid)
 					    0 } };
 }
 
+struct amdvi_ring_entry amdvi_cmd_invalidate_all(void)
+{
+	return (struct amdvi_ring_entry){ { code_bits(AMDVI_CMD_INVALIDATE_IOMMU_ALL), 0 } };
+}
+
 #define PAGE_BYTES 0x1000ull
 #define ADDRESS_TOP_BIT 63u
 
@@ -138,6 +143,14 @@ void amdvi_event_decode(const struct amdvi_ring_entry *e, struct amdvi_event *ou
 	out->flags = (unsigned)((e->q[0] >> AMDVI_EVENT_FLAGS_SHIFT) & AMDVI_EVENT_FLAGS_MASK);
 	out->write = (out->flags & AMDVI_EVENT_FLAG_RW) != 0;
 	out->address = e->q[1];
+}
+
+bool amdvi_event_is_write(const struct amdvi_event *ev)
+{
+	bool qemu72_write = (ev->flags & (AMDVI_EVENT_FLAG_GN | AMDVI_EVENT_FLAG_NX)) ==
+			    AMDVI_EVENT_FLAG_NX;
+
+	return ev->write || qemu72_write;
 }
 
 const char *amdvi_event_flags_str(unsigned flags, char *buf, size_t len)

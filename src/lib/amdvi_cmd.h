@@ -44,6 +44,8 @@ enum amdvi_cmd_opcode {
 
 struct amdvi_ring_entry amdvi_cmd_completion_wait(uint64_t store_phys, uint64_t store_data);
 struct amdvi_ring_entry amdvi_cmd_invalidate_devtab_entry(uint16_t devid);
+/* INVALIDATE_IOMMU_ALL: every cached entry of every kind (needs EFR.IASup). */
+struct amdvi_ring_entry amdvi_cmd_invalidate_all(void);
 /*
  * INVALIDATE_IOMMU_PAGES for domain_id covering at least [iova, iova + size):
  * one page without S, else the smallest naturally aligned power-of-two block
@@ -101,6 +103,16 @@ struct amdvi_event {
 };
 
 void amdvi_event_decode(const struct amdvi_ring_entry *e, struct amdvi_event *out);
+
+/*
+ * Whether the request behind an IO_PAGE_FAULT was a write.  The spec's flag
+ * is RW.  QEMU 7.2 (hw/i386/amd_iommu.c, amdvi_page_walk) instead ORs its
+ * access permission (1 = read, 2 = write) into the two lowest flag bits,
+ * which the spec names GN and NX; a request without a PASID sets neither
+ * (the firmware's devices use none), so NX without GN is read as QEMU's
+ * "write" too.
+ */
+bool amdvi_event_is_write(const struct amdvi_event *ev);
 const char *amdvi_event_name(unsigned code);
 
 /*

@@ -187,6 +187,9 @@ UNIT_TEST(amdvi_commands_bits)
 	c = amdvi_cmd_invalidate_devtab_entry(0x0108);
 	CHECK_EQ(c.q[0], 0x2000000000000108ull);
 	CHECK_EQ(c.q[1], 0);
+	c = amdvi_cmd_invalidate_all();
+	CHECK_EQ(c.q[0], 0x8000000000000000ull);
+	CHECK_EQ(c.q[1], 0);
 	/* One page: no S; domain id in bits 47:32; PDE set. */
 	c = amdvi_cmd_invalidate_pages(5, 0x40001000, 0x1000);
 	CHECK_EQ(c.q[0], 0x3000000500000000ull);
@@ -236,6 +239,10 @@ UNIT_TEST(amdvi_event_decode_by_name)
 	CHECK_EQ(ev.flags, AMDVI_EVENT_FLAG_I | AMDVI_EVENT_FLAG_NX);
 	CHECK(!ev.write);
 	CHECK_STR(amdvi_event_flags_str(ev.flags, flags, sizeof(flags)), "NX|I");
+	CHECK(amdvi_event_is_write(&ev)); /* QEMU 7.2's write: permission 2 in the NX bit */
+	qemu.q[0] ^= 3ull << 48;         /* permission 1: a read, in the GN bit */
+	amdvi_event_decode(&qemu, &ev);
+	CHECK(!amdvi_event_is_write(&ev));
 	/* As the spec lays out a write to a present page: domain 3, flags PR|RW|PE. */
 	struct amdvi_ring_entry spec = { { 0x0100ull | 3ull << 32 |
 					   (uint64_t)(AMDVI_EVENT_FLAG_PR | AMDVI_EVENT_FLAG_RW |
@@ -244,6 +251,7 @@ UNIT_TEST(amdvi_event_decode_by_name)
 	amdvi_event_decode(&spec, &ev);
 	CHECK_EQ(ev.domain_id, 3);
 	CHECK(ev.write);
+	CHECK(amdvi_event_is_write(&ev));
 	CHECK_STR(amdvi_event_flags_str(ev.flags, flags, sizeof(flags)), "PR|RW|PE");
 	CHECK_STR(amdvi_event_flags_str(0, flags, sizeof(flags)), "none");
 	CHECK_STR(amdvi_event_flags_str(0x1ff, flags, 8), "GN|NX");
