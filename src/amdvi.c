@@ -67,9 +67,7 @@ struct amdvi_domain {
 static struct ivrs_info ivrs;
 static struct amdvi_unit units[IVRS_MAX_UNITS];
 static unsigned unit_count;
-static bool init_done;
-static bool init_ok;
-static char init_reason[REMAP_REASON_MAX];
+static struct remap_discovery discovery;
 
 static void set_reason(char *reason, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -351,20 +349,7 @@ static bool discover(char *reason, size_t cap)
 
 static bool amdvi_discover(char *reason, size_t cap)
 {
-	if (!init_done) {
-		init_done = true;
-		init_ok = discover(init_reason, sizeof(init_reason));
-		if (!init_ok) {
-			struct proof p;
-
-			proof_begin(&p, "iommu", "unavailable");
-			proof_str(&p, "reason", init_reason);
-			proof_emit(&p);
-		}
-	}
-	if (!init_ok)
-		set_reason(reason, cap, "%s", init_reason);
-	return init_ok;
+	return remap_discover_once(&discovery, discover, reason, cap);
 }
 
 static unsigned amdvi_unit_count(void)
@@ -675,6 +660,15 @@ static unsigned pt_perms(unsigned remap_perms)
 	       ((remap_perms & REMAP_PERM_WRITE) ? AMDVI_PERM_WRITE : 0);
 }
 
+/* The page-table builder refused a change: always false, the reason says what. */
+static bool table_refused(char *reason, size_t cap, const char *what,
+			  enum amdvi_pt_status status, uint64_t iova, uint64_t size)
+{
+	set_reason(reason, cap, "%s-%s iova=0x%llx size=0x%llx", what, amdvi_pt_status_str(status),
+		   (unsigned long long)iova, (unsigned long long)size);
+	return false;
+}
+
 static bool invalidate_range(struct amdvi_domain *d, uint64_t iova, uint64_t size, char *reason,
 			     size_t cap)
 {
@@ -689,12 +683,8 @@ static bool amdvi_map(struct remap_domain *rd, uint64_t iova, uint64_t phys, uin
 	struct amdvi_domain *d = domain_of(rd);
 	enum amdvi_pt_status status = amdvi_pt_map(&d->pt, iova, phys, size, pt_perms(perms));
 
-	if (status != AMDVI_PT_OK) {
-		set_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx",
-			   amdvi_pt_status_str(status), (unsigned long long)iova,
-			   (unsigned long long)size);
-		return false;
-	}
+	if (status != AMDVI_PT_OK)
+		return table_refused(reason, cap, "map", status, iova, size);
 	mb();
 	/* QEMU's AMD-Vi says NpCache (not-present entries may be cached): flush new maps too. */
 	return invalidate_range(d, iova, size, reason, cap);
@@ -706,12 +696,8 @@ static bool amdvi_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, c
 	struct amdvi_domain *d = domain_of(rd);
 	enum amdvi_pt_status status = amdvi_pt_unmap(&d->pt, iova, size);
 
-	if (status != AMDVI_PT_OK) {
-		set_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
-			   amdvi_pt_status_str(status), (unsigned long long)iova,
-			   (unsigned long long)size);
-		return false;
-	}
+	if (status != AMDVI_PT_OK)
+		return table_refused(reason, cap, "unmap", status, iova, size);
 	mb();
 	/* Cleared entries stay live in the IOTLB until invalidated. */
 	return invalidate_range(d, iova, size, reason, cap);

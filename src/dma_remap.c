@@ -188,6 +188,25 @@ const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *
 	return NULL;
 }
 
+bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *, size_t),
+			 char *reason, size_t cap)
+{
+	if (!state->done) {
+		state->done = true;
+		state->ok = discover(state->reason, sizeof(state->reason));
+		if (!state->ok) {
+			struct proof p;
+
+			proof_begin(&p, "iommu", "unavailable");
+			proof_str(&p, "reason", state->reason);
+			proof_emit(&p);
+		}
+	}
+	if (!state->ok)
+		set_reason(reason, cap, "%s", state->reason);
+	return state->ok;
+}
+
 /* ------------------------------------------------------------- aliases */
 
 static const struct pci_device *bridge_above(uint16_t segment, uint8_t bus)

@@ -141,6 +141,20 @@ struct remap_unit_ops {
 	bool (*fault_pending)(const struct remap_unit *u);
 };
 
+/* A driver's one-time discovery and its outcome. */
+struct remap_discovery {
+	bool done, ok;
+	char reason[REMAP_REASON_MAX];
+};
+
+/*
+ * Provided by the core for drivers: runs discover once (later calls return
+ * the first outcome), prints `iommu: unavailable reason=...` when it
+ * failed, and copies the reason to `reason`.
+ */
+bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *, size_t),
+			 char *reason, size_t cap);
+
 /* Provided by the core for drivers: prints `iommu: map` / `iommu: unmap` (perms 0). */
 void remap_report_mapping(const struct remap_domain *d, const char *event, uint64_t iova,
 			  uint64_t phys, uint64_t size, unsigned perms);
