@@ -754,12 +754,6 @@ static struct iommu_fault fault_from_event(const struct amdvi_unit *u, unsigned 
 	};
 }
 
-static bool entry_written(const struct amdvi_ring_entry *e)
-{
-	/* Every event code is non-zero and consumed entries are zeroed again. */
-	return e->q[0] != 0 || e->q[1] != 0;
-}
-
 /*
  * Restarts the event log at offset 0 after events were read or it
  * overflowed (spec: logging stops on overflow until software clears it).
@@ -791,21 +785,20 @@ static unsigned amdvi_faults_collect(struct remap_unit *ru, struct iommu_fault *
 
 	if (!u->dev_table || !u->translating)
 		return 0;
-	/* Read by content, not by the tail register (QEMU 7.2 never moves it). */
-	while (found < RING_ENTRIES) {
-		unsigned slot = u->event_head / AMDVI_RING_ENTRY_BYTES;
-		struct amdvi_ring_entry *e = &u->events[slot];
-		struct amdvi_event ev;
+	unsigned slot = u->event_head / AMDVI_RING_ENTRY_BYTES;
+	struct amdvi_event ev;
 
-		if (!entry_written(e))
+	/* By content, not by the tail register (see amdvi_event_ring_take). */
+	while (found < RING_ENTRIES) {
+		unsigned at = slot;
+
+		if (!amdvi_event_ring_take(u->events, RING_ENTRIES, &slot, &ev))
 			break;
-		amdvi_event_decode(e, &ev);
-		e->q[0] = e->q[1] = 0;
 		if (out && found < max)
-			out[found] = fault_from_event(u, slot, &ev);
+			out[found] = fault_from_event(u, at, &ev);
 		found++;
-		u->event_head = (u->event_head + AMDVI_RING_ENTRY_BYTES) % RING_BYTES;
 	}
+	u->event_head = slot * AMDVI_RING_ENTRY_BYTES;
 	reg_write(u, AMDVI_REG_EVENT_LOG_HEAD, u->event_head);
 	if (found || (reg_read(u, AMDVI_REG_STATUS) & AMDVI_STATUS_EVENT_OVERFLOW))
 		restart_event_log(u);
@@ -819,7 +812,9 @@ static bool amdvi_fault_pending(const struct remap_unit *ru)
 
 	if (!u->dev_table || !u->translating)
 		return false;
-	return entry_written(&u->events[u->event_head / AMDVI_RING_ENTRY_BYTES]) ||
+	const struct amdvi_ring_entry *next = &u->events[u->event_head / AMDVI_RING_ENTRY_BYTES];
+
+	return next->q[0] != 0 || next->q[1] != 0 ||
 	       (reg_read(u, AMDVI_REG_STATUS) & AMDVI_STATUS_EVENT_OVERFLOW) != 0;
 }
 

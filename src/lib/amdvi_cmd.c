@@ -123,6 +123,22 @@ const char *amdvi_event_name(unsigned code)
 	return "UNKNOWN";
 }
 
+bool amdvi_event_ring_take(struct amdvi_ring_entry *ring, unsigned entries, unsigned *index,
+			   struct amdvi_event *out)
+{
+	if (entries == 0 || *index >= entries)
+		return false;
+	struct amdvi_ring_entry *e = &ring[*index];
+
+	if (e->q[0] == 0 && e->q[1] == 0)
+		return false;
+	amdvi_event_decode(e, out);
+	e->q[0] = 0;
+	e->q[1] = 0;
+	*index = (*index + 1) % entries;
+	return true;
+}
+
 /* Events whose first quad carries a requester id. */
 static bool has_devid(unsigned code)
 {

@@ -116,6 +116,17 @@ bool amdvi_event_is_write(const struct amdvi_event *ev);
 const char *amdvi_event_name(unsigned code);
 
 /*
+ * Takes the event at ring[*index] of a ring of `entries` entries, if one
+ * was logged there: decodes it into *out, zeroes the entry and advances
+ * *index (wrapping).  Reads by content, not by the tail register: every
+ * event code is non-zero and consumed entries are zeroed, so a non-zero
+ * entry is an unread event (QEMU 7.2 never moves the tail register).
+ * False, and nothing changed, when the entry is empty.
+ */
+bool amdvi_event_ring_take(struct amdvi_ring_entry *ring, unsigned entries, unsigned *index,
+			   struct amdvi_event *out);
+
+/*
  * The flag names of an event, '|'-joined (e.g. "PR|RW"), or "none", into
  * buf (always terminated).  Returns buf.
  */

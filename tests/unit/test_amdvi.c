@@ -273,3 +273,31 @@ UNIT_TEST(amdvi_event_decode_by_name)
 					   code == AMDVI_EVENT_EVENT_COUNTER_ZERO ? 0 : 0xabcd);
 	}
 }
+
+UNIT_TEST(amdvi_event_ring_read_by_content)
+{
+	struct amdvi_ring_entry ring[4] = { { { 0, 0 } } };
+	struct amdvi_event ev;
+	unsigned head = 3;
+
+	CHECK(!amdvi_event_ring_take(ring, 4, &head, &ev));
+	CHECK_EQ(head, 3);
+	/* Two events logged at slots 3 and 0: taken in order, across the wrap. */
+	ring[3] = (struct amdvi_ring_entry){ { 2ull << 60 | 0x18, 0x1000 } };
+	ring[0] = (struct amdvi_ring_entry){ { 5ull << 60, 0x2000 } };
+	CHECK(amdvi_event_ring_take(ring, 4, &head, &ev));
+	CHECK_STR(ev.name, "IO_PAGE_FAULT");
+	CHECK_EQ(ev.address, 0x1000);
+	CHECK_EQ(head, 0);
+	CHECK_EQ(ring[3].q[0], 0); /* consumed entries are zeroed */
+	CHECK(amdvi_event_ring_take(ring, 4, &head, &ev));
+	CHECK_STR(ev.name, "ILLEGAL_COMMAND_ERROR");
+	CHECK_EQ(head, 1);
+	CHECK(!amdvi_event_ring_take(ring, 4, &head, &ev));
+	CHECK_EQ(head, 1);
+	/* An index outside the ring takes nothing. */
+	head = 4;
+	ring[0].q[1] = 1;
+	CHECK(!amdvi_event_ring_take(ring, 4, &head, &ev));
+	CHECK(!amdvi_event_ring_take(ring, 0, &head, &ev));
+}
