@@ -31,6 +31,7 @@
 #include "pci_cfg.h"
 
 #define DMA_REASON_MAX 120
+#define DMA_MAX_BACKENDS 4
 
 struct dma_device;
 
@@ -99,6 +100,15 @@ struct dma_device {
 	const struct dma_backend_ops *ops;
 	void *backend_state;    /* owned by ops; kept across re-attach to the same backend */
 	const struct dma_backend_ops *state_owner;
+	/*
+	 * The state of backends the device left, kept for its return: pools
+	 * and domains come from memory that is never freed, so a device moving
+	 * back and forth must not get a new one each time.
+	 */
+	struct {
+		const struct dma_backend_ops *owner;
+		void *state;
+	} parked[DMA_MAX_BACKENDS];
 	/* Transfers of this device the backend saw blocked (IOMMU faults), ever. */
 	uint64_t blocked_transfers;
 };

@@ -126,6 +126,7 @@ static void load_options(void)
 static void report_environment(uint64_t heap_size)
 {
 	struct proof p;
+	char order[OPTIONS_ORDER_NAME_MAX];
 
 	proof_begin(&p, "proofboot", "environment");
 	proof_str(&p, "boot", boot_info.efi ? "uefi" : "bios");
@@ -141,6 +142,7 @@ static void report_environment(uint64_t heap_size)
 	proof_str(&p, "tests", opts.tests[0] ? opts.tests : "default");
 	proof_u64(&p, "timeout_s", opts.timeout_s);
 	proof_str(&p, "end", options_end_name(opts.end));
+	proof_str(&p, "order", options_order_name(&opts, order));
 	proof_u64(&p, "option_errors", opts.error_count);
 	proof_emit(&p);
 }

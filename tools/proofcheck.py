@@ -42,6 +42,8 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "order: the 'test: result' lines (except run-aborted ones) follow the order the "
+    "environment line's order= names: table, reverse, or the seeded shuffle",
     "alias: every 'iommu: alias' is followed by an 'iommu: context' for the alias on the "
     "domain of the device's own context entry; a 'fault recorded' naming device= has a "
     "sid that an 'iommu: alias' line gave that device",
@@ -566,6 +568,52 @@ def check_plan_results(log: ProofLog, out: list) -> tuple:
     return results, selected
 
 
+def _xorshift32(x: int) -> int:
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    return x
+
+
+def run_order(order: str, n: int) -> list | None:
+    """Table indices in run order, as src/lib/run_order.c computes them; None if unknown."""
+    if order == "table":
+        return list(range(n))
+    if order == "reverse":
+        return list(range(n - 1, -1, -1))
+    name, _, seed = order.partition(":")
+    if name != "shuffle" or not seed.isdigit():
+        return None
+    out, state = list(range(n)), int(seed) or 1
+    for i in range(n - 1, 0, -1):
+        state = _xorshift32(state)
+        j = state % (i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def check_run_order(log: ProofLog, results: list, out: list) -> None:
+    env = log.find("proofboot", "environment")
+    order = env[0].fields.get("order") if env else None
+    if order is None:
+        return  # logs from before the option existed run in table order, unchecked
+    plans = [p.fields.get("name") for p in log.find("test", "plan")]
+    perm = run_order(order, len(plans))
+    if perm is None:
+        out.append(Finding("error", env[0].lineno, f"unknown order={order}", "order"))
+        return
+    position = {plans[i]: k for k, i in enumerate(perm)}
+    ran = [r for r in results if r.fields.get("reason") != "run-aborted"]
+    for before, after in zip(ran, ran[1:]):
+        a, b = position.get(before.fields["name"]), position.get(after.fields["name"])
+        if a is not None and b is not None and a > b:
+            out.append(Finding("error", after.lineno,
+                               f"{after.fields['name']} ran after {before.fields['name']} "
+                               f"(line {before.lineno}) but order={order} puts it before",
+                               "order"))
+            return
+
+
 def expected_verdict(results) -> str:
     """FAIL if anything failed, else PASS if anything passed, else SKIP."""
     statuses = {r.fields.get("status") for r in results}
@@ -845,6 +893,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_run_order(log, results, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     check_aliases(log, out)

@@ -247,6 +247,33 @@ def test_bounce_and_remapped_reads_must_agree(disk):
     assert check(lines).ok
 
 
+def with_order(lines, order):
+    env = (f"proofboot: environment boot=bios bootloader=GRUB memory_regions=1 "
+           f"memory_usable_bytes=1 heap_bytes=1 rsdp=acpi2 framebuffer=false qemu_fw_cfg=true "
+           f"dma=auto tests=default timeout_s=30 end=auto order={order} option_errors=0")
+    return lines[:1] + [env] + lines[1:]
+
+
+def test_run_order_follows_the_option():
+    names = [("boot.options", "PASS"), ("nvme.read.bounce", "PASS"), ("iommu.units", "PASS")]
+    table = proof_lines(results=names)
+    assert check(with_order(table, "table")).ok
+    only_error(check(with_order(table, "reverse")), "order=reverse puts it before")
+    reverse = proof_lines(results=names)
+    results = [line for line in reverse if line.startswith("test: result")]
+    start = reverse.index(results[0])
+    reverse[start:start + 3] = results[::-1]
+    assert check(with_order(reverse, "reverse")).ok
+    # The plans include the unselected cpu.fault row (index 3): 4 rows.
+    assert proofcheck.run_order("shuffle:1", 4) == [0, 2, 3, 1]
+    assert proofcheck.run_order("shuffle:1", 5) == [2, 3, 0, 1, 4]  # as tests/unit/test_run_order.c
+    shuffled = proof_lines(results=names)
+    shuffled[start:start + 3] = [results[0], results[2], results[1]]
+    assert check(with_order(shuffled, "shuffle:1")).ok
+    only_error(check(with_order(shuffled, "shuffle:2")), "order=shuffle:2")
+    only_error(check(with_order(table, "sideways")), "unknown order=sideways")
+
+
 ALIAS = ("iommu: alias sid=0000:01:01.0 alias=0000:01:00.0 via=0000:00:03.0 "
          "bridge=pcie-to-pci")
 
