@@ -927,30 +927,41 @@ static void stand_down(const struct remap_unit_ops *drv)
 			states[i]->remapped = false;
 }
 
-/* Tries each driver in registration order; the first discovered and verified is used. */
+/* Makes `driver` the one in use if the verifier accepts it; else leaves nothing translating. */
+static bool try_driver(const struct remap_unit_ops *driver, char *why, size_t cap)
+{
+	current = driver;
+	if (!verifier)
+		set_reason(why, cap, "no-remapping-verifier");
+	else if (verifier(&dma_remap_ops, why, cap))
+		return true;
+	if (driver->unit_count() > 0)
+		stand_down(driver);
+	current = NULL;
+	return false;
+}
+
+/*
+ * Tries, in registration order, each driver whose ACPI table is present;
+ * the first the verifier accepts is used.  With no table at all the first
+ * driver is tried anyway, so its discovery names what is missing.
+ */
 static bool verify_drivers(char *why, size_t cap)
 {
-	char first[DMA_REASON_MAX] = "";
+	char reason[DMA_REASON_MAX];
+	unsigned tried = 0;
 
+	set_reason(why, cap, "no-remapping-driver");
 	for (unsigned i = 0; i < driver_count; i++) {
-		char reason[DMA_REASON_MAX];
-		bool present = acpi_table_present(drivers[i]->acpi_table);
-
-		current = drivers[i];
-		if (!drivers[i]->discover(reason, sizeof(reason)))
-			;
-		else if (!verifier)
-			snprintf(reason, sizeof(reason), "no-remapping-verifier");
-		else if (verifier(&dma_remap_ops, reason, sizeof(reason)))
+		if (!acpi_table_present(drivers[i]->acpi_table))
+			continue;
+		if (try_driver(drivers[i], reason, sizeof(reason)))
 			return true;
-		else
-			stand_down(drivers[i]);
-		current = NULL;
-		/* The reason of the first driver whose table exists explains best. */
-		if (!first[0] || (present && i > 0 && !acpi_table_present(drivers[0]->acpi_table)))
-			snprintf(first, sizeof(first), "%s", reason);
+		if (tried++ == 0)
+			set_reason(why, cap, "%s", reason); /* the first present table explains best */
 	}
-	set_reason(why, cap, "%s", first[0] ? first : "no-remapping-driver");
+	if (tried == 0 && driver_count > 0)
+		return try_driver(drivers[0], why, cap);
 	return false;
 }
 

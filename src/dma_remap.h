@@ -34,12 +34,15 @@
  * The domain and IOVA window are kept: a device that comes back finds them.
  *
  * Selection: drivers register with remap_register_driver() (VT-d first, a
- * second kind next).  dma_remap_verified() tries them in that order: the
- * first whose ACPI table is present, whose units are discovered and which
- * the verifier accepts is the one this backend uses.  The verifier is a
- * hook the test layer registers (remap_set_verifier: src/tests_iommu.c
- * drives an NVMe controller through remapped IOVAs); without one nothing is
- * verified and dma=auto stays on bounce buffers.
+ * second kind next).  dma_remap_verified() tries, in that order, each
+ * driver whose ACPI table is present (with no table at all, the first
+ * driver, so the failure names the missing table): the first the verifier
+ * accepts is the one this backend uses.  The verifier is a hook the test
+ * layer registers (remap_set_verifier: src/tests_iommu.c discovers the
+ * units through dma_remap_driver(), checks every NVMe controller is
+ * covered, and drives one through remapped IOVAs); without one nothing is
+ * verified and dma=auto stays on bounce buffers.  A driver that fails
+ * leaves no unit translating.
  */
 #ifndef PROOFBOOT_DMA_REMAP_H
 #define PROOFBOOT_DMA_REMAP_H
@@ -62,9 +65,10 @@ extern const struct dma_backend_ops dma_remap_ops;
 void remap_register_driver(const struct remap_unit_ops *driver);
 
 /*
- * The check that must pass before dma=auto uses remapping: given the
- * backend, prove it moves data and faults nothing (false + why).  Runs
- * once per driver candidate, with that driver active.
+ * The check that must pass before dma=auto uses remapping: with the
+ * candidate driver active (dma_remap_driver()), discover its units, prove
+ * the backend moves data and faults nothing (false + why).  Runs once per
+ * candidate driver.
  */
 typedef bool (*remap_verify_fn)(const struct dma_backend_ops *ops, char *why, size_t cap);
 void remap_set_verifier(remap_verify_fn verify);
@@ -83,7 +87,7 @@ bool dma_remap_verified(const char **reason);
  */
 const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *table_present);
 
-/* The unit driver in use, NULL until one is verified. */
+/* The unit driver in use (the candidate while the verifier runs), else NULL. */
 const struct remap_unit_ops *dma_remap_driver(void);
 
 struct dma_remap_info {
