@@ -32,6 +32,8 @@
 
 #define DMA_REASON_MAX 120
 #define DMA_MAX_BACKENDS 4
+/* Every address the bounce-buffer backend hands out is below this (32-bit devices). */
+#define DMA_BOUNCE_MEMORY_LIMIT (4ull << 30)
 
 struct dma_device;
 

@@ -412,10 +412,74 @@ static bool attach_requester_ids(struct remap_state *s, char *reason, size_t cap
 	return true;
 }
 
+/* Per unit, for units without pass-through: one domain mapping bounce memory 1:1. */
+static struct {
+	const struct remap_unit *unit;
+	struct remap_domain *domain;
+} identities[REMAP_MAX_DEVICES];
+
+/* The smallest table depth the unit walks that covers 32-bit addresses. */
+static unsigned identity_levels(const struct remap_state *s)
+{
+	static const unsigned depths[] = { 3, 4, 5 };
+
+	for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++)
+		if (s->drv->supports(s->unit, depths[i], bits_for(DMA_BOUNCE_MEMORY_LIMIT - 1)))
+			return depths[i];
+	return 0;
+}
+
 /*
- * Turns translation on, after giving every device that is not remapped on
- * this unit its pass-through entries (bounce devices must keep working).
+ * The unit's identity domain: [0, DMA_BOUNCE_MEMORY_LIMIT) mapped to
+ * itself, read and write, so a device on the bounce-buffer backend reaches
+ * its pool while the unit translates.  Created on first use.
  */
+static struct remap_domain *identity_domain(const struct remap_state *s, char *reason, size_t cap)
+{
+	size_t i = 0;
+
+	while (i < REMAP_MAX_DEVICES && identities[i].unit && identities[i].unit != s->unit)
+		i++;
+	if (i == REMAP_MAX_DEVICES) {
+		set_reason(reason, cap, "no-slot-for-an-identity-domain");
+		return NULL;
+	}
+	if (identities[i].domain)
+		return identities[i].domain;
+	unsigned levels = identity_levels(s);
+	struct remap_domain *d = levels ? s->drv->domain_create(s->unit, levels, reason, cap) : NULL;
+
+	if (!levels)
+		set_reason(reason, cap, "unit-%u-cannot-map-32-bit-addresses", s->unit->index);
+	if (!d || !s->drv->map(d, 0, 0, DMA_BOUNCE_MEMORY_LIMIT, REMAP_PERM_RW, reason, cap))
+		return NULL;
+	remap_report_mapping(d, "map", 0, 0, DMA_BOUNCE_MEMORY_LIMIT, REMAP_PERM_RW);
+	identities[i].unit = s->unit;
+	identities[i].domain = d;
+	return d;
+}
+
+/*
+ * Lets a device that is not remapped reach bounce memory while its unit
+ * translates: a pass-through entry per requester id where the unit has
+ * pass-through, else the unit's identity domain.
+ */
+static bool let_through(struct remap_state *o, char *reason, size_t cap)
+{
+	for (unsigned r = 0; r < o->rid_count; r++) {
+		struct pci_bdf rid = rid_bdf(o->bdf.segment, o->rids[r]);
+		struct remap_domain *identity;
+
+		if (o->drv->bypass(o->unit, rid, reason, cap))
+			continue;
+		if (!(identity = identity_domain(o, reason, cap)) ||
+		    !o->drv->attach(identity, rid, o->bdf, reason, cap))
+			return false;
+	}
+	return true;
+}
+
+/* Turns translation on, after letting every device on another backend through. */
 static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 {
 	if (s->drv->translating(s->unit))
@@ -423,11 +487,8 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++) {
 		struct remap_state *o = states[i];
 
-		if (!o || o->remapped || o->unit != s->unit)
-			continue;
-		for (unsigned r = 0; r < o->rid_count; r++)
-			if (!o->drv->bypass(o->unit, rid_bdf(o->bdf.segment, o->rids[r]), reason, cap))
-				return false;
+		if (o && !o->remapped && o->unit == s->unit && !let_through(o, reason, cap))
+			return false;
 	}
 	return s->drv->enable(s->unit, reason, cap);
 }
@@ -487,12 +548,8 @@ static bool remap_detach(struct dma_device *d, char *reason, size_t cap)
 	bool was_remapped = s->remapped;
 
 	s->remapped = false;
-	if (s->drv->translating(s->unit) && other_remapped_on_unit(s)) {
-		for (unsigned r = 0; r < s->rid_count; r++)
-			if (!s->drv->bypass(s->unit, rid_bdf(s->bdf.segment, s->rids[r]), reason, cap))
-				return false;
-		return true;
-	}
+	if (s->drv->translating(s->unit) && other_remapped_on_unit(s))
+		return let_through(s, reason, cap);
 	for (unsigned r = 0; was_remapped && r < s->rid_count; r++)
 		if (!s->drv->detach(s->unit, rid_bdf(s->bdf.segment, s->rids[r]), reason, cap))
 			return false;

@@ -24,13 +24,23 @@
  * memory.  The rule, per unit:
  *  - while another device is still remapped on the unit, translation stays
  *    on and the device's requester ids get a pass-through entry (VT-d
- *    ECAP.PT); a unit without pass-through refuses (reason named);
+ *    ECAP.PT); on a unit without pass-through they are attached to the
+ *    unit's identity domain instead ([0, DMA_BOUNCE_MEMORY_LIMIT) mapped to
+ *    itself, read and write: where bounce pools live);
  *  - when no remapped device is left, the device's entries are removed and
  *    translation is turned off (`iommu: disabled`): nothing of remapping is
  *    left in the way of bounce DMA;
  *  - when translation comes back on (a device attaches to this backend
  *    again), every device detached earlier on that unit gets its
- *    pass-through entry first, so bounce devices keep working beside it.
+ *    pass-through entry (or identity domain) first, so bounce devices keep
+ *    working beside it.
+ * Why pass-through and not "translation off": with two devices on one unit,
+ * one remapped and one on bounce buffers, the unit must translate for the
+ * first, and a device without a context entry faults (VT-d reason 2) while
+ * translation is on; pass-through costs no tables, the identity domain is
+ * the fallback that needs none of the unit's optional features.  Turning translation off when the last remapped device
+ * leaves keeps the bounce-only state exactly what it was before any
+ * remapping, on units with and without pass-through.
  * The domain and IOVA window are kept: a device that comes back finds them.
  *
  * Selection: drivers register with remap_register_driver() (VT-d first, a

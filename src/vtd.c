@@ -510,7 +510,11 @@ static bool map_rmrrs(struct vtd_domain *d, struct pci_bdf bdf, char *reason, si
 			    end.bus != bdf.bus || end.device != bdf.dev || end.function != bdf.fn)
 				continue;
 			uint64_t size = rm->limit - rm->base + 1;
+			struct vtd_translation tr;
 
+			/* An identity domain (see dma_remap.c) maps it already. */
+			if (vtd_pt_lookup(&d->pt, rm->base, &tr) == VTD_PT_OK && tr.phys == rm->base)
+				continue;
 			if (!vtd_map_range(d, rm->base, rm->base, size, VTD_PERM_RW, reason, cap))
 				return false;
 			remap_report_mapping(&d->common, "map", rm->base, rm->base, size, REMAP_PERM_RW);
@@ -582,13 +586,8 @@ static bool vtd_attach(struct remap_domain *rd, struct pci_bdf rid, struct pci_b
 		.domain_id = rd->id,
 	};
 	struct vtd_entry128 e = vtd_context_entry(&f);
-	const uint64_t *old = context_slot(u, rid);
 
-	if (old && (old[0] & VTD_CTX_LO_P) && old[0] != e.lo &&
-	    ((old[0] & VTD_CTX_LO_TT_MASK) >> VTD_CTX_LO_TT_SHIFT) == VTD_TT_PAGE_WALK) {
-		set_reason(reason, cap, "context-entry-already-present-for-another-domain");
-		return false;
-	}
+	/* Whatever rid had (pass-through, another domain) is replaced: the core owns who gets what. */
 	if (!write_context(u, rid, e, reason, cap))
 		return false;
 	report_context(u, rid, rd->id, rd->levels, d->pt.root_phys, e);
