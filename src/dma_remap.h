@@ -134,6 +134,14 @@ bool dma_remap_lookup(struct dma_device *d, uint64_t iova, uint64_t *phys, unsig
  */
 void dma_remap_redirect_next_map(struct dma_device *d, uint64_t iova);
 
+/*
+ * The next streaming map gets exactly these REMAP_PERM_* permissions
+ * instead of the ones its direction needs (e.g. REMAP_PERM_READ for a
+ * buffer the device will be told to write: an isolation proof).  The ledger
+ * still records the caller's direction.
+ */
+void dma_remap_force_next_map_perms(struct dma_device *d, unsigned perms);
+
 /* Declares that a fault at this page IOVA is the test's doing, not a stray one. */
 void dma_remap_expect_fault(struct dma_device *d, uint64_t iova);
 

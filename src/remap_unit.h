@@ -142,6 +142,10 @@ struct remap_unit_ops {
 	bool (*fault_pending)(const struct remap_unit *u);
 };
 
+/* Provided by the core for drivers: printf into reason (when not NULL and cap > 0). */
+void remap_reason(char *reason, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Provided by the core for drivers: prints `iommu: map` / `iommu: unmap` (perms 0). */
 void remap_report_mapping(const struct remap_domain *d, const char *event, uint64_t iova,
 			  uint64_t phys, uint64_t size, unsigned perms);

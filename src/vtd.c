@@ -59,20 +59,6 @@ static bool init_done;
 static bool init_ok;
 static char init_reason[VTD_REASON_MAX];
 
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, cap, fmt, ap);
-	va_end(ap);
-}
-
 /* ---------------------------------------------------------------- registers */
 
 static uint32_t reg_read32(const struct vtd_unit *u, unsigned off)
@@ -154,7 +140,7 @@ static bool context_cache_flush_global(const struct vtd_unit *u, char *reason, s
 
 	reg_write64(u, VTD_REG_CCMD, VTD_CCMD_ICC | VTD_CCMD_CIRG_GLOBAL);
 	if (!wait_reg64_clear(u, VTD_REG_CCMD, VTD_CCMD_ICC, &last)) {
-		set_reason(reason, cap, "context-cache-invalidation-timeout ccmd=0x%016llx",
+		remap_reason(reason, cap, "context-cache-invalidation-timeout ccmd=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
@@ -174,12 +160,12 @@ static bool iotlb_flush(const struct vtd_unit *u, uint64_t granularity, uint16_t
 	reg_write64(u, vtd_iotlb_offset(u->ecap),
 		    VTD_IOTLB_IVT | granularity | drain | VTD_IOTLB_DID(did));
 	if (!wait_reg64_clear(u, vtd_iotlb_offset(u->ecap), VTD_IOTLB_IVT, &last)) {
-		set_reason(reason, cap, "iotlb-invalidation-timeout iotlb=0x%016llx",
+		remap_reason(reason, cap, "iotlb-invalidation-timeout iotlb=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
 	if (VTD_IOTLB_IAIG(last) == 0) {
-		set_reason(reason, cap, "iotlb-invalidation-refused iotlb=0x%016llx",
+		remap_reason(reason, cap, "iotlb-invalidation-refused iotlb=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
@@ -303,13 +289,13 @@ static bool discover(char *reason, size_t cap)
 	const void *table = acpi_find_table("DMAR", 0, &len);
 
 	if (!table) {
-		set_reason(reason, cap, "no-valid-dmar-table");
+		remap_reason(reason, cap, "no-valid-dmar-table");
 		return false;
 	}
 	enum dmar_status status = dmar_parse(table, len, &dmar);
 
 	if (status != DMAR_OK) {
-		set_reason(reason, cap, "dmar-%s:%s", dmar_status_str(status), dmar.reason);
+		remap_reason(reason, cap, "dmar-%s:%s", dmar_status_str(status), dmar.reason);
 		return false;
 	}
 	report_dmar();
@@ -321,7 +307,7 @@ static bool discover(char *reason, size_t cap)
 			unit_count++;
 	}
 	if (unit_count == 0) {
-		set_reason(reason, cap, "no-remapping-unit-responds");
+		remap_reason(reason, cap, "no-remapping-unit-responds");
 		return false;
 	}
 	return true;
@@ -341,7 +327,7 @@ static bool vtd_discover(char *reason, size_t cap)
 		}
 	}
 	if (!init_ok)
-		set_reason(reason, cap, "%s", init_reason);
+		remap_reason(reason, cap, "%s", init_reason);
 	return init_ok;
 }
 
@@ -406,13 +392,13 @@ static struct remap_unit *vtd_unit_for_device(struct pci_bdf bdf, char *reason, 
 
 	pci_bdf_format(bdf, name);
 	if (index < 0) {
-		set_reason(reason, cap, "no-drhd-covers-%s", name);
+		remap_reason(reason, cap, "no-drhd-covers-%s", name);
 		return NULL;
 	}
 	for (unsigned i = 0; i < unit_count; i++)
 		if (units[i].common.index == (unsigned)index)
 			return &units[i].common;
-	set_reason(reason, cap, "drhd-%d-covering-%s-does-not-respond", index, name);
+	remap_reason(reason, cap, "drhd-%d-covering-%s-does-not-respond", index, name);
 	return NULL;
 }
 
@@ -429,7 +415,7 @@ static bool vtd_supports(const struct remap_unit *ru, unsigned levels, unsigned 
 static bool take_domain_id(struct vtd_unit *u, uint16_t *id, char *reason, size_t cap)
 {
 	if (u->next_domain_id >= vtd_cap_domains(u->cap)) {
-		set_reason(reason, cap, "no-free-domain-id");
+		remap_reason(reason, cap, "no-free-domain-id");
 		return false;
 	}
 	*id = u->next_domain_id++;
@@ -444,13 +430,13 @@ static struct remap_domain *vtd_domain_create(struct remap_unit *ru, unsigned le
 	struct vtd_domain *d = calloc(1, sizeof(*d));
 
 	if (!d) {
-		set_reason(reason, cap, "no-memory-for-domain");
+		remap_reason(reason, cap, "no-memory-for-domain");
 		return NULL;
 	}
 	enum vtd_pt_status status = vtd_pt_init(&d->pt, levels, VTD_CAP_SLLPS(u->cap), &ops);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "page-table-%s", vtd_pt_status_str(status));
+		remap_reason(reason, cap, "page-table-%s", vtd_pt_status_str(status));
 		free(d);
 		return NULL;
 	}
@@ -552,7 +538,7 @@ static bool write_context(struct vtd_unit *u, struct pci_bdf rid, struct vtd_ent
 	uint64_t *table = context_table(u, rid.bus);
 
 	if (!table) {
-		set_reason(reason, cap, "no-memory-for-root-or-context-table");
+		remap_reason(reason, cap, "no-memory-for-root-or-context-table");
 		return false;
 	}
 	uint64_t *slot = &table[((rid.dev << 3) | rid.fn) * 2];
@@ -618,7 +604,7 @@ static bool vtd_bypass(struct remap_unit *ru, struct pci_bdf rid, char *reason, 
 	unsigned levels = deepest_levels(u);
 
 	if (!(u->ecap & VTD_ECAP_PT) || levels == 0) {
-		set_reason(reason, cap, "unit-%u-has-no-pass-through-ecap-0x%016llx", ru->index,
+		remap_reason(reason, cap, "unit-%u-has-no-pass-through-ecap-0x%016llx", ru->index,
 			   (unsigned long long)u->ecap);
 		return false;
 	}
@@ -661,7 +647,7 @@ static bool ensure_register_invalidation(struct vtd_unit *u, char *reason, size_
 	if (!(reg_read32(u, VTD_REG_GSTS) & VTD_GSTS_QIES))
 		return true;
 	if (!gcmd_set(u, VTD_GCMD_QIE, false, VTD_GSTS_QIES, false)) {
-		set_reason(reason, cap, "queued-invalidation-would-not-turn-off");
+		remap_reason(reason, cap, "queued-invalidation-would-not-turn-off");
 		return false;
 	}
 	return true;
@@ -685,14 +671,14 @@ static bool vtd_enable(struct remap_unit *ru, char *reason, size_t cap)
 	if (u->translating)
 		return true;
 	if (!u->root && !context_table(u, 0)) {
-		set_reason(reason, cap, "no-memory-for-root-table");
+		remap_reason(reason, cap, "no-memory-for-root-table");
 		return false;
 	}
 	if (!ensure_register_invalidation(u, reason, cap))
 		return false;
 	reg_write64(u, VTD_REG_RTADDR, u->root_phys | VTD_RTADDR_TTM_LEGACY);
 	if (!gcmd_set(u, VTD_GCMD_SRTP, true, VTD_GSTS_RTPS, true)) {
-		set_reason(reason, cap, "root-table-pointer-not-latched gsts=0x%08x",
+		remap_reason(reason, cap, "root-table-pointer-not-latched gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -702,7 +688,7 @@ static bool vtd_enable(struct remap_unit *ru, char *reason, size_t cap)
 	    !iotlb_flush(u, VTD_IOTLB_IIRG_GLOBAL, 0, 0, reason, cap))
 		return false;
 	if (!gcmd_set(u, VTD_GCMD_TE, true, VTD_GSTS_TES, true)) {
-		set_reason(reason, cap, "translation-did-not-enable gsts=0x%08x",
+		remap_reason(reason, cap, "translation-did-not-enable gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -716,7 +702,7 @@ static bool vtd_disable(struct remap_unit *ru, char *reason, size_t cap)
 	struct vtd_unit *u = vtd_of(ru);
 
 	if (!gcmd_set(u, VTD_GCMD_TE, false, VTD_GSTS_TES, false)) {
-		set_reason(reason, cap, "translation-did-not-disable gsts=0x%08x",
+		remap_reason(reason, cap, "translation-did-not-disable gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -769,7 +755,7 @@ static bool vtd_map_range(struct vtd_domain *d, uint64_t iova, uint64_t phys, ui
 	enum vtd_pt_status status = vtd_pt_map(&d->pt, iova, phys, size, perms);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx", vtd_pt_status_str(status),
+		remap_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx", vtd_pt_status_str(status),
 			   (unsigned long long)iova, (unsigned long long)size);
 		return false;
 	}
@@ -791,7 +777,7 @@ static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, cha
 	enum vtd_pt_status status = vtd_pt_unmap(&d->pt, iova, size);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
+		remap_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
 			   vtd_pt_status_str(status), (unsigned long long)iova,
 			   (unsigned long long)size);
 		return false;
