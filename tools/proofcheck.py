@@ -459,12 +459,20 @@ def check_malformed(log: ProofLog, out: list) -> None:
                            f"{log.partial_text[:120]}", "partial"))
 
 
+def _loader_reason(log: ProofLog) -> str:
+    """GRUB's error lines, for a log where the firmware never started."""
+    if not log.loader_errors:
+        return ""
+    said = "; ".join(f"line {n}: {text[:120]}" for n, text in log.loader_errors[:3])
+    return f"; the boot loader reported: {said}"
+
+
 def check_verdict(log: ProofLog, out: list) -> Record | None:
     verdicts = log.find("proofboot", "verdict")
     last = log.records[-1] if log.records else None
     if not verdicts:
         tail = f"; the last proof line is line {last.lineno}: {last.raw[:100]}" if last else \
-            "; the log has no proof lines at all"
+            "; the log has no proof lines at all" + _loader_reason(log)
         out.append(Finding("error", None,
                            "no 'proofboot: verdict' line: the firmware never reached its verdict "
                            f"(crash, hang or cut-off log){tail}", "verdict"))

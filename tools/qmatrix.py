@@ -39,6 +39,8 @@ DEBUG_EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=0x04"
 EXIT_CODES = {33: "PASS", 35: "FAIL", 37: "SKIP"}
 TIMEOUT_EXIT_CODES = (124, 137)     # timeout(1): timed out / had to SIGKILL
 KILL_GRACE_SECONDS = 5
+# iso/grub.cfg writes 19 to isa-debug-exit when GRUB cannot load or start the ELF.
+GRUB_GAVE_UP_EXIT = 39
 QEMU_STARTUP_FAILURE = 1            # QEMU's exit status for a bad command line or device
 # Outcomes that are not a firmware verdict.
 NO_VERDICT = "NO-VERDICT"
@@ -488,8 +490,12 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         problems.append(f"QEMU failed to start (exit {exit_code}): {first}")
     elif verdict is None:
         outcome = NO_VERDICT
-        how = (f"firmware exited {exit_verdict} through isa-debug-exit" if exit_verdict else
-               f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)")
+        if exit_verdict:
+            how = f"firmware exited {exit_verdict} through isa-debug-exit"
+        elif exit_code == GRUB_GAVE_UP_EXIT:
+            how = f"QEMU exited {exit_code}: GRUB could not load or start proofboot.elf"
+        else:
+            how = f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)"
         problems.append(how)
     else:
         outcome = verdict
