@@ -814,6 +814,25 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+def check_console(log: ProofLog, out: list) -> None:
+    """The serial console line: once, naming at least one port, and the
+    environment line names the same ports (both come from one port set)."""
+    serial = log.find("console", "serial")
+    for extra in serial[1:]:
+        out.append(Finding("error", extra.lineno, "more than one 'console: serial' line", "console"))
+    if not serial:
+        return
+    ports = serial[0].fields.get("ports", "")
+    if not ports:
+        out.append(Finding("error", serial[0].lineno, "'console: serial' names no port: "
+                           "no serial port carries the log", "console"))
+    for env in log.find("proofboot", "environment"):
+        if "console" in env.fields and env.fields["console"] != ports:
+            out.append(Finding("error", env.lineno,
+                               f"environment console={env.fields['console']} but 'console: serial' "
+                               f"(line {serial[0].lineno}) says ports={ports}", "console"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -822,6 +841,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     if expectations is not None:

@@ -93,6 +93,8 @@ class Config:
     devices: tuple = ()                  # extra -device arguments
     qemu_args: tuple = ()                # raw extra QEMU arguments
     controllers: list = dataclasses.field(default_factory=list)
+    console_port: int = 1                # the log is captured from COM<n>; lower ports get -serial null
+    acpi_tables: tuple = ()              # extra ACPI tables (absolute paths), QEMU -acpitable file=
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
 
@@ -102,7 +104,9 @@ class Config:
 
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
-                "devices", "qemu_args", "nvme", "expect", "expect_file", "description"}
+                "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
+                "console_port", "acpi_tables"}
+COM_PORTS = 4
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
 _CTRL_KEYS = {"serial", "ns", "props", "size", "lba_size", "seed", "fill", "ranges",
               "read_error", "image", "nsid"}
@@ -207,6 +211,12 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     serials = [c.serial for c in controllers]
     if len(set(serials)) != len(serials):
         raise MatrixError(f"{where}: duplicate controller serial in {serials}")
+    console_port = merged.get("console_port", 1)
+    if not isinstance(console_port, int) or isinstance(console_port, bool) or \
+            not 1 <= console_port <= COM_PORTS:
+        raise MatrixError(f"{where}: console_port must be 1 to {COM_PORTS} (COM1-COM4)")
+    acpi_tables = tuple(os.path.join(base_dir, t) for t in
+                        _str_list(merged.get("acpi_tables", []), f"{where}.acpi_tables"))
     default_exp = _load_expect(defaults, base_dir, "defaults")
     exp = default_exp.merged(_load_expect(table, base_dir, f"{name}.expect"))
     if exp.verdict is None:
@@ -218,7 +228,8 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         timeout=float(merged.get("timeout", 120)),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
-        controllers=controllers, expect=exp, description=str(merged.get("description", "")))
+        controllers=controllers, console_port=console_port, acpi_tables=acpi_tables,
+        expect=exp, description=str(merged.get("description", "")))
 
 
 def load_matrix_text(text: str, base_dir: str = REPO_ROOT, source: str = "matrix") -> list:
@@ -339,8 +350,10 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
     cmd = [qemu, "-M", config.machine, "-m", config.memory,
            "-display", "none", "-no-reboot",
            "-device", DEBUG_EXIT_DEVICE,
-           "-chardev", f"file,id=console,path={qemu_escape(paths.log)}",
-           "-serial", "chardev:console"]
+           "-chardev", f"file,id=console,path={qemu_escape(paths.log)}"]
+    cmd += ["-serial", "null"] * (config.console_port - 1) + ["-serial", "chardev:console"]
+    for table in config.acpi_tables:
+        cmd += ["-acpitable", f"file={qemu_escape(table)}"]
     if config.firmware == "uefi":
         cmd += ["-bios", OVMF]
     cmd += ["-cdrom", iso, "-boot", "d"]
