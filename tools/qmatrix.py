@@ -93,6 +93,7 @@ class Config:
     devices: tuple = ()                  # extra -device arguments
     qemu_args: tuple = ()                # raw extra QEMU arguments
     controllers: list = dataclasses.field(default_factory=list)
+    boot: str = "cdrom"                  # cdrom (the ISO) | pxe (the TFTP tree `make netboot` writes)
     console_port: int = 1                # the log is captured from COM<n>; lower ports get -serial null
     acpi_tables: tuple = ()              # extra ACPI tables (absolute paths), QEMU -acpitable file=
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
@@ -105,7 +106,10 @@ class Config:
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
                 "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
-                "console_port", "acpi_tables"}
+                "console_port", "acpi_tables", "boot"}
+BOOT_KINDS = ("cdrom", "pxe")
+# What QEMU's built-in DHCP hands a PXE client: grub-mknetdir's core image per firmware.
+PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-efi/core.efi"}
 COM_PORTS = 4
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
 _CTRL_KEYS = {"serial", "ns", "props", "size", "lba_size", "seed", "fill", "ranges",
@@ -211,6 +215,9 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     serials = [c.serial for c in controllers]
     if len(set(serials)) != len(serials):
         raise MatrixError(f"{where}: duplicate controller serial in {serials}")
+    boot = merged.get("boot", "cdrom")
+    if boot not in BOOT_KINDS:
+        raise MatrixError(f"{where}: boot must be one of {', '.join(BOOT_KINDS)}")
     console_port = merged.get("console_port", 1)
     if not isinstance(console_port, int) or isinstance(console_port, bool) or \
             not 1 <= console_port <= COM_PORTS:
@@ -228,7 +235,7 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         timeout=float(merged.get("timeout", 120)),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
-        controllers=controllers, console_port=console_port, acpi_tables=acpi_tables,
+        controllers=controllers, boot=boot, console_port=console_port, acpi_tables=acpi_tables,
         expect=exp, description=str(merged.get("description", "")))
 
 
@@ -344,6 +351,11 @@ def drive_arg(drive_id: str, image: str, blkdebug_conf: str | None) -> str:
     return ",".join(parts)
 
 
+def netboot_dir(iso: str) -> str:
+    """The TFTP root `make netboot` writes beside the ISO (same ELF, same grub.cfg)."""
+    return os.path.join(os.path.dirname(os.path.abspath(iso)), "netboot")
+
+
 def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-system-x86_64",
                   extra_args=()) -> list:
     """The QEMU argument vector for one configuration (no timeout wrapper)."""
@@ -356,7 +368,12 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
         cmd += ["-acpitable", f"file={qemu_escape(table)}"]
     if config.firmware == "uefi":
         cmd += ["-bios", OVMF]
-    cmd += ["-cdrom", iso, "-boot", "d"]
+    if config.boot == "pxe":
+        cmd += ["-netdev", f"user,id=pxe0,tftp={qemu_escape(netboot_dir(iso))},"
+                           f"bootfile={PXE_BOOTFILES[config.firmware]}",
+                "-device", "e1000,netdev=pxe0", "-boot", "n"]
+    else:
+        cmd += ["-cdrom", iso, "-boot", "d"]
     if config.options:
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},string={qemu_escape(config.options)}"]
     for device in config.devices:
@@ -716,6 +733,11 @@ def main(argv=None) -> int:
         return 0
     if not os.path.isfile(iso):
         print(f"matrix: no ISO at {iso} (build it with make, or pass --iso)", file=sys.stderr)
+        return 2
+    pxe = [c.name for c in configs if c.boot == "pxe"]
+    if pxe and not os.path.isfile(os.path.join(netboot_dir(iso), PXE_BOOTFILES["bios"])):
+        print(f"matrix: {', '.join(pxe)} boot from {netboot_dir(iso)}, which is missing "
+              "(build it with make netboot)", file=sys.stderr)
         return 2
     if any(c.firmware == "uefi" for c in configs) and not os.path.isfile(OVMF):
         print(f"matrix: UEFI configurations need {OVMF} (Debian package ovmf)", file=sys.stderr)
