@@ -22,7 +22,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define US_PER_S 1000000ull
 #define RUNNER_MAX_TESTS 256
 
 static const char *const status_names[] = {
@@ -159,6 +158,7 @@ static void run_one(unsigned index)
 
 	announce_start(index);
 	run.ctx.reason[0] = '\0';
+	run.ctx.arg = tests_table[index].arg;
 	run.current = (int)index;
 	run.current_start_us = time_now_us();
 	if (setjmp(run.watchdog_jump) == 0) {

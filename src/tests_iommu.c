@@ -3,6 +3,7 @@
 
 #include "dma_remap.h"
 #include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"

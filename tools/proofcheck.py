@@ -464,12 +464,20 @@ def check_malformed(log: ProofLog, out: list) -> None:
                            f"{log.partial_text[:120]}", "partial"))
 
 
+def _loader_reason(log: ProofLog) -> str:
+    """GRUB's error lines, for a log where the firmware never started."""
+    if not log.loader_errors:
+        return ""
+    said = "; ".join(f"line {n}: {text[:120]}" for n, text in log.loader_errors[:3])
+    return f"; the boot loader reported: {said}"
+
+
 def check_verdict(log: ProofLog, out: list) -> Record | None:
     verdicts = log.find("proofboot", "verdict")
     last = log.records[-1] if log.records else None
     if not verdicts:
         tail = f"; the last proof line is line {last.lineno}: {last.raw[:100]}" if last else \
-            "; the log has no proof lines at all"
+            "; the log has no proof lines at all" + _loader_reason(log)
         out.append(Finding("error", None,
                            "no 'proofboot: verdict' line: the firmware never reached its verdict "
                            f"(crash, hang or cut-off log){tail}", "verdict"))
@@ -885,6 +893,25 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+def check_console(log: ProofLog, out: list) -> None:
+    """The serial console line: once, naming at least one port, and the
+    environment line names the same ports (both come from one port set)."""
+    serial = log.find("console", "serial")
+    for extra in serial[1:]:
+        out.append(Finding("error", extra.lineno, "more than one 'console: serial' line", "console"))
+    if not serial:
+        return
+    ports = serial[0].fields.get("ports", "")
+    if not ports:
+        out.append(Finding("error", serial[0].lineno, "'console: serial' names no port: "
+                           "no serial port carries the log", "console"))
+    for env in log.find("proofboot", "environment"):
+        if "console" in env.fields and env.fields["console"] != ports:
+            out.append(Finding("error", env.lineno,
+                               f"environment console={env.fields['console']} but 'console: serial' "
+                               f"(line {serial[0].lineno}) says ports={ports}", "console"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -894,6 +921,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
     check_run_order(log, results, out)
+    check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     check_aliases(log, out)

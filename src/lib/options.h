@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "run_order.h"
+#include "console_spec.h"
 
 enum dma_mode { DMA_AUTO, DMA_BOUNCE, DMA_IOMMU };
 /* What happens after the verdict: auto = QEMU exit code when under QEMU, else halt. */
@@ -25,6 +26,7 @@ enum end_action { END_AUTO, END_HALT, END_REBOOT, END_POWEROFF };
 /* Bytes each benchmark point reads at most (it also stops after 1 s): bench_bytes=N[K|M|G]. */
 #define OPTIONS_BENCH_BYTES_DEFAULT (UINT64_C(64) << 20)
 #define OPTIONS_BENCH_BYTES_MAX (UINT64_C(64) << 30)
+#define OPTIONS_CONSOLE_MAX 64
 
 struct option_error {
 	char token[64]; /* the offending word, cut to fit */
@@ -42,6 +44,8 @@ struct options {
 	uint64_t bench_bytes; /* per benchmark point */
 	enum run_order order; /* order=table|reverse|shuffle:<seed> */
 	uint32_t order_seed;  /* shuffle only: 1..4294967295 */
+	struct console_spec console;           /* which UARTs carry the log */
+	char console_text[OPTIONS_CONSOLE_MAX]; /* the console= value as given ("all") */
 	struct option_error errors[OPTIONS_MAX_ERRORS];
 	unsigned error_count;
 };
