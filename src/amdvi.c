@@ -12,7 +12,6 @@
 #include "proof.h"
 #include "timer.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,20 +67,6 @@ static struct ivrs_info ivrs;
 static struct amdvi_unit units[IVRS_MAX_UNITS];
 static unsigned unit_count;
 static struct remap_discovery discovery;
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, cap, fmt, ap);
-	va_end(ap);
-}
 
 static struct amdvi_unit *amdvi_of(const struct remap_unit *u)
 {
@@ -158,7 +143,7 @@ static bool ensure_tables(struct amdvi_unit *u, char *reason, size_t cap)
 	uint64_t *slot = alloc_pages(PAGE_SIZE, &wait_phys);
 
 	if (!dt || !cmd || !ev || !slot) {
-		set_reason(reason, cap, "no-memory-for-device-table-or-rings");
+		remap_reason(reason, cap, "no-memory-for-device-table-or-rings");
 		return false;
 	}
 	struct amdvi_dte blocked = amdvi_dte_blocked(BLOCKED_DOMAIN_ID);
@@ -198,8 +183,8 @@ static bool queue_command(struct amdvi_unit *u, struct amdvi_ring_entry c, char 
 	uint32_t next = (u->cmd_tail + AMDVI_RING_ENTRY_BYTES) % RING_BYTES;
 
 	if (!wait_ring_room(u, next)) {
-		set_reason(reason, cap, "command-buffer-full head=0x%llx tail=0x%x",
-			   (unsigned long long)reg_read(u, AMDVI_REG_CMD_BUF_HEAD), u->cmd_tail);
+		remap_reason(reason, cap, "command-buffer-full head=0x%llx tail=0x%x",
+			     (unsigned long long)reg_read(u, AMDVI_REG_CMD_BUF_HEAD), u->cmd_tail);
 		return false;
 	}
 	u->cmd[u->cmd_tail / AMDVI_RING_ENTRY_BYTES] = c;
@@ -223,12 +208,12 @@ static bool completion_wait(struct amdvi_unit *u, char *reason, size_t cap)
 
 	while (*u->wait_slot != seq) {
 		if (deadline_passed(deadline)) {
-			set_reason(reason, cap,
-				   "completion-wait-timeout seq=%llu head=0x%llx tail=0x%x "
-				   "status=0x%llx",
-				   (unsigned long long)seq,
-				   (unsigned long long)reg_read(u, AMDVI_REG_CMD_BUF_HEAD), u->cmd_tail,
-				   (unsigned long long)reg_read(u, AMDVI_REG_STATUS));
+			remap_reason(reason, cap,
+				     "completion-wait-timeout seq=%llu head=0x%llx tail=0x%x "
+				     "status=0x%llx",
+				     (unsigned long long)seq,
+				     (unsigned long long)reg_read(u, AMDVI_REG_CMD_BUF_HEAD), u->cmd_tail,
+				     (unsigned long long)reg_read(u, AMDVI_REG_STATUS));
 			return false;
 		}
 		cpu_pause();
@@ -321,13 +306,13 @@ static bool discover(char *reason, size_t cap)
 	const void *table = acpi_find_table("IVRS", 0, &len);
 
 	if (!table) {
-		set_reason(reason, cap, "no-valid-ivrs-table");
+		remap_reason(reason, cap, "no-valid-ivrs-table");
 		return false;
 	}
 	enum ivrs_status status = ivrs_parse(table, len, &ivrs);
 
 	if (status != IVRS_OK) {
-		set_reason(reason, cap, "ivrs-%s:%s", ivrs_status_str(status), ivrs.reason);
+		remap_reason(reason, cap, "ivrs-%s:%s", ivrs_status_str(status), ivrs.reason);
 		return false;
 	}
 	report_ivrs();
@@ -341,7 +326,7 @@ static bool discover(char *reason, size_t cap)
 			unit_count++;
 	}
 	if (unit_count == 0) {
-		set_reason(reason, cap, "no-amd-vi-unit-responds");
+		remap_reason(reason, cap, "no-amd-vi-unit-responds");
 		return false;
 	}
 	return true;
@@ -378,13 +363,13 @@ static struct remap_unit *amdvi_unit_for_device(struct pci_bdf bdf, char *reason
 
 	pci_bdf_format(bdf, name);
 	if (index < 0) {
-		set_reason(reason, cap, "no-ivhd-covers-%s", name);
+		remap_reason(reason, cap, "no-ivhd-covers-%s", name);
 		return NULL;
 	}
 	for (unsigned i = 0; i < unit_count; i++)
 		if (units[i].common.index == (unsigned)index)
 			return &units[i].common;
-	set_reason(reason, cap, "ivhd-%d-covering-%s-does-not-respond", index, name);
+	remap_reason(reason, cap, "ivhd-%d-covering-%s-does-not-respond", index, name);
 	return NULL;
 }
 
@@ -406,18 +391,18 @@ static struct remap_domain *amdvi_domain_create(struct remap_unit *ru, unsigned 
 	struct amdvi_domain *d;
 
 	if (u->next_domain_id == DOMAIN_ID_LAST) {
-		set_reason(reason, cap, "no-free-domain-id");
+		remap_reason(reason, cap, "no-free-domain-id");
 		return NULL;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		set_reason(reason, cap, "no-memory-for-domain");
+		remap_reason(reason, cap, "no-memory-for-domain");
 		return NULL;
 	}
 	enum amdvi_pt_status status = amdvi_pt_init(&d->pt, levels, &ops);
 
 	if (status != AMDVI_PT_OK) {
-		set_reason(reason, cap, "page-table-%s", amdvi_pt_status_str(status));
+		remap_reason(reason, cap, "page-table-%s", amdvi_pt_status_str(status));
 		free(d);
 		return NULL;
 	}
@@ -503,7 +488,7 @@ static bool amdvi_attach(struct remap_domain *rd, struct pci_bdf rid, struct pci
 
 	amdvi_dte_decode(old, &f);
 	if (f.translation_valid && f.mode != 0 && f.root_phys != d->pt.root_phys) {
-		set_reason(reason, cap, "device-table-entry-already-translates-for-another-domain");
+		remap_reason(reason, cap, "device-table-entry-already-translates-for-another-domain");
 		return false;
 	}
 	return write_dte(u, rid, e, "translate", reason, cap);
@@ -617,8 +602,8 @@ static bool amdvi_enable(struct remap_unit *ru, char *reason, size_t cap)
 	reg_write(u, AMDVI_REG_CONTROL,
 		  AMDVI_CTRL_IOMMU_EN | AMDVI_CTRL_CMD_BUF_EN | AMDVI_CTRL_EVENT_LOG_EN);
 	if (!wait_status(u, run, run)) {
-		set_reason(reason, cap, "command-buffer-or-event-log-not-running status=0x%llx",
-			   (unsigned long long)reg_read(u, AMDVI_REG_STATUS));
+		remap_reason(reason, cap, "command-buffer-or-event-log-not-running status=0x%llx",
+			     (unsigned long long)reg_read(u, AMDVI_REG_STATUS));
 		reg_write(u, AMDVI_REG_CONTROL, 0);
 		return false;
 	}
@@ -638,8 +623,8 @@ static bool amdvi_disable(struct remap_unit *ru, char *reason, size_t cap)
 
 	reg_write(u, AMDVI_REG_CONTROL, 0);
 	if (!wait_status(u, AMDVI_STATUS_CMD_BUF_RUN | AMDVI_STATUS_EVENT_LOG_RUN, 0)) {
-		set_reason(reason, cap, "command-buffer-or-event-log-still-running status=0x%llx",
-			   (unsigned long long)reg_read(u, AMDVI_REG_STATUS));
+		remap_reason(reason, cap, "command-buffer-or-event-log-still-running status=0x%llx",
+			     (unsigned long long)reg_read(u, AMDVI_REG_STATUS));
 		return false;
 	}
 	u->translating = false;
@@ -664,8 +649,8 @@ static unsigned pt_perms(unsigned remap_perms)
 static bool table_refused(char *reason, size_t cap, const char *what,
 			  enum amdvi_pt_status status, uint64_t iova, uint64_t size)
 {
-	set_reason(reason, cap, "%s-%s iova=0x%llx size=0x%llx", what, amdvi_pt_status_str(status),
-		   (unsigned long long)iova, (unsigned long long)size);
+	remap_reason(reason, cap, "%s-%s iova=0x%llx size=0x%llx", what, amdvi_pt_status_str(status),
+		     (unsigned long long)iova, (unsigned long long)size);
 	return false;
 }
 

@@ -73,6 +73,28 @@ void dma_select_backend(enum dma_mode mode, struct dma_selection *out)
 	proof_emit(&p);
 }
 
+/* Parks the current backend's state and takes back what `ops` parked earlier (or none). */
+static void switch_state(struct dma_device *d, const struct dma_backend_ops *ops)
+{
+	void *mine = NULL;
+
+	for (size_t i = 0; i < DMA_MAX_BACKENDS; i++) {
+		if (d->parked[i].owner == ops) {
+			mine = d->parked[i].state;
+			d->parked[i].owner = NULL;
+		}
+	}
+	for (size_t i = 0; d->state_owner && d->backend_state && i < DMA_MAX_BACKENDS; i++) {
+		if (!d->parked[i].owner) {
+			d->parked[i].owner = d->state_owner;
+			d->parked[i].state = d->backend_state;
+			break;
+		}
+	}
+	d->backend_state = mine; /* state of another backend is not ours to reuse */
+	d->state_owner = NULL;
+}
+
 bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct pci_bdf bdf,
 		uint64_t max_address, char *reason, size_t cap)
 {
@@ -82,7 +104,7 @@ bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct 
 	    !remapping_ops->detach(d, reason, cap))
 		return false;
 	if (d->state_owner != ops)
-		d->backend_state = NULL; /* state of another backend is not ours to reuse */
+		switch_state(d, ops);
 	d->ops = ops;
 	if (!ops->attach(d, reason, cap))
 		return false;

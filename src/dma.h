@@ -31,6 +31,9 @@
 #include "pci_cfg.h"
 
 #define DMA_REASON_MAX 120
+#define DMA_MAX_BACKENDS 4
+/* Every address the bounce-buffer backend hands out is below this (32-bit devices). */
+#define DMA_BOUNCE_MEMORY_LIMIT (4ull << 30)
 
 struct dma_device;
 
@@ -99,6 +102,15 @@ struct dma_device {
 	const struct dma_backend_ops *ops;
 	void *backend_state;    /* owned by ops; kept across re-attach to the same backend */
 	const struct dma_backend_ops *state_owner;
+	/*
+	 * The state of backends the device left, kept for its return: pools
+	 * and domains come from memory that is never freed, so a device moving
+	 * back and forth must not get a new one each time.
+	 */
+	struct {
+		const struct dma_backend_ops *owner;
+		void *state;
+	} parked[DMA_MAX_BACKENDS];
 	/*
 	 * Transfers of this device the backend knows were blocked, ever: IOMMU
 	 * faults seen, and at least the transfers it deliberately handed an

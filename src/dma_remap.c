@@ -79,6 +79,7 @@ struct remap_state {
 	uint64_t unmapped_handouts; /* test hook: IOVAs handed out with nothing mapped */
 	char first_failure[DMA_REASON_MAX];
 	/* test hooks */
+	unsigned forced_perms; /* REMAP_PERM_* for the next streaming map; 0: from its direction */
 	bool redirect_pending;
 	uint64_t redirect_iova;
 	bool expect_pending;
@@ -100,15 +101,7 @@ static const struct remap_unit_ops *current; /* the driver being verified, then 
 static remap_verify_fn verifier;
 static struct remap_state *states[REMAP_MAX_DEVICES];
 
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool acpi_table_present(const char *signature)
-{
-	return acpi_find_table(signature, 0, NULL) != NULL;
-}
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
+void remap_reason(char *reason, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -117,6 +110,11 @@ static void set_reason(char *reason, size_t cap, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, cap, fmt, ap);
 	va_end(ap);
+}
+
+static bool acpi_table_present(const char *signature)
+{
+	return acpi_find_table(signature, 0, NULL) != NULL;
 }
 
 static struct remap_state *state_of(struct dma_device *d)
@@ -184,7 +182,7 @@ const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *
 		if (i == 0)
 			snprintf(first, sizeof(first), "%s", why);
 	}
-	set_reason(reason, cap, "%s", first);
+	remap_reason(reason, cap, "%s", first);
 	return NULL;
 }
 
@@ -203,7 +201,7 @@ bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *,
 		}
 	}
 	if (!state->ok)
-		set_reason(reason, cap, "%s", state->reason);
+		remap_reason(reason, cap, "%s", state->reason);
 	return state->ok;
 }
 
@@ -287,14 +285,14 @@ static struct remap_state *new_state(struct pci_bdf bdf, char *reason, size_t ca
 	while (slot < REMAP_MAX_DEVICES && states[slot])
 		slot++;
 	if (slot == REMAP_MAX_DEVICES) {
-		set_reason(reason, cap, "more-than-%d-devices-on-the-remapping-backend",
+		remap_reason(reason, cap, "more-than-%d-devices-on-the-remapping-backend",
 			   REMAP_MAX_DEVICES);
 		return NULL;
 	}
 	struct remap_state *s = calloc(1, sizeof(*s));
 
 	if (!s) {
-		set_reason(reason, cap, "no-memory-for-remapping-state");
+		remap_reason(reason, cap, "no-memory-for-remapping-state");
 		return NULL;
 	}
 	s->drv = current;
@@ -399,17 +397,17 @@ static bool create_domain(struct remap_state *s, uint64_t device_max, char *reas
 	find_requester_ids(s, true);
 	if ((owner = alias_owner(s))) {
 		/* One requester id cannot point at two domains: the hardware could not tell them apart. */
-		set_reason(reason, cap, "requester-id-shared-with-%s-whose-domain-%u-owns-it", owner->name,
+		remap_reason(reason, cap, "requester-id-shared-with-%s-whose-domain-%u-owns-it", owner->name,
 			   owner->domain->id);
 		return false;
 	}
 	s->canary = s->canary ? s->canary : pmem_alloc(PAGE_SIZE, PAGE_SIZE, REMAP_MEMORY_LIMIT);
 	if (!s->canary) {
-		set_reason(reason, cap, "no-memory-for-canary-page");
+		remap_reason(reason, cap, "no-memory-for-canary-page");
 		return false;
 	}
 	if (!choose_window(s, device_max, &s->window_base, &levels)) {
-		set_reason(reason, cap, "no-iova-window-fits-unit-%u-and-device-max-0x%llx",
+		remap_reason(reason, cap, "no-iova-window-fits-unit-%u-and-device-max-0x%llx",
 			   s->unit->index, (unsigned long long)device_max);
 		return false;
 	}
@@ -432,10 +430,74 @@ static bool attach_requester_ids(struct remap_state *s, char *reason, size_t cap
 	return true;
 }
 
+/* Per unit, for units without pass-through: one domain mapping bounce memory 1:1. */
+static struct {
+	const struct remap_unit *unit;
+	struct remap_domain *domain;
+} identities[REMAP_MAX_DEVICES];
+
+/* The smallest table depth the unit walks that covers 32-bit addresses. */
+static unsigned identity_levels(const struct remap_state *s)
+{
+	static const unsigned depths[] = { 3, 4, 5 };
+
+	for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++)
+		if (s->drv->supports(s->unit, depths[i], bits_for(DMA_BOUNCE_MEMORY_LIMIT - 1)))
+			return depths[i];
+	return 0;
+}
+
 /*
- * Turns translation on, after giving every device that is not remapped on
- * this unit its pass-through entries (bounce devices must keep working).
+ * The unit's identity domain: [0, DMA_BOUNCE_MEMORY_LIMIT) mapped to
+ * itself, read and write, so a device on the bounce-buffer backend reaches
+ * its pool while the unit translates.  Created on first use.
  */
+static struct remap_domain *identity_domain(const struct remap_state *s, char *reason, size_t cap)
+{
+	size_t i = 0;
+
+	while (i < REMAP_MAX_DEVICES && identities[i].unit && identities[i].unit != s->unit)
+		i++;
+	if (i == REMAP_MAX_DEVICES) {
+		remap_reason(reason, cap, "no-slot-for-an-identity-domain");
+		return NULL;
+	}
+	if (identities[i].domain)
+		return identities[i].domain;
+	unsigned levels = identity_levels(s);
+	struct remap_domain *d = levels ? s->drv->domain_create(s->unit, levels, reason, cap) : NULL;
+
+	if (!levels)
+		remap_reason(reason, cap, "unit-%u-cannot-map-32-bit-addresses", s->unit->index);
+	if (!d || !s->drv->map(d, 0, 0, DMA_BOUNCE_MEMORY_LIMIT, REMAP_PERM_RW, reason, cap))
+		return NULL;
+	remap_report_mapping(d, "map", 0, 0, DMA_BOUNCE_MEMORY_LIMIT, REMAP_PERM_RW);
+	identities[i].unit = s->unit;
+	identities[i].domain = d;
+	return d;
+}
+
+/*
+ * Lets a device that is not remapped reach bounce memory while its unit
+ * translates: a pass-through entry per requester id where the unit has
+ * pass-through, else the unit's identity domain.
+ */
+static bool let_through(struct remap_state *o, char *reason, size_t cap)
+{
+	for (unsigned r = 0; r < o->rid_count; r++) {
+		struct pci_bdf rid = rid_bdf(o->bdf.segment, o->rids[r]);
+		struct remap_domain *identity;
+
+		if (o->drv->bypass(o->unit, rid, reason, cap))
+			continue;
+		if (!(identity = identity_domain(o, reason, cap)) ||
+		    !o->drv->attach(identity, rid, o->bdf, reason, cap))
+			return false;
+	}
+	return true;
+}
+
+/* Turns translation on, after letting every device on another backend through. */
 static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 {
 	if (s->drv->translating(s->unit))
@@ -443,11 +505,8 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++) {
 		struct remap_state *o = states[i];
 
-		if (!o || o->remapped || o->unit != s->unit)
-			continue;
-		for (unsigned r = 0; r < o->rid_count; r++)
-			if (!o->drv->bypass(o->unit, rid_bdf(o->bdf.segment, o->rids[r]), reason, cap))
-				return false;
+		if (o && !o->remapped && o->unit == s->unit && !let_through(o, reason, cap))
+			return false;
 	}
 	return s->drv->enable(s->unit, reason, cap);
 }
@@ -455,7 +514,7 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 static bool remap_attach(struct dma_device *d, char *reason, size_t cap)
 {
 	if (!current) {
-		set_reason(reason, cap, "no-remapping-unit-driver-in-use");
+		remap_reason(reason, cap, "no-remapping-unit-driver-in-use");
 		return false;
 	}
 	if (!d->backend_state)
@@ -471,7 +530,7 @@ static bool remap_attach(struct dma_device *d, char *reason, size_t cap)
 	if (fresh && !create_domain(s, d->max_address, reason, cap))
 		return false;
 	if (s->window_base + DMA_REMAP_WINDOW_BYTES - 1 > d->max_address) {
-		set_reason(reason, cap, "iova-window-above-device-dma-limit");
+		remap_reason(reason, cap, "iova-window-above-device-dma-limit");
 		return false;
 	}
 	if (!s->remapped && !attach_requester_ids(s, reason, cap))
@@ -507,12 +566,8 @@ static bool remap_detach(struct dma_device *d, char *reason, size_t cap)
 	bool was_remapped = s->remapped;
 
 	s->remapped = false;
-	if (s->drv->translating(s->unit) && other_remapped_on_unit(s)) {
-		for (unsigned r = 0; r < s->rid_count; r++)
-			if (!s->drv->bypass(s->unit, rid_bdf(s->bdf.segment, s->rids[r]), reason, cap))
-				return false;
-		return true;
-	}
+	if (s->drv->translating(s->unit) && other_remapped_on_unit(s))
+		return let_through(s, reason, cap);
 	for (unsigned r = 0; was_remapped && r < s->rid_count; r++)
 		if (!s->drv->detach(s->unit, rid_bdf(s->bdf.segment, s->rids[r]), reason, cap))
 			return false;
@@ -545,23 +600,37 @@ static void note_failure(struct remap_state *s, const char *reason)
 		snprintf(s->first_failure, sizeof(s->first_failure), "%s", reason);
 }
 
-/* Allocates IOVA pages, maps them to phys_page.., records the range. */
+/* The permissions a test forced on the next streaming map (0: none forced), cleared. */
+static unsigned take_forced_perms(struct remap_state *s)
+{
+	unsigned perms = s->forced_perms;
+
+	s->forced_perms = 0;
+	return perms;
+}
+
+/*
+ * Allocates IOVA pages, maps them to phys_page.. with the permissions the
+ * direction needs (or `perms` when a test forced them), records the range.
+ */
 static bool hand_out(struct remap_state *s, uint64_t phys_page, size_t offset, size_t len,
-		     enum dma_dir dir, enum remap_tag tag, bool report, uint64_t *iova_page)
+		     enum dma_dir dir, enum remap_tag tag, bool report, unsigned perms,
+		     uint64_t *iova_page)
 {
 	size_t pages = pages_for(offset, len);
 	char why[DMA_REASON_MAX];
 
+	perms = perms ? perms : perms_for(dir);
 	if (!page_bitmap_alloc(&s->bitmap, pages, 1, iova_page))
 		return false;
-	if (!s->drv->map(s->domain, *iova_page, phys_page, pages * PAGE_SIZE, perms_for(dir), why,
+	if (!s->drv->map(s->domain, *iova_page, phys_page, pages * PAGE_SIZE, perms, why,
 			 sizeof(why))) {
 		page_bitmap_free(&s->bitmap, *iova_page, pages);
 		return false;
 	}
 	if (report)
 		remap_report_mapping(s->domain, "map", *iova_page, phys_page, pages * PAGE_SIZE,
-				     perms_for(dir));
+				     perms);
 	if (dma_ledger_record(&s->ledger, *iova_page + offset, len, dir, tag) != DMA_LEDGER_OK) {
 		s->drv->unmap(s->domain, *iova_page, pages * PAGE_SIZE, why, sizeof(why));
 		page_bitmap_free(&s->bitmap, *iova_page, pages);
@@ -621,7 +690,7 @@ static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_b
 	bool report = s->map_lines < REMAP_MAP_LINES_MAX;
 
 	if (!hand_out(s, virt_to_phys(cpu), 0, size, DMA_DIR_BIDIRECTIONAL, REMAP_TAG_COHERENT,
-		      report, &iova)) {
+		      report, 0, &iova)) {
 		coherent_spare(s, cpu, pages);
 		return false;
 	}
@@ -661,7 +730,7 @@ static bool remap_map(struct dma_device *d, void *cpu, size_t len, enum dma_dir 
 		m->redirected = true;
 		s->unmapped_handouts++;
 	} else if (!hand_out(s, phys_page, offset, len, dir, REMAP_TAG_STREAMING, false,
-			     &m->iova_page)) {
+			     take_forced_perms(s), &m->iova_page)) {
 		free(m);
 		return false;
 	} else {
@@ -741,13 +810,13 @@ static bool absorb_faults(struct remap_state *s, char *reason, size_t cap)
 			continue;
 		}
 		(owner ? owner : s)->stray_faults++;
-		set_reason(reason, cap, "unexpected-iommu-fault-reason-0x%02x-sid-0x%04x-addr-0x%llx",
+		remap_reason(reason, cap, "unexpected-iommu-fault-reason-0x%02x-sid-0x%04x-addr-0x%llx",
 			   f->reason, f->sid, (unsigned long long)f->addr);
 		ok = false;
 	}
 	if (n > REMAP_FAULT_BATCH) {
 		s->stray_faults += n - REMAP_FAULT_BATCH;
-		set_reason(reason, cap, "%u-iommu-faults-at-once", n);
+		remap_reason(reason, cap, "%u-iommu-faults-at-once", n);
 		ok = false;
 	}
 	return ok;
@@ -761,7 +830,7 @@ static bool canary_ok(struct remap_state *s, char *reason, size_t cap)
 
 	if (dma_canary_check(s->canary, PAGE_SIZE, REMAP_CANARY_SEED, &bad))
 		return true;
-	set_reason(reason, cap, "iommu-canary-page-changed-at-offset-%zu", bad);
+	remap_reason(reason, cap, "iommu-canary-page-changed-at-offset-%zu", bad);
 	return false;
 }
 
@@ -770,7 +839,7 @@ static bool remap_check(struct dma_device *d, char *reason, size_t cap)
 	struct remap_state *s = state_of(d);
 
 	if (!s || !s->domain) {
-		set_reason(reason, cap, "not-attached-to-remapping-backend");
+		remap_reason(reason, cap, "not-attached-to-remapping-backend");
 		return false;
 	}
 	s->checks++;
@@ -888,6 +957,14 @@ void dma_remap_redirect_next_map(struct dma_device *d, uint64_t iova)
 	s->redirect_iova = iova & PAGE_MASK_4K;
 }
 
+void dma_remap_force_next_map_perms(struct dma_device *d, unsigned perms)
+{
+	struct remap_state *s = domain_state(d);
+
+	if (s)
+		s->forced_perms = perms & REMAP_PERM_RW;
+}
+
 void dma_remap_expect_fault(struct dma_device *d, uint64_t iova)
 {
 	struct remap_state *s = domain_state(d);
@@ -916,7 +993,7 @@ bool dma_remap_collect_faults(struct dma_device *d, char *reason, size_t cap)
 	struct remap_state *s = domain_state(d);
 
 	if (!s) {
-		set_reason(reason, cap, "not-attached-to-remapping-backend");
+		remap_reason(reason, cap, "not-attached-to-remapping-backend");
 		return false;
 	}
 	if (absorb_faults(s, reason, cap))
@@ -954,30 +1031,41 @@ static void stand_down(const struct remap_unit_ops *drv)
 			states[i]->remapped = false;
 }
 
-/* Tries each driver in registration order; the first discovered and verified is used. */
+/* Makes `driver` the one in use if the verifier accepts it; else leaves nothing translating. */
+static bool try_driver(const struct remap_unit_ops *driver, char *why, size_t cap)
+{
+	current = driver;
+	if (!verifier)
+		remap_reason(why, cap, "no-remapping-verifier");
+	else if (verifier(&dma_remap_ops, why, cap))
+		return true;
+	if (driver->unit_count() > 0)
+		stand_down(driver);
+	current = NULL;
+	return false;
+}
+
+/*
+ * Tries, in registration order, each driver whose ACPI table is present;
+ * the first the verifier accepts is used.  With no table at all the first
+ * driver is tried anyway, so its discovery names what is missing.
+ */
 static bool verify_drivers(char *why, size_t cap)
 {
-	char first[DMA_REASON_MAX] = "";
+	char reason[DMA_REASON_MAX];
+	unsigned tried = 0;
 
+	remap_reason(why, cap, "no-remapping-driver");
 	for (unsigned i = 0; i < driver_count; i++) {
-		char reason[DMA_REASON_MAX];
-		bool present = acpi_table_present(drivers[i]->acpi_table);
-
-		current = drivers[i];
-		if (!drivers[i]->discover(reason, sizeof(reason)))
-			;
-		else if (!verifier)
-			snprintf(reason, sizeof(reason), "no-remapping-verifier");
-		else if (verifier(&dma_remap_ops, reason, sizeof(reason)))
+		if (!acpi_table_present(drivers[i]->acpi_table))
+			continue;
+		if (try_driver(drivers[i], reason, sizeof(reason)))
 			return true;
-		else
-			stand_down(drivers[i]);
-		current = NULL;
-		/* The reason of the first driver whose table exists explains best. */
-		if (!first[0] || (present && i > 0 && !acpi_table_present(drivers[0]->acpi_table)))
-			snprintf(first, sizeof(first), "%s", reason);
+		if (tried++ == 0)
+			remap_reason(why, cap, "%s", reason); /* the first present table explains best */
 	}
-	set_reason(why, cap, "%s", first[0] ? first : "no-remapping-driver");
+	if (tried == 0 && driver_count > 0)
+		return try_driver(drivers[0], why, cap);
 	return false;
 }
 

@@ -24,22 +24,35 @@
  * memory.  The rule, per unit:
  *  - while another device is still remapped on the unit, translation stays
  *    on and the device's requester ids get a pass-through entry (VT-d
- *    ECAP.PT); a unit without pass-through refuses (reason named);
+ *    ECAP.PT); on a unit without pass-through they are attached to the
+ *    unit's identity domain instead ([0, DMA_BOUNCE_MEMORY_LIMIT) mapped to
+ *    itself, read and write: where bounce pools live);
  *  - when no remapped device is left, the device's entries are removed and
  *    translation is turned off (`iommu: disabled`): nothing of remapping is
  *    left in the way of bounce DMA;
  *  - when translation comes back on (a device attaches to this backend
  *    again), every device detached earlier on that unit gets its
- *    pass-through entry first, so bounce devices keep working beside it.
+ *    pass-through entry (or identity domain) first, so bounce devices keep
+ *    working beside it.
+ * Why pass-through and not "translation off": with two devices on one unit,
+ * one remapped and one on bounce buffers, the unit must translate for the
+ * first, and a device without a context entry faults (VT-d reason 2) while
+ * translation is on; pass-through costs no tables, the identity domain is
+ * the fallback that needs none of the unit's optional features.  Turning translation off when the last remapped device
+ * leaves keeps the bounce-only state exactly what it was before any
+ * remapping, on units with and without pass-through.
  * The domain and IOVA window are kept: a device that comes back finds them.
  *
  * Selection: drivers register with remap_register_driver() (VT-d first, a
- * second kind next).  dma_remap_verified() tries them in that order: the
- * first whose ACPI table is present, whose units are discovered and which
- * the verifier accepts is the one this backend uses.  The verifier is a
- * hook the test layer registers (remap_set_verifier: src/tests_iommu.c
- * drives an NVMe controller through remapped IOVAs); without one nothing is
- * verified and dma=auto stays on bounce buffers.
+ * second kind next).  dma_remap_verified() tries, in that order, each
+ * driver whose ACPI table is present (with no table at all, the first
+ * driver, so the failure names the missing table): the first the verifier
+ * accepts is the one this backend uses.  The verifier is a hook the test
+ * layer registers (remap_set_verifier: src/tests_iommu.c discovers the
+ * units through dma_remap_driver(), checks every NVMe controller is
+ * covered, and drives one through remapped IOVAs); without one nothing is
+ * verified and dma=auto stays on bounce buffers.  A driver that fails
+ * leaves no unit translating.
  */
 #ifndef PROOFBOOT_DMA_REMAP_H
 #define PROOFBOOT_DMA_REMAP_H
@@ -62,9 +75,10 @@ extern const struct dma_backend_ops dma_remap_ops;
 void remap_register_driver(const struct remap_unit_ops *driver);
 
 /*
- * The check that must pass before dma=auto uses remapping: given the
- * backend, prove it moves data and faults nothing (false + why).  Runs
- * once per driver candidate, with that driver active.
+ * The check that must pass before dma=auto uses remapping: with the
+ * candidate driver active (dma_remap_driver()), discover its units, prove
+ * the backend moves data and faults nothing (false + why).  Runs once per
+ * candidate driver.
  */
 typedef bool (*remap_verify_fn)(const struct dma_backend_ops *ops, char *why, size_t cap);
 void remap_set_verifier(remap_verify_fn verify);
@@ -83,7 +97,7 @@ bool dma_remap_verified(const char **reason);
  */
 const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *table_present);
 
-/* The unit driver in use, NULL until one is verified. */
+/* The unit driver in use (the candidate while the verifier runs), else NULL. */
 const struct remap_unit_ops *dma_remap_driver(void);
 
 struct dma_remap_info {
@@ -119,6 +133,14 @@ bool dma_remap_lookup(struct dma_device *d, uint64_t iova, uint64_t *phys, unsig
  * offset) without mapping anything: a deliberately blocked transfer.
  */
 void dma_remap_redirect_next_map(struct dma_device *d, uint64_t iova);
+
+/*
+ * The next streaming map gets exactly these REMAP_PERM_* permissions
+ * instead of the ones its direction needs (e.g. REMAP_PERM_READ for a
+ * buffer the device will be told to write: an isolation proof).  The ledger
+ * still records the caller's direction.
+ */
+void dma_remap_force_next_map_perms(struct dma_device *d, unsigned perms);
 
 /* Declares that a fault at this page IOVA is the test's doing, not a stray one. */
 void dma_remap_expect_fault(struct dma_device *d, uint64_t iova);

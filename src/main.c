@@ -7,6 +7,7 @@
 #include "boot_defs.h"
 #include "dma_remap.h"
 #include "console.h"
+#include "console_serial.h"
 #include "cpu.h"
 #include "lapic.h"
 #include "mb2.h"
@@ -35,6 +36,8 @@
 #define HEAP_LIMIT (4ull << 30)
 /* Lets the firmware still report when the memory map is unusable. */
 #define EMERGENCY_HEAP_SIZE (256u << 10)
+/* The console= ports list in the environment line. */
+#define PORTS_TEXT_MAX 160
 
 extern char __image_start[], __image_end[];
 
@@ -127,6 +130,7 @@ static void load_options(void)
 static void report_environment(uint64_t heap_size)
 {
 	struct proof p;
+	char order[OPTIONS_ORDER_NAME_MAX];
 
 	proof_begin(&p, "proofboot", "environment");
 	proof_str(&p, "boot", boot_info.efi ? "uefi" : "bios");
@@ -142,7 +146,11 @@ static void report_environment(uint64_t heap_size)
 	proof_str(&p, "tests", opts.tests[0] ? opts.tests : "default");
 	proof_u64(&p, "timeout_s", opts.timeout_s);
 	proof_str(&p, "end", options_end_name(opts.end));
+	proof_str(&p, "order", options_order_name(&opts, order));
 	proof_u64(&p, "option_errors", opts.error_count);
+	char ports[PORTS_TEXT_MAX];
+	console_serial_describe(ports, sizeof(ports));
+	proof_str(&p, "console", ports);
 	proof_emit(&p);
 }
 
@@ -189,9 +197,11 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	time_init();
 	lapic_init();
 	load_options();
+	/* Before the environment line: SPCR may name the port the lab listens on. */
+	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
+	console_serial_configure(&opts.console, opts.console_text);
 	report_environment(heap_size);
 	report_safety();
-	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	/* Remapping unit drivers in the order they are tried (the first verified wins). */
 	remap_register_driver(&vtd_unit_ops);
 	remap_register_driver(&amdvi_unit_ops);

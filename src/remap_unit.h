@@ -97,8 +97,8 @@ struct remap_unit_ops {
 					      size_t cap);
 	/*
 	 * Makes requests with requester id `rid` translate through `d` (VT-d:
-	 * the context entry; AMD-Vi: the device table entry), invalidating
-	 * whatever the unit cached for rid.  Called once per DMA alias of a
+	 * the context entry; AMD-Vi: the device table entry), replacing what
+	 * rid had and invalidating whatever the unit cached for it.  Called once per DMA alias of a
 	 * device; `device` is the device the rid belongs to (for proof lines
 	 * and for reserved regions such as RMRRs that name the device).
 	 */
@@ -107,8 +107,9 @@ struct remap_unit_ops {
 	/*
 	 * Lets untranslated DMA from `rid` through while the unit translates
 	 * for others (VT-d: a pass-through context entry, needs ECAP.PT).
-	 * False + reason when the unit cannot: the core then keeps such a
-	 * device off a translating unit.  Needed for the bounce-buffer backend.
+	 * False + reason when the unit cannot: the core then attaches rid to an
+	 * identity domain it builds with the other ops.  Needed for the
+	 * bounce-buffer backend.
 	 */
 	bool (*bypass)(struct remap_unit *u, struct pci_bdf rid, char *reason, size_t cap);
 	/* Removes whatever translation rid had (entry not present), invalidating caches. */
@@ -154,6 +155,10 @@ struct remap_discovery {
  */
 bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *, size_t),
 			 char *reason, size_t cap);
+
+/* Provided by the core for drivers: printf into reason (when not NULL and cap > 0). */
+void remap_reason(char *reason, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Provided by the core for drivers: prints `iommu: map` / `iommu: unmap` (perms 0). */
 void remap_report_mapping(const struct remap_domain *d, const char *event, uint64_t iova,

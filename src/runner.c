@@ -1,7 +1,9 @@
 /*
- * Runs the test table: plan lines, one result line per selected test (each
- * under a per-test timeout enforced from the LAPIC tick), then exactly one
- * verdict line, most severe result winning (FAIL > PASS > SKIP).
+ * Runs the test table: plan lines (table order), one result line per
+ * selected test in the order the order= option names (table, reverse, or a
+ * seeded shuffle: src/lib/run_order.h), each under a per-test timeout
+ * enforced from the LAPIC tick, then exactly one verdict line, most severe
+ * result winning (FAIL > PASS > SKIP).
  */
 #include "runner.h"
 
@@ -13,13 +15,13 @@
 #include "proof.h"
 #include "power.h"
 #include "qemu.h"
+#include "run_order.h"
 #include "timer.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 
-#define US_PER_S 1000000ull
 #define RUNNER_MAX_TESTS 256
 
 static const char *const status_names[] = {
@@ -156,6 +158,7 @@ static void run_one(unsigned index)
 
 	announce_start(index);
 	run.ctx.reason[0] = '\0';
+	run.ctx.arg = tests_table[index].arg;
 	run.current = (int)index;
 	run.current_start_us = time_now_us();
 	if (setjmp(run.watchdog_jump) == 0) {
@@ -185,9 +188,13 @@ void runner_run(const struct options *opts)
 	if (tick)
 		lapic_start_tick(tick, RUNNER_TICK_US);
 
-	for (unsigned i = 0; i < tests_table_count; i++)
-		if (run.selected[i])
-			run_one(i);
+	/* order=: no row may depend on running before or after another (see src/tests.c). */
+	static unsigned order[RUNNER_MAX_TESTS];
+
+	run_order_permutation(opts->order, opts->order_seed, order, tests_table_count);
+	for (unsigned k = 0; k < tests_table_count; k++)
+		if (run.selected[order[k]])
+			run_one(order[k]);
 	finish();
 }
 

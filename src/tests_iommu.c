@@ -3,6 +3,7 @@
 
 #include "dma_remap.h"
 #include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"
@@ -156,7 +157,8 @@ static void report_self_test(bool ok, const char *reason)
 
 bool tests_iommu_verify(const struct dma_backend_ops *ops, char *why, size_t cap)
 {
-	bool ok = controllers_covered(why, cap) && self_test_dma(ops, why, cap);
+	bool ok = dma_remap_driver()->discover(why, cap) && controllers_covered(why, cap) &&
+		  self_test_dma(ops, why, cap);
 
 	report_self_test(ok, why);
 	/*

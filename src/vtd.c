@@ -56,20 +56,6 @@ static struct vtd_unit units[DMAR_MAX_UNITS];
 static unsigned unit_count;
 static struct remap_discovery discovery;
 
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, cap, fmt, ap);
-	va_end(ap);
-}
-
 /* ---------------------------------------------------------------- registers */
 
 static uint32_t reg_read32(const struct vtd_unit *u, unsigned off)
@@ -151,7 +137,7 @@ static bool context_cache_flush_global(const struct vtd_unit *u, char *reason, s
 
 	reg_write64(u, VTD_REG_CCMD, VTD_CCMD_ICC | VTD_CCMD_CIRG_GLOBAL);
 	if (!wait_reg64_clear(u, VTD_REG_CCMD, VTD_CCMD_ICC, &last)) {
-		set_reason(reason, cap, "context-cache-invalidation-timeout ccmd=0x%016llx",
+		remap_reason(reason, cap, "context-cache-invalidation-timeout ccmd=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
@@ -171,12 +157,12 @@ static bool iotlb_flush(const struct vtd_unit *u, uint64_t granularity, uint16_t
 	reg_write64(u, vtd_iotlb_offset(u->ecap),
 		    VTD_IOTLB_IVT | granularity | drain | VTD_IOTLB_DID(did));
 	if (!wait_reg64_clear(u, vtd_iotlb_offset(u->ecap), VTD_IOTLB_IVT, &last)) {
-		set_reason(reason, cap, "iotlb-invalidation-timeout iotlb=0x%016llx",
+		remap_reason(reason, cap, "iotlb-invalidation-timeout iotlb=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
 	if (VTD_IOTLB_IAIG(last) == 0) {
-		set_reason(reason, cap, "iotlb-invalidation-refused iotlb=0x%016llx",
+		remap_reason(reason, cap, "iotlb-invalidation-refused iotlb=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
@@ -300,13 +286,13 @@ static bool discover(char *reason, size_t cap)
 	const void *table = acpi_find_table("DMAR", 0, &len);
 
 	if (!table) {
-		set_reason(reason, cap, "no-valid-dmar-table");
+		remap_reason(reason, cap, "no-valid-dmar-table");
 		return false;
 	}
 	enum dmar_status status = dmar_parse(table, len, &dmar);
 
 	if (status != DMAR_OK) {
-		set_reason(reason, cap, "dmar-%s:%s", dmar_status_str(status), dmar.reason);
+		remap_reason(reason, cap, "dmar-%s:%s", dmar_status_str(status), dmar.reason);
 		return false;
 	}
 	report_dmar();
@@ -318,7 +304,7 @@ static bool discover(char *reason, size_t cap)
 			unit_count++;
 	}
 	if (unit_count == 0) {
-		set_reason(reason, cap, "no-remapping-unit-responds");
+		remap_reason(reason, cap, "no-remapping-unit-responds");
 		return false;
 	}
 	return true;
@@ -390,13 +376,13 @@ static struct remap_unit *vtd_unit_for_device(struct pci_bdf bdf, char *reason, 
 
 	pci_bdf_format(bdf, name);
 	if (index < 0) {
-		set_reason(reason, cap, "no-drhd-covers-%s", name);
+		remap_reason(reason, cap, "no-drhd-covers-%s", name);
 		return NULL;
 	}
 	for (unsigned i = 0; i < unit_count; i++)
 		if (units[i].common.index == (unsigned)index)
 			return &units[i].common;
-	set_reason(reason, cap, "drhd-%d-covering-%s-does-not-respond", index, name);
+	remap_reason(reason, cap, "drhd-%d-covering-%s-does-not-respond", index, name);
 	return NULL;
 }
 
@@ -413,7 +399,7 @@ static bool vtd_supports(const struct remap_unit *ru, unsigned levels, unsigned 
 static bool take_domain_id(struct vtd_unit *u, uint16_t *id, char *reason, size_t cap)
 {
 	if (u->next_domain_id >= vtd_cap_domains(u->cap)) {
-		set_reason(reason, cap, "no-free-domain-id");
+		remap_reason(reason, cap, "no-free-domain-id");
 		return false;
 	}
 	*id = u->next_domain_id++;
@@ -428,13 +414,13 @@ static struct remap_domain *vtd_domain_create(struct remap_unit *ru, unsigned le
 	struct vtd_domain *d = calloc(1, sizeof(*d));
 
 	if (!d) {
-		set_reason(reason, cap, "no-memory-for-domain");
+		remap_reason(reason, cap, "no-memory-for-domain");
 		return NULL;
 	}
 	enum vtd_pt_status status = vtd_pt_init(&d->pt, levels, VTD_CAP_SLLPS(u->cap), &ops);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "page-table-%s", vtd_pt_status_str(status));
+		remap_reason(reason, cap, "page-table-%s", vtd_pt_status_str(status));
 		free(d);
 		return NULL;
 	}
@@ -494,7 +480,11 @@ static bool map_rmrrs(struct vtd_domain *d, struct pci_bdf bdf, char *reason, si
 			    end.bus != bdf.bus || end.device != bdf.dev || end.function != bdf.fn)
 				continue;
 			uint64_t size = rm->limit - rm->base + 1;
+			struct vtd_translation tr;
 
+			/* An identity domain (see dma_remap.c) maps it already. */
+			if (vtd_pt_lookup(&d->pt, rm->base, &tr) == VTD_PT_OK && tr.phys == rm->base)
+				continue;
 			if (!vtd_map_range(d, rm->base, rm->base, size, VTD_PERM_RW, reason, cap))
 				return false;
 			remap_report_mapping(&d->common, "map", rm->base, rm->base, size, REMAP_PERM_RW);
@@ -532,7 +522,7 @@ static bool write_context(struct vtd_unit *u, struct pci_bdf rid, struct vtd_ent
 	uint64_t *table = context_table(u, rid.bus);
 
 	if (!table) {
-		set_reason(reason, cap, "no-memory-for-root-or-context-table");
+		remap_reason(reason, cap, "no-memory-for-root-or-context-table");
 		return false;
 	}
 	uint64_t *slot = &table[((rid.dev << 3) | rid.fn) * 2];
@@ -566,13 +556,8 @@ static bool vtd_attach(struct remap_domain *rd, struct pci_bdf rid, struct pci_b
 		.domain_id = rd->id,
 	};
 	struct vtd_entry128 e = vtd_context_entry(&f);
-	const uint64_t *old = context_slot(u, rid);
 
-	if (old && (old[0] & VTD_CTX_LO_P) && old[0] != e.lo &&
-	    ((old[0] & VTD_CTX_LO_TT_MASK) >> VTD_CTX_LO_TT_SHIFT) == VTD_TT_PAGE_WALK) {
-		set_reason(reason, cap, "context-entry-already-present-for-another-domain");
-		return false;
-	}
+	/* Whatever rid had (pass-through, another domain) is replaced: the core owns who gets what. */
 	if (!write_context(u, rid, e, reason, cap))
 		return false;
 	report_context(u, rid, rd->id, rd->levels, d->pt.root_phys, e);
@@ -603,7 +588,7 @@ static bool vtd_bypass(struct remap_unit *ru, struct pci_bdf rid, char *reason, 
 	unsigned levels = deepest_levels(u);
 
 	if (!(u->ecap & VTD_ECAP_PT) || levels == 0) {
-		set_reason(reason, cap, "unit-%u-has-no-pass-through-ecap-0x%016llx", ru->index,
+		remap_reason(reason, cap, "unit-%u-has-no-pass-through-ecap-0x%016llx", ru->index,
 			   (unsigned long long)u->ecap);
 		return false;
 	}
@@ -646,7 +631,7 @@ static bool ensure_register_invalidation(struct vtd_unit *u, char *reason, size_
 	if (!(reg_read32(u, VTD_REG_GSTS) & VTD_GSTS_QIES))
 		return true;
 	if (!gcmd_set(u, VTD_GCMD_QIE, false, VTD_GSTS_QIES, false)) {
-		set_reason(reason, cap, "queued-invalidation-would-not-turn-off");
+		remap_reason(reason, cap, "queued-invalidation-would-not-turn-off");
 		return false;
 	}
 	return true;
@@ -670,14 +655,14 @@ static bool vtd_enable(struct remap_unit *ru, char *reason, size_t cap)
 	if (u->translating)
 		return true;
 	if (!u->root && !context_table(u, 0)) {
-		set_reason(reason, cap, "no-memory-for-root-table");
+		remap_reason(reason, cap, "no-memory-for-root-table");
 		return false;
 	}
 	if (!ensure_register_invalidation(u, reason, cap))
 		return false;
 	reg_write64(u, VTD_REG_RTADDR, u->root_phys | VTD_RTADDR_TTM_LEGACY);
 	if (!gcmd_set(u, VTD_GCMD_SRTP, true, VTD_GSTS_RTPS, true)) {
-		set_reason(reason, cap, "root-table-pointer-not-latched gsts=0x%08x",
+		remap_reason(reason, cap, "root-table-pointer-not-latched gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -687,7 +672,7 @@ static bool vtd_enable(struct remap_unit *ru, char *reason, size_t cap)
 	    !iotlb_flush(u, VTD_IOTLB_IIRG_GLOBAL, 0, 0, reason, cap))
 		return false;
 	if (!gcmd_set(u, VTD_GCMD_TE, true, VTD_GSTS_TES, true)) {
-		set_reason(reason, cap, "translation-did-not-enable gsts=0x%08x",
+		remap_reason(reason, cap, "translation-did-not-enable gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -701,7 +686,7 @@ static bool vtd_disable(struct remap_unit *ru, char *reason, size_t cap)
 	struct vtd_unit *u = vtd_of(ru);
 
 	if (!gcmd_set(u, VTD_GCMD_TE, false, VTD_GSTS_TES, false)) {
-		set_reason(reason, cap, "translation-did-not-disable gsts=0x%08x",
+		remap_reason(reason, cap, "translation-did-not-disable gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -754,7 +739,7 @@ static bool vtd_map_range(struct vtd_domain *d, uint64_t iova, uint64_t phys, ui
 	enum vtd_pt_status status = vtd_pt_map(&d->pt, iova, phys, size, perms);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx", vtd_pt_status_str(status),
+		remap_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx", vtd_pt_status_str(status),
 			   (unsigned long long)iova, (unsigned long long)size);
 		return false;
 	}
@@ -776,7 +761,7 @@ static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, cha
 	enum vtd_pt_status status = vtd_pt_unmap(&d->pt, iova, size);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
+		remap_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
 			   vtd_pt_status_str(status), (unsigned long long)iova,
 			   (unsigned long long)size);
 		return false;

@@ -42,6 +42,8 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "order: the 'test: result' lines (except run-aborted ones) follow the order the "
+    "environment line's order= names: table, reverse, or the seeded shuffle",
     "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
     "(AMD-Vi) for the alias on the domain of the device's own entry; a 'fault recorded' "
     "naming device= has a sid that an 'iommu: alias' line gave that device",
@@ -465,12 +467,20 @@ def check_malformed(log: ProofLog, out: list) -> None:
                            f"{log.partial_text[:120]}", "partial"))
 
 
+def _loader_reason(log: ProofLog) -> str:
+    """GRUB's error lines, for a log where the firmware never started."""
+    if not log.loader_errors:
+        return ""
+    said = "; ".join(f"line {n}: {text[:120]}" for n, text in log.loader_errors[:3])
+    return f"; the boot loader reported: {said}"
+
+
 def check_verdict(log: ProofLog, out: list) -> Record | None:
     verdicts = log.find("proofboot", "verdict")
     last = log.records[-1] if log.records else None
     if not verdicts:
         tail = f"; the last proof line is line {last.lineno}: {last.raw[:100]}" if last else \
-            "; the log has no proof lines at all"
+            "; the log has no proof lines at all" + _loader_reason(log)
         out.append(Finding("error", None,
                            "no 'proofboot: verdict' line: the firmware never reached its verdict "
                            f"(crash, hang or cut-off log){tail}", "verdict"))
@@ -567,6 +577,52 @@ def check_plan_results(log: ProofLog, out: list) -> tuple:
                                "plan"))
     results = [r for r in log.find("test", "result") if r.fields.get("name")]
     return results, selected
+
+
+def _xorshift32(x: int) -> int:
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    return x
+
+
+def run_order(order: str, n: int) -> list | None:
+    """Table indices in run order, as src/lib/run_order.c computes them; None if unknown."""
+    if order == "table":
+        return list(range(n))
+    if order == "reverse":
+        return list(range(n - 1, -1, -1))
+    name, _, seed = order.partition(":")
+    if name != "shuffle" or not seed.isdigit():
+        return None
+    out, state = list(range(n)), int(seed) or 1
+    for i in range(n - 1, 0, -1):
+        state = _xorshift32(state)
+        j = state % (i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def check_run_order(log: ProofLog, results: list, out: list) -> None:
+    env = log.find("proofboot", "environment")
+    order = env[0].fields.get("order") if env else None
+    if order is None:
+        return  # logs from before the option existed run in table order, unchecked
+    plans = [p.fields.get("name") for p in log.find("test", "plan")]
+    perm = run_order(order, len(plans))
+    if perm is None:
+        out.append(Finding("error", env[0].lineno, f"unknown order={order}", "order"))
+        return
+    position = {plans[i]: k for k, i in enumerate(perm)}
+    ran = [r for r in results if r.fields.get("reason") != "run-aborted"]
+    for before, after in zip(ran, ran[1:]):
+        a, b = position.get(before.fields["name"]), position.get(after.fields["name"])
+        if a is not None and b is not None and a > b:
+            out.append(Finding("error", after.lineno,
+                               f"{after.fields['name']} ran after {before.fields['name']} "
+                               f"(line {before.lineno}) but order={order} puts it before",
+                               "order"))
+            return
 
 
 def expected_verdict(results) -> str:
@@ -867,6 +923,25 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+def check_console(log: ProofLog, out: list) -> None:
+    """The serial console line: once, naming at least one port, and the
+    environment line names the same ports (both come from one port set)."""
+    serial = log.find("console", "serial")
+    for extra in serial[1:]:
+        out.append(Finding("error", extra.lineno, "more than one 'console: serial' line", "console"))
+    if not serial:
+        return
+    ports = serial[0].fields.get("ports", "")
+    if not ports:
+        out.append(Finding("error", serial[0].lineno, "'console: serial' names no port: "
+                           "no serial port carries the log", "console"))
+    for env in log.find("proofboot", "environment"):
+        if "console" in env.fields and env.fields["console"] != ports:
+            out.append(Finding("error", env.lineno,
+                               f"environment console={env.fields['console']} but 'console: serial' "
+                               f"(line {serial[0].lineno}) says ports={ports}", "console"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -875,6 +950,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_run_order(log, results, out)
+    check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     check_aliases(log, out)

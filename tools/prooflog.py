@@ -93,6 +93,8 @@ class ProofLog:
     noise_lines: int = 0
     total_lines: int = 0
     path: str | None = None
+    # GRUB's own `error: ...` lines (line number, text): why a boot never reached us.
+    loader_errors: list = dataclasses.field(default_factory=list)
 
     def find(self, subsystem: str, event: str | None = None) -> list:
         return [r for r in self.records
@@ -222,6 +224,10 @@ def parse_line(text: str, lineno: int = 0) -> Record:
                   fields=fields, raw=text, raw_fields=raw_fields)
 
 
+# GRUB prints a failed command's reason as `error: <text>.` at a line start.
+_LOADER_ERROR_RE = re.compile(r"\s*error: \S")
+
+
 def clean_console_text(text: str) -> str:
     """Remove what a terminal would not show as text: NUL bytes, ANSI escapes."""
     return _ANSI_RE.sub("", text.replace("\x00", ""))
@@ -267,6 +273,9 @@ def parse_lines(lines: Iterable[str], subsystems: Iterable[str] | None = None,
                 found = found[:-1]
         if not found:
             log.noise_lines += 1
+            log.loader_errors.extend((lineno, seg.strip()) for seg in
+                                     _segments(clean_console_text(line))
+                                     if _LOADER_ERROR_RE.match(seg))
         for item in found:
             (log.records if isinstance(item, Record) else log.malformed).append(item)
     return log

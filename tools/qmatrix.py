@@ -39,6 +39,8 @@ DEBUG_EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=0x04"
 EXIT_CODES = {33: "PASS", 35: "FAIL", 37: "SKIP"}
 TIMEOUT_EXIT_CODES = (124, 137)     # timeout(1): timed out / had to SIGKILL
 KILL_GRACE_SECONDS = 5
+# iso/grub.cfg writes 19 to isa-debug-exit when GRUB cannot load or start the ELF.
+GRUB_GAVE_UP_EXIT = 39
 QEMU_STARTUP_FAILURE = 1            # QEMU's exit status for a bad command line or device
 # Outcomes that are not a firmware verdict.
 NO_VERDICT = "NO-VERDICT"
@@ -91,6 +93,9 @@ class Config:
     devices: tuple = ()                  # extra -device arguments
     qemu_args: tuple = ()                # raw extra QEMU arguments
     controllers: list = dataclasses.field(default_factory=list)
+    boot: str = "cdrom"                  # cdrom (the ISO) | pxe (the TFTP tree `make netboot` writes)
+    console_port: int = 1                # the log is captured from COM<n>; lower ports get -serial null
+    acpi_tables: tuple = ()              # extra ACPI tables (absolute paths), QEMU -acpitable file=
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
 
@@ -100,7 +105,12 @@ class Config:
 
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
-                "devices", "qemu_args", "nvme", "expect", "expect_file", "description"}
+                "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
+                "console_port", "acpi_tables", "boot"}
+BOOT_KINDS = ("cdrom", "pxe")
+# What QEMU's built-in DHCP hands a PXE client: grub-mknetdir's core image per firmware.
+PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-efi/core.efi"}
+COM_PORTS = 4
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
 _CTRL_KEYS = {"serial", "ns", "props", "size", "lba_size", "seed", "fill", "ranges",
               "read_error", "image", "nsid"}
@@ -205,6 +215,15 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     serials = [c.serial for c in controllers]
     if len(set(serials)) != len(serials):
         raise MatrixError(f"{where}: duplicate controller serial in {serials}")
+    boot = merged.get("boot", "cdrom")
+    if boot not in BOOT_KINDS:
+        raise MatrixError(f"{where}: boot must be one of {', '.join(BOOT_KINDS)}")
+    console_port = merged.get("console_port", 1)
+    if not isinstance(console_port, int) or isinstance(console_port, bool) or \
+            not 1 <= console_port <= COM_PORTS:
+        raise MatrixError(f"{where}: console_port must be 1 to {COM_PORTS} (COM1-COM4)")
+    acpi_tables = tuple(os.path.join(base_dir, t) for t in
+                        _str_list(merged.get("acpi_tables", []), f"{where}.acpi_tables"))
     default_exp = _load_expect(defaults, base_dir, "defaults")
     exp = default_exp.merged(_load_expect(table, base_dir, f"{name}.expect"))
     if exp.verdict is None:
@@ -216,7 +235,8 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         timeout=float(merged.get("timeout", 120)),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
-        controllers=controllers, expect=exp, description=str(merged.get("description", "")))
+        controllers=controllers, boot=boot, console_port=console_port, acpi_tables=acpi_tables,
+        expect=exp, description=str(merged.get("description", "")))
 
 
 def load_matrix_text(text: str, base_dir: str = REPO_ROOT, source: str = "matrix") -> list:
@@ -331,17 +351,29 @@ def drive_arg(drive_id: str, image: str, blkdebug_conf: str | None) -> str:
     return ",".join(parts)
 
 
+def netboot_dir(iso: str) -> str:
+    """The TFTP root `make netboot` writes beside the ISO (same ELF, same grub.cfg)."""
+    return os.path.join(os.path.dirname(os.path.abspath(iso)), "netboot")
+
+
 def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-system-x86_64",
                   extra_args=()) -> list:
     """The QEMU argument vector for one configuration (no timeout wrapper)."""
     cmd = [qemu, "-M", config.machine, "-m", config.memory,
            "-display", "none", "-no-reboot",
            "-device", DEBUG_EXIT_DEVICE,
-           "-chardev", f"file,id=console,path={qemu_escape(paths.log)}",
-           "-serial", "chardev:console"]
+           "-chardev", f"file,id=console,path={qemu_escape(paths.log)}"]
+    cmd += ["-serial", "null"] * (config.console_port - 1) + ["-serial", "chardev:console"]
+    for table in config.acpi_tables:
+        cmd += ["-acpitable", f"file={qemu_escape(table)}"]
     if config.firmware == "uefi":
         cmd += ["-bios", OVMF]
-    cmd += ["-cdrom", iso, "-boot", "d"]
+    if config.boot == "pxe":
+        cmd += ["-netdev", f"user,id=pxe0,tftp={qemu_escape(netboot_dir(iso))},"
+                           f"bootfile={PXE_BOOTFILES[config.firmware]}",
+                "-device", "e1000,netdev=pxe0", "-boot", "n"]
+    else:
+        cmd += ["-cdrom", iso, "-boot", "d"]
     if config.options:
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},string={qemu_escape(config.options)}"]
     for device in config.devices:
@@ -488,8 +520,12 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         problems.append(f"QEMU failed to start (exit {exit_code}): {first}")
     elif verdict is None:
         outcome = NO_VERDICT
-        how = (f"firmware exited {exit_verdict} through isa-debug-exit" if exit_verdict else
-               f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)")
+        if exit_verdict:
+            how = f"firmware exited {exit_verdict} through isa-debug-exit"
+        elif exit_code == GRUB_GAVE_UP_EXIT:
+            how = f"QEMU exited {exit_code}: GRUB could not load or start proofboot.elf"
+        else:
+            how = f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)"
         problems.append(how)
     else:
         outcome = verdict
@@ -697,6 +733,11 @@ def main(argv=None) -> int:
         return 0
     if not os.path.isfile(iso):
         print(f"matrix: no ISO at {iso} (build it with make, or pass --iso)", file=sys.stderr)
+        return 2
+    pxe = [c.name for c in configs if c.boot == "pxe"]
+    if pxe and not os.path.isfile(os.path.join(netboot_dir(iso), PXE_BOOTFILES["bios"])):
+        print(f"matrix: {', '.join(pxe)} boot from {netboot_dir(iso)}, which is missing "
+              "(build it with make netboot)", file=sys.stderr)
         return 2
     if any(c.firmware == "uefi" for c in configs) and not os.path.isfile(OVMF):
         print(f"matrix: UEFI configurations need {OVMF} (Debian package ovmf)", file=sys.stderr)

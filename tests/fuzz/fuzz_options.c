@@ -21,7 +21,10 @@ struct model {
 	char write_serial[OPTIONS_SERIAL_MAX + 1];
 	unsigned write_nsid;
 	uint64_t bench_bytes;
+	unsigned order;     /* 0 table, 1 reverse, 2 shuffle */
+	uint64_t order_seed;
 	char tests[OPTIONS_TESTS_MAX];
+	char console[OPTIONS_CONSOLE_MAX];
 	unsigned errors;
 	char tokens[OPTIONS_MAX_ERRORS][64];
 };
@@ -92,6 +95,23 @@ static bool model_bench_bytes(struct model *m, const char *v, size_t n)
 	return true;
 }
 
+/* order=table|reverse|shuffle:<seed>, the seed 1..4294967295 in decimal; only shuffle takes one. */
+static bool model_order(struct model *m, const char *v, size_t n)
+{
+	uint64_t seed = 0;
+
+	if (word_is(v, n, "table") || word_is(v, n, "reverse")) {
+		m->order = word_is(v, n, "table") ? 0 : 1;
+		m->order_seed = 0;
+		return true;
+	}
+	if (n < 8 || memcmp(v, "shuffle:", 8) != 0 || !model_number(v + 8, n - 8, 0xffffffffu, &seed))
+		return false;
+	m->order = 2;
+	m->order_seed = seed;
+	return true;
+}
+
 static bool model_choice(const char *const *names, unsigned count, const char *v, size_t n,
 			 unsigned *out)
 {
@@ -112,6 +132,44 @@ static bool model_tests(struct model *m, const char *v, size_t n)
 			return false;
 	memcpy(m->tests, v, n);
 	m->tests[n] = '\0';
+	return true;
+}
+
+/* One console= item: all, spcr, com1-4, mmio:0x<1-16 hex, not all zero>, mmio32:0x<...>. */
+static bool model_console_item(const char *v, size_t n, unsigned *mmio)
+{
+	if (word_is(v, n, "all") || word_is(v, n, "spcr"))
+		return true;
+	if (n == 4 && memcmp(v, "com", 3) == 0 && v[3] >= '1' && v[3] <= '4')
+		return true;
+	size_t p = n > 7 && memcmp(v, "mmio32:", 7) == 0 ? 7 : n > 5 && memcmp(v, "mmio:", 5) == 0 ? 5 : 0;
+	if (p == 0 || n - p < 3 || n - p > 18 || v[p] != '0' || v[p + 1] != 'x')
+		return false;
+	bool nonzero = false;
+	for (size_t i = p + 2; i < n; i++) {
+		if (!isxdigit((unsigned char)v[i]))
+			return false;
+		nonzero |= v[i] != '0';
+	}
+	return nonzero && ++*mmio <= 2;
+}
+
+static bool model_console(struct model *m, const char *v, size_t n)
+{
+	unsigned mmio = 0;
+	size_t start = 0;
+
+	if (n == 0 || n >= sizeof(m->console))
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && v[i] != ',')
+			continue;
+		if (!model_console_item(v + start, i - start, &mmio))
+			return false;
+		start = i + 1;
+	}
+	memcpy(m->console, v, n);
+	m->console[n] = '\0';
 	return true;
 }
 
@@ -146,8 +204,12 @@ static bool model_word(struct model *m, const char *w, size_t n)
 		return model_bench_bytes(m, v, vn);
 	if (word_is(w, k, "timeout"))
 		return model_timeout(m, v, vn);
+	if (word_is(w, k, "order"))
+		return model_order(m, v, vn);
 	if (word_is(w, k, "tests"))
 		return model_tests(m, v, vn);
+	if (word_is(w, k, "console"))
+		return model_console(m, v, vn);
 	return false;
 }
 
@@ -158,6 +220,7 @@ static void model_parse(struct model *m, const char *text)
 	m->end = END_AUTO;
 	m->bench_bytes = OPTIONS_BENCH_BYTES_DEFAULT;
 	m->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
+	strcpy(m->console, "all");
 	for (const char *at = text;;) {
 		at += strspn(at, WS);
 		if (!*at)
@@ -208,6 +271,7 @@ static void check_options(const char *text)
 	FUZZ_CHECK(o.dma == m.dma);
 	FUZZ_CHECK(o.end == m.end);
 	FUZZ_CHECK(o.bench_bytes == m.bench_bytes);
+	FUZZ_CHECK(strcmp(o.console_text, m.console) == 0);
 	FUZZ_CHECK(o.bench_bytes >= 1 && o.bench_bytes <= OPTIONS_BENCH_BYTES_MAX);
 	FUZZ_CHECK(o.write_nsid == m.write_nsid);
 	FUZZ_CHECK(fuzz_terminated(o.write_serial, sizeof(o.write_serial)));
@@ -217,6 +281,9 @@ static void check_options(const char *text)
 	FUZZ_CHECK(!options_write_allowed(&o, o.write_serial, o.write_nsid + 1));
 	FUZZ_CHECK(options_end_name(o.end) != NULL);
 	FUZZ_CHECK(o.timeout_s == m.timeout_s);
+	FUZZ_CHECK((unsigned)o.order == m.order);
+	FUZZ_CHECK(o.order_seed == m.order_seed);
+	FUZZ_CHECK((o.order == RUN_ORDER_SHUFFLE) == (o.order_seed != 0));
 	FUZZ_CHECK(o.timeout_s >= 1 && o.timeout_s <= OPTIONS_TIMEOUT_MAX_S);
 	FUZZ_CHECK(fuzz_terminated(o.tests, sizeof(o.tests)));
 	FUZZ_CHECK(strcmp(o.tests, m.tests) == 0);

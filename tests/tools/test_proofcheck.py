@@ -247,6 +247,33 @@ def test_bounce_and_remapped_reads_must_agree(disk):
     assert check(lines).ok
 
 
+def with_order(lines, order):
+    env = (f"proofboot: environment boot=bios bootloader=GRUB memory_regions=1 "
+           f"memory_usable_bytes=1 heap_bytes=1 rsdp=acpi2 framebuffer=false qemu_fw_cfg=true "
+           f"dma=auto tests=default timeout_s=30 end=auto order={order} option_errors=0")
+    return lines[:1] + [env] + lines[1:]
+
+
+def test_run_order_follows_the_option():
+    names = [("boot.options", "PASS"), ("nvme.read.bounce", "PASS"), ("iommu.units", "PASS")]
+    table = proof_lines(results=names)
+    assert check(with_order(table, "table")).ok
+    only_error(check(with_order(table, "reverse")), "order=reverse puts it before")
+    reverse = proof_lines(results=names)
+    results = [line for line in reverse if line.startswith("test: result")]
+    start = reverse.index(results[0])
+    reverse[start:start + 3] = results[::-1]
+    assert check(with_order(reverse, "reverse")).ok
+    # The plans include the unselected cpu.fault row (index 3): 4 rows.
+    assert proofcheck.run_order("shuffle:1", 4) == [0, 2, 3, 1]
+    assert proofcheck.run_order("shuffle:1", 5) == [2, 3, 0, 1, 4]  # as tests/unit/test_run_order.c
+    shuffled = proof_lines(results=names)
+    shuffled[start:start + 3] = [results[0], results[2], results[1]]
+    assert check(with_order(shuffled, "shuffle:1")).ok
+    only_error(check(with_order(shuffled, "shuffle:2")), "order=shuffle:2")
+    only_error(check(with_order(table, "sideways")), "unknown order=sideways")
+
+
 ALIAS = ("iommu: alias sid=0000:01:01.0 alias=0000:01:00.0 via=0000:00:03.0 "
          "bridge=pcie-to-pci")
 
@@ -505,3 +532,47 @@ def test_check_log_cli_disk_map(tmp_path, disk):
     code, out = run_check_log(str(log), "--disk-map", str(dmap), "-q")
     assert code == 1 and "crc32=0x00000001 but disk.img LBAs [2, 5)" in out
     assert "check-log:" not in out          # -q: errors only
+
+
+# ------------------------------------------------------------- console ports
+
+SERIAL_LINE = "console: serial ports=com1,com2 selection=all selection_applied=true spcr=none"
+
+
+def env_line(console):
+    return ("proofboot: environment boot=bios bootloader=GRUB memory_regions=1 memory_usable_bytes=1 "
+            "heap_bytes=1 rsdp=acpi1 framebuffer=false qemu_fw_cfg=true dma=auto tests=default "
+            f"timeout_s=30 end=auto option_errors=0 console={console}")
+
+
+def test_console_line_agrees_with_environment():
+    assert check(proof_lines(extra=[SERIAL_LINE, env_line("com1,com2")])).ok
+
+
+def test_console_environment_disagreement_is_an_error():
+    report = check(proof_lines(extra=[SERIAL_LINE, env_line("com1")]))
+    only_error(report, "environment console=com1 but 'console: serial'")
+
+
+def test_console_line_twice_or_without_ports_is_an_error():
+    only_error(check(proof_lines(extra=[SERIAL_LINE, SERIAL_LINE])), "more than one 'console: serial'")
+    empty = SERIAL_LINE.replace("ports=com1,com2", "ports=")
+    only_error(check(proof_lines(extra=[empty])), "names no port")
+
+
+# ------------------------------------------------------------- boot loader errors
+
+def test_grub_errors_are_the_reason_when_no_proof_line_arrived():
+    text = ("\x1b[2J  Booting `proofboot (dma=auto)'\r\n\r\n"
+            "error: premature end of file /boot/proofboot.elf.\r\n"
+            "grub: cannot start proofboot.elf (error: above); powering off\r\n")
+    report = proofcheck.check_log(prooflog.parse_text(text, SUBS))
+    _, msg = only_error(report, "no 'proofboot: verdict' line")
+    assert "the boot loader reported: line 3: error: premature end of file" in msg
+
+
+def test_grub_errors_are_not_blamed_once_the_firmware_ran():
+    lines = proof_lines()[:-1]
+    report = check(lines)  # GRUB_NOISE holds "error: no suitable video mode found."
+    _, msg = only_error(report, "no 'proofboot: verdict' line")
+    assert "boot loader" not in msg
