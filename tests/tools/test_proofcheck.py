@@ -1,16 +1,16 @@
-"""tools/proofcheck.py and tools/check-log: built-in checks, expectations, CLI."""
+"""python/proofboot/proofcheck.py and tools/check-log: built-in checks, expectations, CLI."""
 import os
 import subprocess
 import sys
 
 import pytest
 
-import diskimage
-import prooflog
-import proofcheck
+from proofboot import diskimage
+from proofboot import prooflog
+from proofboot import proofcheck
 from synth import as_log, proof_lines, read_line
 
-CHECK_LOG = os.path.join(os.path.dirname(proofcheck.__file__), "check-log")
+CHECK_LOG = os.path.join(prooflog.repo.ROOT, "tools", "check-log")
 SUBS = frozenset(prooflog.BUILTIN_SUBSYSTEMS)
 
 

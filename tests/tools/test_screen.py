@@ -24,7 +24,7 @@ import time
 import pytest
 
 import pf2font
-import prooflog
+from proofboot import prooflog
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 ISO = os.environ.get("PROOFBOOT_ISO", os.path.join(REPO, "build", "proofboot.iso"))

@@ -22,12 +22,13 @@ import threading
 import time
 import tomllib
 
-import diskimage
-import prooflog
-import proofcheck
-import reports
+from proofboot import diskimage
+from proofboot import prooflog
+from proofboot import proofcheck
+from proofboot import reports
+from proofboot import repo
 
-REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+REPO_ROOT = repo.ROOT
 DEFAULT_MATRIX = os.path.join(REPO_ROOT, "tests", "matrix.toml")
 DEFAULT_ISO = os.path.join(REPO_ROOT, "build", "proofboot.iso")
 DEFAULT_OUT = os.path.join(REPO_ROOT, "build", "matrix")

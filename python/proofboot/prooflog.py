@@ -8,7 +8,8 @@ with a documented subsystem followed by ": " are proof lines; everything else
 is noise.  A proof line that breaks the grammar is recorded as *malformed*
 (with its line number and the reason) so that a checker can fail on it.
 
-Standard library only; importable (see tools/check-log, tools/matrix).
+Standard library only; the package's parser (tools/check-log, tools/matrix and
+proofboot.parse_log use it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import dataclasses
 import os
 import re
 from typing import Iterable, Iterator
+
+from proofboot import repo
 
 # Longest proof line the firmware writes (PROOF_LINE_MAX in src/lib/proof.h).
 LINE_MAX = 1024
@@ -28,8 +31,7 @@ BUILTIN_SUBSYSTEMS = (
     "dma", "iommu", "bench", "console",
 )
 
-DEFAULT_DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           os.pardir, "docs", "proof-lines.md")
+DEFAULT_DOC = os.path.join(repo.ROOT, "docs", "proof-lines.md")
 
 _SUBSYSTEM_RE = re.compile(r"[a-z][a-z0-9_-]*\Z")
 _WORD_RE = re.compile(r"[a-z0-9_.-]+\Z")

@@ -22,8 +22,8 @@ import re
 import tomllib
 import zlib
 
-import prooflog
-from prooflog import ProofLog, Record, parse_number
+from proofboot import prooflog
+from proofboot.prooflog import ProofLog, Record, parse_number
 
 STATUSES = ("PASS", "FAIL", "SKIP")
 # Most severe first: the verdict is the first of these any result has.
