@@ -95,6 +95,8 @@ class ProofLog:
     noise_lines: int = 0
     total_lines: int = 0
     path: str | None = None
+    first_line: int = 1     # a run of a multi-boot capture (split_runs) covers
+    last_line: int = 0      # lines first_line..last_line; 0: to the end
 
     def find(self, subsystem: str, event: str | None = None) -> list:
         return [r for r in self.records
@@ -272,6 +274,34 @@ def parse_lines(lines: Iterable[str], subsystems: Iterable[str] | None = None,
         for item in found:
             (log.records if isinstance(item, Record) else log.malformed).append(item)
     return log
+
+
+RUN_START = ("proofboot", "start")
+
+
+def split_runs(log: ProofLog) -> list:
+    """One ProofLog per boot in a capture: each `proofboot: start` line begins a run.
+
+    A serial capture of an `end=reboot` loop, or of a machine that reset
+    mid-run, holds several boots; checked as one log they would collide
+    (two plan lines per test, two verdicts).  Lines before the first start
+    (BIOS, GRUB) belong to the first run; the partial last line to the last.
+    A log with at most one start line is returned as it is.
+    """
+    starts = [r.lineno for r in log.records if (r.subsystem, r.event) == RUN_START]
+    if len(starts) < 2:
+        return [log]
+    firsts = [1] + starts[1:]
+    lasts = [n - 1 for n in starts[1:]] + [log.total_lines]
+    runs = []
+    for first, last in zip(firsts, lasts):
+        inside = lambda item: first <= item.lineno <= last  # noqa: E731
+        runs.append(dataclasses.replace(
+            log, records=[r for r in log.records if inside(r)],
+            malformed=[m for m in log.malformed if inside(m)],
+            partial=None, partial_text="", first_line=first, last_line=last))
+    runs[-1].partial, runs[-1].partial_text = log.partial, log.partial_text
+    return runs
 
 
 def parse_text(data: bytes | str, subsystems: Iterable[str] | None = None,
