@@ -601,7 +601,7 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
                             if fatal else f"the most severe result is {want}"), "status"))
 
 
-def _read_ok(record: Record) -> bool:
+def read_ok(record: Record) -> bool:
     """A read whose buffer holds the device's data: NVMe success and not
     marked data_valid=false (a timed-out read, or one whose DMA the IOMMU
     blocked: in QEMU 7.2 such a read still completes with success)."""
@@ -644,7 +644,7 @@ class _ImageReader:
             return None, f"cannot read disk image: {e}"
 
 
-def _read_line_problem(r: Record) -> str | None:
+def read_line_problem(r: Record) -> str | None:
     """Why an nvme read line cannot be checked at all, or None."""
     missing = [k for k in NVME_READ_KEYS if k not in r.fields]
     if missing:
@@ -682,7 +682,7 @@ def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Re
     unmatched = {}
     valid = []
     for r in log.find("nvme", "read"):
-        problem = _read_line_problem(r)
+        problem = read_line_problem(r)
         if problem:
             out.append(Finding("error", r.lineno, problem, "crc"))
             continue
@@ -692,7 +692,7 @@ def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Re
                                f"nvme read bytes={r.fields['bytes']} but blocks*lba_size="
                                f"{expected_bytes}", "crc"))
         valid.append(r)
-        if not _read_ok(r):
+        if not read_ok(r):
             continue
         disk = disks.exact(r.fields["serial"], r.number("nsid"))
         if disk is None:
@@ -703,20 +703,28 @@ def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Re
     check_backends_agree(valid, out)
 
 
+def image_crc32(r: Record, disk: Disk, reader: _ImageReader | None = None) -> tuple:
+    """(crc32 of the image range the read line names, None) or (None, why it has none)."""
+    lba_size = r.number("lba_size")
+    if disk.lba_size is not None and disk.lba_size != lba_size:
+        return None, (f"nvme read reports lba_size={lba_size} but the disk for "
+                      f"serial={r.fields['serial']} nsid={r.fields['nsid']} has "
+                      f"{disk.lba_size}-byte LBAs")
+    slba, blocks = r.number("slba"), r.number("blocks")
+    crc, why = (reader or _ImageReader()).crc(disk.path, slba * lba_size, blocks * lba_size)
+    return crc, (f"nvme read slba={slba} blocks={blocks}: {why}" if why else None)
+
+
 def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, report: Report):
     lba_size = r.number("lba_size")
     if disk.lba_size is not None and disk.lba_size != lba_size:
-        out.append(Finding("error", r.lineno,
-                           f"nvme read reports lba_size={lba_size} but the disk for "
-                           f"serial={r.fields['serial']} nsid={r.fields['nsid']} has "
-                           f"{disk.lba_size}-byte LBAs", "crc"))
+        out.append(Finding("error", r.lineno, image_crc32(r, disk, reader)[1], "crc"))
         return
     slba, blocks = r.number("slba"), r.number("blocks")
-    offset, length = slba * lba_size, blocks * lba_size
-    crc, why = reader.crc(disk.path, offset, length)
+    crc, why = image_crc32(r, disk, reader)
     report.reads_checked += 1
     if why:
-        out.append(Finding("error", r.lineno, f"nvme read slba={slba} blocks={blocks}: {why}", "crc"))
+        out.append(Finding("error", r.lineno, why, "crc"))
         return
     claimed = r.number("crc32")
     if claimed != crc:
@@ -729,7 +737,7 @@ def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, repo
 def check_backends_agree(reads, out: list) -> None:
     groups = {}
     for r in reads:
-        if not _read_ok(r):
+        if not read_ok(r):
             continue
         key = (r.fields["serial"], r.number("nsid"), r.number("slba"), r.number("blocks"))
         groups.setdefault(key, []).append(r)

@@ -601,9 +601,10 @@ def describe_exit(code: int | None) -> str:
 
 
 def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system-x86_64",
-               extra_args=()) -> Result:
+               extra_args=(), disk_dir: str | None = None) -> Result:
+    """Boot one configuration and check it; disk_dir: the image cache (default OUT/disks)."""
     paths = RunPaths(out_dir=os.path.join(out_root, config.name),
-                     disk_dir=os.path.join(out_root, "disks"))
+                     disk_dir=disk_dir or os.path.join(out_root, "disks"))
     prepare(config, paths)
     for stale in (paths.log, paths.qemu_output):
         if os.path.exists(stale):
