@@ -850,7 +850,7 @@ ACCEPT_ANY = "any"
 
 
 def accepted_verdicts(flags, exp: Expectations | None) -> tuple:
-    """What `check-log --verdict` accepts: the flags (ANY_VERDICT: all three), else the
+    """What `check-log --verdict` accepts: the flags (ACCEPT_ANY: all three), else the
     expectations' verdict, else PASS alone."""
     if flags:
         return STATUSES if ACCEPT_ANY in flags else tuple(dict.fromkeys(flags))
