@@ -15,6 +15,7 @@ proofboot_iso, $PROOFBOOT_ISO, or build/proofboot.iso of the repository.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -53,7 +54,6 @@ def proofboot_boot(request, tmp_path):
         for run in boots:
             out = os.path.dirname(run.log_path or "")
             if out and os.path.isdir(out):
-                import shutil
                 shutil.rmtree(out, ignore_errors=True)
 
 

@@ -232,7 +232,11 @@ def boot(iso: str | None = None, qemu_args=(), options: str = "", disks: dict | 
     config.expect.verdict = proofcheck.STATUSES     # the verdict is judged by Run.check(accept=)
     out_root = out_dir or tempfile.mkdtemp(prefix="proofboot-")
     cache = disk_cache or os.path.join(tempfile.gettempdir(), "proofboot-disk-cache")
-    result = qmatrix.run_config(config, iso, out_root, qemu, disk_dir=cache)
+    try:
+        result = qmatrix.run_config(config, iso, out_root, qemu, disk_dir=cache)
+    except KeyboardInterrupt:
+        qmatrix._kill_all_running()     # QEMU runs in its own session: Ctrl-C does not reach it
+        raise
     log = prooflog.parse_file(result.log_path) if os.path.exists(result.log_path) else \
         prooflog.parse_text(b"", path=result.log_path)
     disk_map = proofcheck.DiskMap()
