@@ -309,7 +309,8 @@ def test_line_kind():
 
 def test_kernel_cmdline():
     no = guest.kernel_cmdline((4096, 131072), (1, "max"), 1000, iommu=False)
-    assert no.split() == ["console=ttyS0", "quiet", "panic=-1", "bench.bs=4096,131072",
+    assert no.split() == ["console=ttyS0", "quiet", "panic=-1", "no_timer_check",
+                          "bench.bs=4096,131072",
                           "bench.qd=1,max", "bench.ms=1000"]
     assert guest.kernel_cmdline((4096,), (1,), 1000, iommu=True).endswith(" intel_iommu=on")
 

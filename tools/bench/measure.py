@@ -47,6 +47,7 @@ class Measurement:
     label: str = ""             # depth label in the report ("1", "32", "max"); set by label_depths
     problems: list = dataclasses.field(default_factory=list)
     source: str = ""            # where it came from ("console.log:123")
+    cache: str = ""             # ceiling only: qemu-img bench -t (none = O_DIRECT, writeback = page cache)
 
     @property
     def mbps(self) -> float:
@@ -270,9 +271,10 @@ def parse_qemu_img(output: str) -> float:
     return float(m.group(1))
 
 
-def ceiling_measurement(output: str, bs: int, qd: int, count: int, aio: str) -> Measurement:
+def ceiling_measurement(output: str, bs: int, qd: int, count: int, aio: str,
+                        cache: str = "none") -> Measurement:
     seconds = parse_qemu_img(output)
-    meas = Measurement(CEILING, "host", aio, bs, qd, bs * count, seconds * 1e6)
+    meas = Measurement(CEILING, "host", aio, bs, qd, bs * count, seconds * 1e6, cache=cache)
     if seconds <= 0:
         # qemu-img prints milliseconds: a run this short cannot be timed.
         meas.us = 1.0
