@@ -42,6 +42,7 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "options: an 'opt: error' naming a control byte points at that byte in its source's text",
 )
 
 
@@ -806,6 +807,39 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+# ------------------------------------------------------------ platform checks
+
+def _is_control_byte(b: int) -> bool:
+    return b == 0x7F or (b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+
+
+def check_option_bytes(log: ProofLog, out: list) -> None:
+    """Every control-byte error names a real control byte of the source it cites."""
+    sources = {}
+    for s in log.find("opt", "source"):
+        sources[s.fields.get("name")] = prooflog.percent_decode(s.raw_fields.get("text", ""))
+    for e in log.find("opt", "error"):
+        if "offset" not in e.fields:
+            if e.fields.get("reason") == "control-byte-in-option-text":
+                out.append(Finding("error", e.lineno, "control-byte error without offset=",
+                                   "options"))
+            continue
+        text = sources.get(e.fields.get("source"))
+        offset, byte = e.number("offset"), e.number("byte")
+        if text is None:
+            out.append(Finding("error", e.lineno, f"opt error names source="
+                               f"{e.fields.get('source')} but no such 'opt: source' line",
+                               "options"))
+        elif offset is None or byte is None or offset >= len(text):
+            out.append(Finding("error", e.lineno, f"opt error offset={e.fields.get('offset')} "
+                               f"is outside the {len(text)}-byte {e.fields.get('source')} text",
+                               "options"))
+        elif text[offset] != byte or not _is_control_byte(byte):
+            out.append(Finding("error", e.lineno, f"opt error says byte=0x{byte:02x} at offset "
+                               f"{offset} but the source text has 0x{text[offset]:02x} there "
+                               "(or it is no control byte)", "options"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -816,6 +850,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_verdict_counts(log, verdict, results, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_option_bytes(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     return report

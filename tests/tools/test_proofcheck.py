@@ -440,3 +440,22 @@ def test_check_log_cli_disk_map(tmp_path, disk):
     code, out = run_check_log(str(log), "--disk-map", str(dmap), "-q")
     assert code == 1 and "crc32=0x00000001 but disk.img LBAs [2, 5)" in out
     assert "check-log:" not in out          # -q: errors only
+
+
+# ------------------------------------------------------------ platform checks
+
+def _opt_lines(error):
+    return proof_lines((("boot.options", "FAIL"),), extra=[
+        "opt: source name=fw_cfg text=dma=bounce%00tests=x ok=false", error])
+
+
+def test_option_control_byte_error_points_at_the_byte():
+    good = ("opt: error token=dma=bounce?tests=x reason=control-byte-in-option-text "
+            "source=fw_cfg offset=10 byte=0x00")
+    assert check(_opt_lines(good)).ok
+    only_error(check(_opt_lines(good.replace("offset=10", "offset=3"))), "the source text has 0x3d")
+    only_error(check(_opt_lines(good.replace("offset=10", "offset=99"))), "outside the 18-byte")
+    only_error(check(_opt_lines(good.replace("source=fw_cfg", "source=cmdline"))),
+               "no such 'opt: source' line")
+    only_error(check(_opt_lines("opt: error token=x reason=control-byte-in-option-text")),
+               "without offset=")
