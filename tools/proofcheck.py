@@ -43,6 +43,10 @@ BUILTIN_CHECKS = (
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
     "options: an 'opt: error' naming a control byte points at that byte in its source's text",
+    "untested: the verdict's untested equals the 'nvme: untested counted=true' lines "
+    "and makes the status FAIL when not 0",
+    "pci: every 'pci: device' sits on a 'pci: root' bus or a scanned bridge's secondary bus; "
+    "enumeration roots= and nvme_class= agree with the lines",
 )
 
 
@@ -594,8 +598,11 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
     fatal = [r for r in log.find("proofboot", "fatal") if r.lineno < verdict.lineno]
     if fatal:
         want = "FAIL"   # a fatal error outside any test fails the run whatever the results
+    untested = verdict.number("untested") or 0
+    if untested:
+        want = "FAIL"   # see check_untested
     status = verdict.fields.get("status")
-    if status in STATUSES and status != want:
+    if status in STATUSES and status != want and not (untested and not fatal):
         out.append(Finding("error", verdict.lineno,
                            f"verdict status={status} but " +
                            (f"'proofboot: fatal' on line {fatal[0].lineno} makes the run FAIL"
@@ -840,6 +847,71 @@ def check_option_bytes(log: ProofLog, out: list) -> None:
                                "(or it is no control byte)", "options"))
 
 
+def check_untested(log: ProofLog, verdict: Record | None, out: list) -> None:
+    """An NVMe-class function no test brought up keeps the verdict from PASS."""
+    if verdict is None or verdict.fields.get("emergency") == "true":
+        return
+    counted = [r for r in log.find("nvme", "untested") if r.fields.get("counted") == "true"]
+    claimed = verdict.number("untested")
+    if claimed is None:
+        if counted:
+            out.append(Finding("error", verdict.lineno, "verdict has no untested= but "
+                               f"{len(counted)} 'nvme: untested counted=true' line(s)", "untested"))
+        return
+    if claimed != len(counted):
+        out.append(Finding("error", verdict.lineno, f"verdict says untested={claimed} "
+                           f"but there are {len(counted)} 'nvme: untested counted=true' lines",
+                           "untested"))
+    if (claimed or counted) and verdict.fields.get("status") != "FAIL":
+        out.append(Finding("error", verdict.lineno, f"verdict status={verdict.fields.get('status')}"
+                           " with an untested controller: the status must be FAIL", "untested"))
+
+
+def _bus_key(record: Record, seg_key: str, bus_key: str):
+    return record.number(seg_key), record.number(bus_key)
+
+
+def check_pci_walk(log: ProofLog, out: list) -> None:
+    """Devices only on buses the walk reached; the summary agrees with the lines.
+    Logs of firmware from before 'pci: root' lines existed (no such line at all)
+    are not judged by this check."""
+    if not log.find("pci", "root"):
+        return
+    reached = set()
+    roots = 0
+    nvme = 0
+    for r in log.records:
+        if r.subsystem != "pci":
+            continue
+        if r.event == "root":
+            roots += 1
+            reached.add(_bus_key(r, "segment", "bus"))
+        elif r.event in ("device", "bridge"):
+            seg, bus = _parse_bdf(r.fields.get("bdf", ""))
+            if r.event == "device":
+                nvme += (r.fields.get("class"), r.fields.get("subclass"),
+                         r.fields.get("prog_if")) == ("0x01", "0x08", "0x02")
+                if seg is not None and (seg, bus) not in reached:
+                    out.append(Finding("error", r.lineno, f"pci device {r.fields.get('bdf')} on a "
+                                       "bus no 'pci: root' line or scanned bridge led to", "pci"))
+            elif r.fields.get("scanned") == "true" and seg is not None:
+                reached.add((seg, r.number("secondary")))
+        elif r.event == "enumeration done":
+            if "roots" in r.fields and r.number("roots") != roots:
+                out.append(Finding("error", r.lineno, f"pci enumeration says roots={r.fields['roots']}"
+                                   f" but {roots} 'pci: root' lines precede it", "pci"))
+            if "nvme_class" in r.fields and r.number("nvme_class") != nvme:
+                out.append(Finding("error", r.lineno, f"pci enumeration says nvme_class="
+                                   f"{r.fields['nvme_class']} but {nvme} NVMe-class device lines "
+                                   "precede it", "pci"))
+            reached, roots, nvme = set(), 0, 0
+
+
+def _parse_bdf(text: str):
+    m = re.fullmatch(r"([0-9a-f]{4}):([0-9a-f]{2}):[0-9a-f]{2}\.[0-7]", text)
+    return (int(m.group(1), 16), int(m.group(2), 16)) if m else (None, None)
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -851,6 +923,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     check_option_bytes(log, out)
+    check_untested(log, verdict, out)
+    check_pci_walk(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     return report

@@ -459,3 +459,41 @@ def test_option_control_byte_error_points_at_the_byte():
                "no such 'opt: source' line")
     only_error(check(_opt_lines("opt: error token=x reason=control-byte-in-option-text")),
                "without offset=")
+
+
+def _untested_lines(counted, status, untested):
+    extra = [f"nvme: untested bdf=0000:00:0a.0 vendor=0x1b36 device=0x0010 "
+             f"reason={'controller-table-full' if counted else 'not-selected'} "
+             f"counted={'true' if counted else 'false'}"]
+    return proof_lines((("a.x", "PASS"),), extra=extra, verdict=(
+        f"proofboot: verdict status={status} passed=1 failed=0 skipped=0 "
+        f"untested={untested}"))
+
+
+def test_untested_controller_makes_the_verdict_fail():
+    assert check(_untested_lines(True, "FAIL", 1)).ok
+    only_error(check(_untested_lines(True, "PASS", 1)), "the status must be FAIL")
+    errs = errors(check(_untested_lines(True, "FAIL", 0)))
+    assert any("untested=0 but there are 1" in m for _, m in errs), errs
+    assert check(_untested_lines(False, "PASS", 0)).ok
+
+
+PCI_WALK = [
+    "pci: root segment=0 bus=0 found_by=first-bus",
+    "pci: device bdf=0000:00:03.0 vendor=0x1b36 device=0x0010 class=0x01 subclass=0x08 prog_if=0x02",
+    "pci: root segment=0 bus=64 found_by=probe",
+    "pci: device bdf=0000:40:00.0 vendor=0x1b36 device=0x000c class=0x06 subclass=0x04 prog_if=0x00",
+    "pci: bridge bdf=0000:40:00.0 secondary=65 subordinate=65 scanned=true reason=ok",
+    "pci: device bdf=0000:41:00.0 vendor=0x1b36 device=0x0010 class=0x01 subclass=0x08 prog_if=0x02",
+    "pci: enumeration done access=ecam functions=3 roots=2 nvme_class=2",
+]
+
+
+def test_pci_devices_only_on_walked_buses_and_summary_agrees():
+    assert check(proof_lines(extra=PCI_WALK)).ok
+    no_root = [line for line in PCI_WALK if "bus=64" not in line]
+    errs = errors(check(proof_lines(extra=no_root)))
+    assert any("0000:40:00.0 on a bus no 'pci: root'" in m for _, m in errs), errs
+    assert any("roots=2 but 1" in m for _, m in errs), errs
+    wrong = PCI_WALK[:-1] + [PCI_WALK[-1].replace("nvme_class=2", "nvme_class=1")]
+    only_error(check(proof_lines(extra=wrong)), "nvme_class=1 but 2")
