@@ -1,7 +1,7 @@
 /*
  * kmain: from GRUB's hand-off to the test runner.  Order matters: the CPU
  * tables first (so any fault is reported), then the console, the boot
- * information, memory, time, options, and finally the test table.
+ * information, memory, ACPI, time, options, and finally the test table.
  */
 #include "acpi.h"
 #include "boot_defs.h"
@@ -192,12 +192,13 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	report_start(magic);
 	report_mb2_problems();
 	console_start_screen(boot_magic_ok ? &boot_info : NULL);
+	/* ACPI first: the HPET and the PM timer, time references, are found from its tables. */
+	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	time_init();
 	lapic_init();
 	load_options();
 	report_environment(heap_size);
 	report_safety();
-	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	dma_iommu_register();
 	runner_run(&opts);
 }

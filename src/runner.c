@@ -148,7 +148,8 @@ static void watchdog_tick(uint8_t vector, void *ctx)
 {
 	(void)vector;
 	(void)ctx;
-	if (run.deadline_us && time_now_us() >= run.deadline_us) {
+	/* Never unwind mid-write: the line would be cut and glued to the next (next tick then). */
+	if (run.deadline_us && !console_busy() && time_now_us() >= run.deadline_us) {
 		run.deadline_us = 0;
 		longjmp(run.watchdog_jump, 1); /* unwinds the hung test; see run_one() */
 	}
@@ -179,6 +180,7 @@ static void run_one(unsigned index)
 		run.deadline_us = 0;
 	} else {
 		/* Back from the tick handler with interrupts still off. */
+		console_end_line(); /* the hung test may have left half a line */
 		irq_enable();
 		status = test_fail(&run.ctx, "timeout after %u s", run.opts->timeout_s);
 	}

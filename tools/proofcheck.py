@@ -47,6 +47,9 @@ BUILTIN_CHECKS = (
     "and makes the status FAIL when not 0",
     "pci: every 'pci: device' sits on a 'pci: root' bus or a scanned bridge's secondary bus; "
     "enumeration roots= and nvme_class= agree with the lines",
+    "time: one 'time: calibrated' (an accepted source, plausible rate) or 'time: calibration "
+    "failed' (no source accepted, the conservative rate); no 'timeout after N s' result shorter "
+    "than N s",
 )
 
 
@@ -907,6 +910,49 @@ def check_pci_walk(log: ProofLog, out: list) -> None:
             reached, roots, nvme = set(), 0, 0
 
 
+TSC_HZ_MIN, TSC_HZ_MAX = 200_000_000, 10_000_000_000
+TSC_HZ_CONSERVATIVE = TSC_HZ_MAX
+TIMEOUT_REASON = re.compile(r"timeout after (\d+) s")
+
+
+def check_time(log: ProofLog, out: list) -> None:
+    """The rate in use comes from an accepted source; timeouts last what they say."""
+    sources = log.find("time", "source")
+    outcome = log.find("time", "calibrated") + log.find("time", "calibration failed")
+    if sources:
+        _check_time_outcome(sources, outcome, out)
+    for r in log.find("test", "result"):
+        m = TIMEOUT_REASON.fullmatch(r.fields.get("reason", ""))
+        duration = r.number("duration_us")
+        if m and duration is not None and duration < int(m.group(1)) * 1_000_000:
+            out.append(Finding("error", r.lineno, f"test {r.fields.get('name')} 'timed out after "
+                               f"{m.group(1)} s' in duration_us={duration}", "time"))
+
+
+def _check_time_outcome(sources, outcome, out: list) -> None:
+    if len(outcome) != 1:
+        out.append(Finding("error", outcome[1].lineno if len(outcome) > 1 else sources[0].lineno,
+                           f"{len(outcome)} time calibration outcome lines, expected one", "time"))
+        return
+    o = outcome[0]
+    accepted = [s for s in sources if s.fields.get("accepted") == "true" and s.lineno < o.lineno]
+    if o.event == "calibration failed":
+        if accepted:
+            out.append(Finding("error", o.lineno, "calibration failed although source "
+                               f"{accepted[0].fields.get('name')} was accepted", "time"))
+        if o.number("assumed_tsc_hz") != TSC_HZ_CONSERVATIVE:
+            out.append(Finding("error", o.lineno, f"assumed_tsc_hz={o.fields.get('assumed_tsc_hz')}"
+                               f", expected the conservative {TSC_HZ_CONSERVATIVE}", "time"))
+        return
+    hz, name = o.number("tsc_hz"), o.fields.get("source")
+    if hz is None or not TSC_HZ_MIN <= hz <= TSC_HZ_MAX:
+        out.append(Finding("error", o.lineno, f"calibrated tsc_hz={o.fields.get('tsc_hz')} is "
+                           "outside 200 MHz..10 GHz", "time"))
+    if not any(s.fields.get("name") == name and s.number("tsc_hz") == hz for s in accepted):
+        out.append(Finding("error", o.lineno, f"calibrated source={name} tsc_hz={hz} but no "
+                           "accepted 'time: source' line says so", "time"))
+
+
 def _parse_bdf(text: str):
     m = re.fullmatch(r"([0-9a-f]{4}):([0-9a-f]{2}):[0-9a-f]{2}\.[0-7]", text)
     return (int(m.group(1), 16), int(m.group(2), 16)) if m else (None, None)
@@ -925,6 +971,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_option_bytes(log, out)
     check_untested(log, verdict, out)
     check_pci_walk(log, out)
+    check_time(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     return report

@@ -497,3 +497,38 @@ def test_pci_devices_only_on_walked_buses_and_summary_agrees():
     assert any("roots=2 but 1" in m for _, m in errs), errs
     wrong = PCI_WALK[:-1] + [PCI_WALK[-1].replace("nvme_class=2", "nvme_class=1")]
     only_error(check(proof_lines(extra=wrong)), "nvme_class=1 but 2")
+
+
+TIME_OK = [
+    "time: source name=cpuid accepted=false tsc_hz=0 reason=no-leaf-15h cpuid=no-leaf-15h",
+    "time: source name=hpet accepted=false tsc_hz=0 reason=no-hpet-table",
+    "time: source name=pm-timer accepted=true tsc_hz=2600172381 reason=ok window_us=5000 "
+    "windows=5 spread_ppm=542 agreeing=5",
+    "time: calibrated source=pm-timer tsc_hz=2600172381 window_us=5000 windows=5 spread_ppm=542",
+]
+
+
+def test_time_calibration_names_an_accepted_source():
+    assert check(proof_lines(extra=TIME_OK)).ok
+    only_error(check(proof_lines(extra=TIME_OK[:-1] + [TIME_OK[-1].replace("pm-timer", "hpet")])),
+               "no accepted 'time: source' line says so")
+    low = [line.replace("2600172381", "27204") for line in TIME_OK]
+    assert any("outside 200 MHz" in m for _, m in errors(check(proof_lines(extra=low))))
+    failed = TIME_OK[:2] + [
+        "time: source name=pit accepted=false tsc_hz=0 reason=counter-not-counting",
+        "time: calibration failed reason=no-trustworthy-source assumed_tsc_hz=10000000000"]
+    assert check(proof_lines(extra=failed)).ok
+    only_error(check(proof_lines(extra=failed[:-1] + [failed[-1].replace("10000000000", "1000000000")])),
+               "expected the conservative")
+    only_error(check(proof_lines(extra=TIME_OK[:-1] + [failed[-1]])), "although source pm-timer")
+    only_error(check(proof_lines(extra=TIME_OK[:-1])), "0 time calibration outcome lines")
+
+
+def test_timeout_result_never_shorter_than_its_timeout():
+    lines = proof_lines((("runner.hang", "FAIL"),))
+    i = next(i for i, line in enumerate(lines) if line.startswith("test: result"))
+    lines[i] = ("test: result name=runner.hang status=FAIL duration_us=2007058 "
+                "reason=timeout%20after%202%20s")
+    assert check(lines).ok
+    lines[i] = lines[i].replace("duration_us=2007058", "duration_us=300000")
+    only_error(check(lines), "'timed out after 2 s' in duration_us=300000")
