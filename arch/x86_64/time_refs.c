@@ -86,39 +86,38 @@ static uint64_t hpet_read(const struct counter *c)
 	return mmio_read32(c->address + HPET_REG_MAIN_COUNTER);
 }
 
-void time_measure_hpet(struct time_measurement *m)
+/* Finds and starts the HPET's main counter; NULL, or why it cannot be used. */
+static const char *open_hpet(struct counter *c)
 {
 	size_t len;
 	const void *table = acpi_find_table("HPET", 0, &len);
 	struct acpi_hpet_info info;
-	enum acpi_hpet_status st;
+	enum acpi_hpet_status st = table ? acpi_hpet_parse(table, len, &info) : ACPI_HPET_OK;
 
-	*m = (struct time_measurement){ .name = "hpet" };
-	if (!table) {
-		m->reason = "no-hpet-table";
-		return;
-	}
-	st = acpi_hpet_parse(table, len, &info);
-	if (st != ACPI_HPET_OK) {
-		m->reason = acpi_hpet_status_name(st);
-		return;
-	}
-	if (!paging_map_mmio(info.base, HPET_BLOCK_BYTES)) {
-		m->reason = "hpet-map-failed";
-		return;
-	}
+	if (!table)
+		return "no-hpet-table";
+	if (st != ACPI_HPET_OK)
+		return acpi_hpet_status_name(st);
+	if (!paging_map_mmio(info.base, HPET_BLOCK_BYTES))
+		return "hpet-map-failed";
 	uint64_t gcap = mmio_read64(info.base + HPET_REG_GCAP_ID);
-	struct counter c = { hpet_read, info.base, hpet_counter_bits(gcap), hpet_counter_hz(gcap) };
-
-	if (c.hz == 0) {
-		m->reason = "hpet-period-invalid";
-		return;
-	}
+	*c = (struct counter){ hpet_read, info.base, hpet_counter_bits(gcap), hpet_counter_hz(gcap) };
+	if (c->hz == 0)
+		return "hpet-period-invalid";
 	/* The main counter only runs while ENABLE_CNF is set; firmware may leave it off. */
 	uint64_t conf = mmio_read64(info.base + HPET_REG_GEN_CONF);
 	if (!(conf & HPET_GEN_CONF_ENABLE))
 		mmio_write64(info.base + HPET_REG_GEN_CONF, conf | HPET_GEN_CONF_ENABLE);
-	measure_counter(m, &c);
+	return NULL;
+}
+
+void time_measure_hpet(struct time_measurement *m)
+{
+	struct counter c;
+
+	*m = (struct time_measurement){ .name = "hpet", .reason = open_hpet(&c) };
+	if (!m->reason)
+		measure_counter(m, &c);
 }
 
 /* -------------------------------------------------------------- PM timer */
@@ -132,31 +131,33 @@ static uint64_t pm_timer_read(const struct counter *c)
 	return mmio_read32(c->address) & mask;
 }
 
-void time_measure_pm_timer(struct time_measurement *m)
+/* Finds the PM timer from the FADT; NULL, or why it cannot be used. */
+static const char *open_pm_timer(struct counter *c)
 {
 	size_t len;
 	const void *fadt = acpi_find_table("FACP", 0, &len);
 	struct acpi_pmtimer_info info;
-	enum acpi_pmtimer_status st;
+	enum acpi_pmtimer_status st = fadt ? acpi_pmtimer_parse(fadt, len, &info) : ACPI_PMTIMER_OK;
 
-	*m = (struct time_measurement){ .name = "pm-timer" };
-	if (!fadt) {
-		m->reason = "no-fadt";
-		return;
-	}
-	st = acpi_pmtimer_parse(fadt, len, &info);
-	if (st != ACPI_PMTIMER_OK) {
-		m->reason = acpi_pmtimer_status_name(st);
-		return;
-	}
+	if (!fadt)
+		return "no-fadt";
+	if (st != ACPI_PMTIMER_OK)
+		return acpi_pmtimer_status_name(st);
 	/* Memory-space timers below 64 KiB do not exist; keep the I/O/memory choice unambiguous. */
 	if (!info.io && (info.address <= PM_TIMER_IO_PORT_MAX ||
-			 !paging_map_mmio(info.address, PM_TIMER_LEN))) {
-		m->reason = "pm-timer-map-failed";
-		return;
-	}
-	struct counter c = { pm_timer_read, info.address, info.bits, PM_TIMER_HZ };
-	measure_counter(m, &c);
+			 !paging_map_mmio(info.address, PM_TIMER_LEN)))
+		return "pm-timer-map-failed";
+	*c = (struct counter){ pm_timer_read, info.address, info.bits, PM_TIMER_HZ };
+	return NULL;
+}
+
+void time_measure_pm_timer(struct time_measurement *m)
+{
+	struct counter c;
+
+	*m = (struct time_measurement){ .name = "pm-timer", .reason = open_pm_timer(&c) };
+	if (!m->reason)
+		measure_counter(m, &c);
 }
 
 /* ------------------------------------------------------------------ PIT */
