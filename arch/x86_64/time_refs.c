@@ -26,27 +26,34 @@ struct counter {
 	uint64_t hz;
 };
 
-/* TSC rate over one window; 0 if the counter did not advance far enough in time. */
+/*
+ * TSC rate over one window; 0 if the counter did not advance far enough in
+ * time.  The counter is always checked before giving up, so a descheduled
+ * vCPU (both clocks jumped) still completes its window.
+ */
 static uint64_t counter_window(const struct counter *c)
 {
 	uint64_t want = c->hz * TIME_REF_WINDOW_US / US_PER_S;
-	uint64_t first = c->read(c), start, tsc_start, now, tsc_now;
+	uint64_t first = c->read(c), start, now, tsc_start = rdtsc(), tsc_now;
 
 	/* Start on a tick edge, so the window's reference length is exact to one tick. */
-	tsc_start = rdtsc();
-	do {
+	for (;;) {
 		start = c->read(c);
-		now = rdtsc();
-		if (now - tsc_start > WINDOW_GIVE_UP_TSC)
-			return 0;
-	} while (start == first);
-	tsc_start = now;
-	do {
-		now = c->read(c);
 		tsc_now = rdtsc();
+		if (start != first)
+			break;
 		if (tsc_now - tsc_start > WINDOW_GIVE_UP_TSC)
 			return 0;
-	} while (time_counter_delta(start, now, c->bits) < want);
+	}
+	tsc_start = tsc_now;
+	for (;;) {
+		now = c->read(c);
+		tsc_now = rdtsc();
+		if (time_counter_delta(start, now, c->bits) >= want)
+			break;
+		if (tsc_now - tsc_start > WINDOW_GIVE_UP_TSC)
+			return 0;
+	}
 	return time_rate_hz(tsc_now - tsc_start, time_counter_delta(start, now, c->bits), c->hz);
 }
 
