@@ -8,8 +8,8 @@
 #include "mmio.h"
 #include "paging.h"
 #include "time_cal.h"
+#include "time_units.h"
 
-#define US_PER_S 1000000ull
 /*
  * A counter that stops (or never starts) must not hang the boot: a window
  * gives up once the TSC has run for 4x the window at the highest plausible

@@ -15,7 +15,6 @@
 #include "time_cal.h"
 #include "time_refs.h"
 
-#define US_PER_S 1000000ull
 
 static uint64_t tsc_hz = TIME_TSC_HZ_CONSERVATIVE;
 static uint64_t tsc_at_init;
