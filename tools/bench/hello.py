@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 
+from proofboot import qmatrix
 from bench import runs
 
 HELLO_ASM = r"""
@@ -101,9 +102,9 @@ def build_iso(out_dir: str, project_cfg_path: str) -> str:
 def _timed_boot(name: str, iso: str, out_dir: str, options: str, qemu: str) -> float | None:
     spec = runs.disk_spec()
     config = runs.bench_config(name, "iommu", spec, options, runs.FW_MEMORY, TIMEOUT)
-    paths = runs.qmatrix.RunPaths(os.path.join(out_dir, name), os.path.join(out_dir, "disks"))
-    runs.qmatrix.prepare(config, paths)
-    cmd = runs.qmatrix.build_command(config, iso, paths, qemu)
+    paths = qmatrix.RunPaths(os.path.join(out_dir, name), os.path.join(out_dir, "disks"))
+    qmatrix.prepare(config, paths)
+    cmd = qmatrix.build_command(config, iso, paths, qemu)
     timed = runs.run_timed(cmd, TIMEOUT, paths.log, paths.qemu_output)
     return timed.wall if timed.exit_code == PASS_EXIT and not timed.timed_out else None
 

@@ -36,10 +36,11 @@ class Target:
     goal: float
     at_most: bool = False   # the ratio must stay at or below the goal (time ratios)
     reason: str = ""        # why not judged, or a note
+    valid: bool = True      # False: a side comes from a run that failed a validity check
 
     @property
     def status(self) -> str:
-        if self.ratio is None or self.reason.startswith("invalid"):
+        if self.ratio is None or not self.valid:
             return NOT_JUDGED
         ok = self.ratio <= self.goal if self.at_most else self.ratio >= self.goal
         return MET if ok else MISSED
@@ -51,7 +52,7 @@ def _point_target(name: str, row, goal: float, invalid_linux: set) -> Target:
     if linux is None or row.cells.get(measure.PROOFBOOT) is None:
         return Target(name, scope, None, goal, reason="no figure on one side")
     if row.variant in invalid_linux:
-        return Target(name, scope, row.ratio(measure.LINUX), goal,
+        return Target(name, scope, row.ratio(measure.LINUX), goal, valid=False,
                       reason="invalid: the Linux run of this variant had problems")
     return Target(name, scope, row.ratio(measure.LINUX), goal)
 
