@@ -117,6 +117,7 @@ static void load_options(void)
 		options_add_error(&opts, FW_CFG_OPTIONS_FILE, "options-text-too-long");
 	else if (size >= 0)
 		apply_options("fw_cfg", fw_cfg_text);
+	runner_check_test_globs(&opts); /* a mistyped glob would otherwise run nothing */
 	for (unsigned i = 0; i < opts.error_count && i < OPTIONS_MAX_ERRORS; i++) {
 		struct proof p;
 		proof_begin(&p, "opt", "error");

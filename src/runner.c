@@ -12,6 +12,7 @@
 #include "io.h"
 #include "irq.h"
 #include "lapic.h"
+#include "options_tests.h"
 #include "proof.h"
 #include "power.h"
 #include "qemu.h"
@@ -74,6 +75,16 @@ static bool is_selected(const struct test_case *t, const struct options *opts)
 	if (opts->tests[0] == '\0')
 		return !(t->flags & TEST_FLAG_NOT_DEFAULT);
 	return glob_list_match(opts->tests, t->name);
+}
+
+void runner_check_test_globs(struct options *opts)
+{
+	static const char *names[RUNNER_MAX_TESTS];
+	unsigned count = tests_table_count < RUNNER_MAX_TESTS ? tests_table_count : RUNNER_MAX_TESTS;
+
+	for (unsigned i = 0; i < count; i++)
+		names[i] = tests_table[i].name;
+	options_check_test_globs(opts, names, count);
 }
 
 static void print_plan(void)

@@ -1,4 +1,4 @@
-"""tools/qmatrix.py, tools/reports.py: matrix file, QEMU command line, runner, TAP/JUnit.
+"""python/proofboot/qmatrix.py, python/proofboot/reports.py: matrix file, QEMU command line, runner, TAP/JUnit.
 
 The runner tests use tests/tools/fake_qemu.py instead of QEMU, so they are fast
 and need no ISO.
@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import qmatrix
-import reports
+from proofboot import qmatrix
+from proofboot import reports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_QEMU = os.path.join(HERE, "fake_qemu.py")
