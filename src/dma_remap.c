@@ -8,11 +8,12 @@
  * device is recorded in the ledger (src/lib/dma_ledger.c) like the bounce
  * backend does.  A canary page that is never mapped sits beside the
  * device's memory: the isolation tests aim DMA at its physical address.
- * The hardware is reached only through the unit driver's ops.
+ * The hardware is reached only through the unit driver's ops.  Which
+ * driver is in use: dma_remap_select.c; what tests reach into:
+ * dma_remap_hooks.c.
  */
-#include "dma_remap.h"
+#include "dma_remap_internal.h"
 
-#include "acpi.h"
 #include "pci.h"
 #include "pmem.h"
 #include "proof.h"
@@ -22,71 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REMAP_WINDOW_PAGES (DMA_REMAP_WINDOW_BYTES / PAGE_SIZE)
-#define REMAP_LEDGER_ENTRIES 1024
-#define REMAP_COHERENT_CACHE 32
-#define REMAP_FAULT_BATCH 8
-/* Canary and coherent memory sit below 4 GiB: inside every table depth's IOVA range. */
-#define REMAP_MEMORY_LIMIT (4ull << 30)
-#define REMAP_CANARY_SEED 0x696f6d6du
-#define REMAP_FALLBACK_WINDOW (4ull << 30) /* for devices that cannot reach the usual windows */
-#define REMAP_MAX_DEVICES 16
-/* Bridges between a device and its root bus that the alias walk follows at most. */
-#define REMAP_MAX_HOPS 16
-#define HEX64 16
-/* Coherent buffers (queues, PRP-list pages) listed per device; the rest are counted. */
-#define REMAP_MAP_LINES_MAX 8
-#define PAGE_MASK_4K (~(uint64_t)(PAGE_SIZE - 1))
-#define RID_BUS(r) ((uint8_t)((r) >> 8))
-#define RID_DEV(r) ((uint8_t)(((r) >> 3) & 0x1f))
-#define RID_FN(r) ((uint8_t)((r) & 0x7))
-
-enum remap_tag { REMAP_TAG_COHERENT = 1, REMAP_TAG_STREAMING = 2 };
-
-/* Backing pages of freed coherent buffers, kept for reuse (pmem never frees). */
-struct coherent_spare {
-	void *cpu;
-	size_t pages;
-};
-
-/*
- * One device the core has seen: every device attached to this backend, and
- * every device detached from it (or bound elsewhere while a unit existed),
- * which must get pass-through whenever its unit translates.
- */
-struct remap_state {
-	const struct remap_unit_ops *drv;
-	struct remap_unit *unit;
-	struct remap_domain *domain; /* NULL until the device first attaches here */
-	struct pci_bdf bdf;
-	char name[PCI_BDF_STR_LEN];
-	uint16_t sid;
-	unsigned rid_count;
-	uint16_t rids[DMA_ALIAS_MAX];
-	bool remapped;  /* its requester ids translate through its domain now */
-	uint64_t window_base;
-	struct page_bitmap bitmap;
-	uint32_t bitmap_words[PAGE_BITMAP_WORDS(REMAP_WINDOW_PAGES)];
-	struct dma_ledger ledger;
-	struct dma_ledger_entry entries[REMAP_LEDGER_ENTRIES];
-	uint8_t *canary;
-	struct coherent_spare spares[REMAP_COHERENT_CACHE];
-	uint64_t maps, unmaps;
-	unsigned map_lines; /* `iommu: map` lines printed for this device */
-	uint64_t last_map_iova, last_map_phys;
-	uint64_t checks, check_failures, stray_faults;
-	uint64_t faults_seen; /* every fault from this device, expected or not */
-	char first_failure[DMA_REASON_MAX];
-	/* test hooks */
-	unsigned forced_perms; /* REMAP_PERM_* for the next streaming map; 0: from its direction */
-	bool redirect_pending;
-	uint64_t redirect_iova;
-	bool expect_pending;
-	uint64_t expect_iova;
-	bool expected_arrived;
-	struct iommu_fault expected;
-};
-
 /* A streaming mapping's private record (m->backend). */
 struct remap_mapping {
 	uint64_t iova_page;
@@ -94,10 +30,6 @@ struct remap_mapping {
 	bool redirected; /* handed out without a mapping (test) */
 };
 
-static const struct remap_unit_ops *drivers[DMA_REMAP_MAX_DRIVERS];
-static unsigned driver_count;
-static const struct remap_unit_ops *current; /* the driver being verified, then in use */
-static remap_verify_fn verifier;
 static struct remap_state *states[REMAP_MAX_DEVICES];
 
 void remap_reason(char *reason, size_t cap, const char *fmt, ...)
@@ -111,12 +43,7 @@ void remap_reason(char *reason, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool acpi_table_present(const char *signature)
-{
-	return acpi_find_table(signature, 0, NULL) != NULL;
-}
-
-static struct remap_state *state_of(struct dma_device *d)
+struct remap_state *remap_state_of(struct dma_device *d)
 {
 	return d->state_owner == &dma_remap_ops || d->ops == &dma_remap_ops ? d->backend_state
 									       : NULL;
@@ -139,50 +66,12 @@ static struct pci_bdf rid_bdf(uint16_t segment, uint16_t rid)
 	return (struct pci_bdf){ segment, RID_BUS(rid), RID_DEV(rid), RID_FN(rid) };
 }
 
-static bool owns_sid(const struct remap_state *s, uint16_t sid)
+bool remap_owns_sid(const struct remap_state *s, uint16_t sid)
 {
 	for (unsigned i = 0; i < s->rid_count; i++)
 		if (s->rids[i] == sid)
 			return true;
 	return false;
-}
-
-/* ------------------------------------------------------------- drivers */
-
-void remap_register_driver(const struct remap_unit_ops *driver)
-{
-	if (driver_count < DMA_REMAP_MAX_DRIVERS)
-		drivers[driver_count++] = driver;
-}
-
-void remap_set_verifier(remap_verify_fn verify)
-{
-	verifier = verify;
-}
-
-const struct remap_unit_ops *dma_remap_driver(void)
-{
-	return current;
-}
-
-const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *table_present)
-{
-	char first[REMAP_REASON_MAX] = "no-remapping-driver";
-
-	*table_present = false;
-	if (current && current->discover(reason, cap))
-		return current;
-	for (unsigned i = 0; i < driver_count; i++) {
-		char why[REMAP_REASON_MAX];
-
-		*table_present |= acpi_table_present(drivers[i]->acpi_table);
-		if (drivers[i]->discover(why, sizeof(why)))
-			return drivers[i];
-		if (i == 0)
-			snprintf(first, sizeof(first), "%s", why);
-	}
-	remap_reason(reason, cap, "%s", first);
-	return NULL;
 }
 
 /* ------------------------------------------------------------- aliases */
@@ -275,11 +164,11 @@ static struct remap_state *new_state(struct pci_bdf bdf, char *reason, size_t ca
 		remap_reason(reason, cap, "no-memory-for-remapping-state");
 		return NULL;
 	}
-	s->drv = current;
+	s->drv = dma_remap_driver();
 	s->bdf = bdf;
 	pci_bdf_format(bdf, s->name);
 	s->sid = dma_alias_rid(bdf.bus, bdf.dev, bdf.fn);
-	s->unit = current->unit_for_device(bdf, reason, cap);
+	s->unit = s->drv->unit_for_device(bdf, reason, cap);
 	if (!s->unit) {
 		free(s);
 		return NULL;
@@ -297,7 +186,7 @@ static const struct remap_state *alias_owner(const struct remap_state *s)
 		if (!o || o == s || o->unit != s->unit || !o->domain)
 			continue;
 		for (unsigned r = 0; r < s->rid_count; r++)
-			if (owns_sid(o, s->rids[r]))
+			if (remap_owns_sid(o, s->rids[r]))
 				return o;
 	}
 	return NULL;
@@ -493,7 +382,7 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 
 static bool remap_attach(struct dma_device *d, char *reason, size_t cap)
 {
-	if (!current) {
+	if (!dma_remap_driver()) {
 		remap_reason(reason, cap, "no-remapping-unit-driver-in-use");
 		return false;
 	}
@@ -537,7 +426,7 @@ static bool remap_detach(struct dma_device *d, char *reason, size_t cap)
 {
 	struct remap_state *s = find_state(d->bdf);
 
-	if (!current && !s)
+	if (!dma_remap_driver() && !s)
 		return true; /* no unit was ever used: nothing translates */
 	if (!s && !(s = new_state(d->bdf, NULL, 0)))
 		return true; /* no unit covers the device: its DMA is not translated */
@@ -574,7 +463,7 @@ void remap_report_mapping(const struct remap_domain *d, const char *event, uint6
 	proof_emit(&p);
 }
 
-static void note_failure(struct remap_state *s, const char *reason)
+void remap_note_failure(struct remap_state *s, const char *reason)
 {
 	if (s->check_failures++ == 0)
 		snprintf(s->first_failure, sizeof(s->first_failure), "%s", reason);
@@ -627,7 +516,7 @@ static void take_back(struct remap_state *s, uint64_t iova_page, size_t offset, 
 	char why[DMA_REASON_MAX];
 
 	if (!s->drv->unmap(s->domain, iova_page, pages * PAGE_SIZE, why, sizeof(why)))
-		note_failure(s, why);
+		remap_note_failure(s, why);
 	dma_ledger_release(&s->ledger, iova_page + offset, len);
 	page_bitmap_free(&s->bitmap, iova_page, pages);
 	s->unmaps++;
@@ -660,7 +549,7 @@ static void coherent_spare(struct remap_state *s, void *cpu, size_t pages)
 
 static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_buffer *out)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	size_t pages = pages_for(0, size);
 	uint64_t iova;
 	void *cpu;
@@ -681,7 +570,7 @@ static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_b
 
 static void remap_free_coherent(struct dma_device *d, struct dma_buffer *buf)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 
 	if (!s || !s->domain || buf->size == 0)
 		return;
@@ -693,7 +582,7 @@ static void remap_free_coherent(struct dma_device *d, struct dma_buffer *buf)
 static bool remap_map(struct dma_device *d, void *cpu, size_t len, enum dma_dir dir,
 		      struct dma_mapping *out)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	size_t offset = (uintptr_t)cpu & (PAGE_SIZE - 1);
 	struct remap_mapping *m = calloc(1, sizeof(*m));
 	uint64_t phys_page = virt_to_phys(cpu) - offset;
@@ -722,7 +611,7 @@ static bool remap_map(struct dma_device *d, void *cpu, size_t len, enum dma_dir 
 
 static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	struct remap_mapping *m = mapping->backend;
 	size_t offset = (uintptr_t)mapping->cpu & (PAGE_SIZE - 1);
 
@@ -739,7 +628,7 @@ static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 static struct remap_state *fault_owner(const struct remap_unit *u, uint16_t sid)
 {
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
-		if (states[i] && states[i]->unit == u && owns_sid(states[i], sid))
+		if (states[i] && states[i]->unit == u && remap_owns_sid(states[i], sid))
 			return states[i];
 	return NULL;
 }
@@ -769,7 +658,7 @@ static void report_fault(const struct remap_unit *u, const struct iommu_fault *f
  * the fault that device's test expects, or a stray one.  Any stray fault
  * fails the collecting device's check too (nothing may fault unnoticed).
  */
-static bool absorb_faults(struct remap_state *s, char *reason, size_t cap)
+bool remap_absorb_faults(struct remap_state *s, char *reason, size_t cap)
 {
 	struct iommu_fault faults[REMAP_FAULT_BATCH];
 	unsigned n = s->drv->faults_collect(s->unit, faults, REMAP_FAULT_BATCH);
@@ -803,7 +692,7 @@ static bool absorb_faults(struct remap_state *s, char *reason, size_t cap)
 
 /* ------------------------------------------------------------ check / audit */
 
-static bool canary_ok(struct remap_state *s, char *reason, size_t cap)
+bool remap_canary_ok(struct remap_state *s, char *reason, size_t cap)
 {
 	size_t bad;
 
@@ -815,25 +704,25 @@ static bool canary_ok(struct remap_state *s, char *reason, size_t cap)
 
 static bool remap_check(struct dma_device *d, char *reason, size_t cap)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 
 	if (!s || !s->domain) {
 		remap_reason(reason, cap, "not-attached-to-remapping-backend");
 		return false;
 	}
 	s->checks++;
-	bool faults_ok = absorb_faults(s, reason, cap);
+	bool faults_ok = remap_absorb_faults(s, reason, cap);
 
 	d->blocked_transfers = s->faults_seen;
-	if (faults_ok && canary_ok(s, reason, cap))
+	if (faults_ok && remap_canary_ok(s, reason, cap))
 		return true;
-	note_failure(s, reason);
+	remap_note_failure(s, reason);
 	return false;
 }
 
 static void remap_audit(struct dma_device *d, struct dma_audit_report *out)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	char now[DMA_REASON_MAX] = "";
 
 	memset(out, 0, sizeof(*out));
@@ -842,12 +731,12 @@ static void remap_audit(struct dma_device *d, struct dma_audit_report *out)
 		snprintf(out->reason, sizeof(out->reason), "not-attached");
 		return;
 	}
-	if (!absorb_faults(s, now, sizeof(now)))
-		note_failure(s, now);
+	if (!remap_absorb_faults(s, now, sizeof(now)))
+		remap_note_failure(s, now);
 	dma_ledger_audit(&s->ledger, &out->ledger);
 	out->checks = s->checks;
 	out->check_failures = s->check_failures;
-	out->canaries_intact = canary_ok(s, now, sizeof(now));
+	out->canaries_intact = remap_canary_ok(s, now, sizeof(now));
 	dma_audit_judge(out, &s->ledger, now, s->first_failure);
 	out->ok = out->ok && s->stray_faults == 0;
 }
@@ -864,199 +753,9 @@ const struct dma_backend_ops dma_remap_ops = {
 	.audit = remap_audit,
 };
 
-/* ---------------------------------------------------------------- test hooks */
-
-static struct remap_state *domain_state(struct dma_device *d)
+void remap_forget_remapped(const struct remap_unit_ops *drv)
 {
-	struct remap_state *s = state_of(d);
-
-	return s && s->domain ? s : NULL;
-}
-
-bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return false;
-	*out = (struct dma_remap_info){
-		.driver = s->drv,
-		.unit = s->unit,
-		.domain = s->domain,
-		.sid = s->sid,
-		.rid_count = s->rid_count,
-		.window_base = s->window_base,
-		.window_size = DMA_REMAP_WINDOW_BYTES,
-		.canary_phys = virt_to_phys(s->canary),
-		.last_map_iova = s->last_map_iova,
-		.last_map_phys = s->last_map_phys,
-		.maps = s->maps,
-		.unmaps = s->unmaps,
-		.stray_faults = s->stray_faults,
-	};
-	memcpy(out->rids, s->rids, sizeof(out->rids));
-	return true;
-}
-
-bool dma_remap_owns_sid(struct dma_device *d, uint16_t sid)
-{
-	struct remap_state *s = domain_state(d);
-
-	return s && owns_sid(s, sid);
-}
-
-bool dma_remap_canary_intact(struct dma_device *d)
-{
-	struct remap_state *s = domain_state(d);
-	char why[DMA_REASON_MAX];
-
-	return s && canary_ok(s, why, sizeof(why));
-}
-
-bool dma_remap_lookup(struct dma_device *d, uint64_t iova, uint64_t *phys, unsigned *perms)
-{
-	struct remap_state *s = domain_state(d);
-
-	return s && s->drv->lookup(s->domain, iova, phys, perms);
-}
-
-void dma_remap_redirect_next_map(struct dma_device *d, uint64_t iova)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return;
-	s->redirect_pending = true;
-	s->redirect_iova = iova & PAGE_MASK_4K;
-}
-
-void dma_remap_force_next_map_perms(struct dma_device *d, unsigned perms)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (s)
-		s->forced_perms = perms & REMAP_PERM_RW;
-}
-
-void dma_remap_expect_fault(struct dma_device *d, uint64_t iova)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return;
-	s->expect_pending = true;
-	s->expect_iova = iova & PAGE_MASK_4K;
-	s->expected_arrived = false;
-}
-
-bool dma_remap_take_expected_fault(struct dma_device *d, struct iommu_fault *out)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s || !s->expected_arrived)
-		return false;
-	*out = s->expected;
-	s->expected_arrived = false;
-	s->expect_pending = false;
-	return true;
-}
-
-bool dma_remap_collect_faults(struct dma_device *d, char *reason, size_t cap)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s) {
-		remap_reason(reason, cap, "not-attached-to-remapping-backend");
-		return false;
-	}
-	if (absorb_faults(s, reason, cap))
-		return true;
-	note_failure(s, reason);
-	return false;
-}
-
-bool dma_remap_fault_pending(unsigned *unit)
-{
-	for (unsigned i = 0; current && i < current->unit_count(); i++) {
-		if (current->fault_pending(current->unit_get(i))) {
-			*unit = current->unit_get(i)->index;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* ------------------------------------------------------------ verification */
-
-/* After a driver failed verification nothing of it may keep translating. */
-static void stand_down(const struct remap_unit_ops *drv)
-{
-	char why[REMAP_REASON_MAX];
-
-	for (unsigned i = 0; i < drv->unit_count(); i++) {
-		struct remap_unit *u = drv->unit_get(i);
-
-		if (drv->translating(u))
-			drv->disable(u, why, sizeof(why));
-	}
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
 		if (states[i] && states[i]->drv == drv)
 			states[i]->remapped = false;
-}
-
-/* Makes `driver` the one in use if the verifier accepts it; else leaves nothing translating. */
-static bool try_driver(const struct remap_unit_ops *driver, char *why, size_t cap)
-{
-	current = driver;
-	if (!verifier)
-		remap_reason(why, cap, "no-remapping-verifier");
-	else if (verifier(&dma_remap_ops, why, cap))
-		return true;
-	if (driver->unit_count() > 0)
-		stand_down(driver);
-	current = NULL;
-	return false;
-}
-
-/*
- * Tries, in registration order, each driver whose ACPI table is present;
- * the first the verifier accepts is used.  With no table at all the first
- * driver is tried anyway, so its discovery names what is missing.
- */
-static bool verify_drivers(char *why, size_t cap)
-{
-	char reason[DMA_REASON_MAX];
-	unsigned tried = 0;
-
-	remap_reason(why, cap, "no-remapping-driver");
-	for (unsigned i = 0; i < driver_count; i++) {
-		if (!acpi_table_present(drivers[i]->acpi_table))
-			continue;
-		if (try_driver(drivers[i], reason, sizeof(reason)))
-			return true;
-		if (tried++ == 0)
-			remap_reason(why, cap, "%s", reason); /* the first present table explains best */
-	}
-	if (tried == 0 && driver_count > 0)
-		return try_driver(drivers[0], why, cap);
-	return false;
-}
-
-bool dma_remap_verified(const char **reason)
-{
-	static bool done, ok;
-	static char why[DMA_REASON_MAX];
-
-	if (!done) {
-		done = true;
-		ok = verify_drivers(why, sizeof(why));
-	}
-	if (reason)
-		*reason = ok ? "remapping-verified" : why;
-	return ok;
-}
-
-void dma_remap_register(void)
-{
-	dma_register_remapping_backend(&dma_remap_ops, dma_remap_verified);
 }

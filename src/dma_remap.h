@@ -38,9 +38,10 @@
  * one remapped and one on bounce buffers, the unit must translate for the
  * first, and a device without a context entry faults (VT-d reason 2) while
  * translation is on; pass-through costs no tables, the identity domain is
- * the fallback that needs none of the unit's optional features.  Turning translation off when the last remapped device
- * leaves keeps the bounce-only state exactly what it was before any
- * remapping, on units with and without pass-through.
+ * the fallback that needs none of the unit's optional features.  Turning
+ * translation off when the last remapped device leaves keeps the
+ * bounce-only state exactly what it was before any remapping, on units with
+ * and without pass-through.
  * The domain and IOVA window are kept: a device that comes back finds them.
  *
  * Selection: drivers register with remap_register_driver() (VT-d first, a
