@@ -118,6 +118,10 @@ static void report_alias(const struct remap_state *s, uint16_t rid, const struct
 /* The device's requester ids: its own, then one per aliasing bridge above it. */
 static void find_requester_ids(struct remap_state *s, bool report)
 {
+	if (s->rid_count && (!report || s->aliases_reported))
+		return;
+	report = report && !s->aliases_reported;
+	s->aliases_reported = s->aliases_reported || report;
 	struct dma_alias_hop hops[REMAP_MAX_HOPS];
 	const struct pci_device *bridges[REMAP_MAX_HOPS];
 	int via[DMA_ALIAS_MAX];
@@ -257,32 +261,66 @@ static void report_attach(const struct remap_state *s)
 	proof_emit(&p);
 }
 
-/* The device's own domain, IOVA window and canary (first attach only). */
+static bool window_taken(const struct remap_domain *d, uint64_t base)
+{
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
+		if (states[i] && states[i]->domain == d && states[i]->window_base == base)
+			return true;
+	return false;
+}
+
+/* A window of its own in `d`, the domain of a device it shares a requester id with. */
+static bool join_window(struct remap_state *s, struct remap_domain *d, uint64_t device_max,
+			char *reason, size_t cap)
+{
+	uint64_t first = UINT64_MAX;
+
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
+		if (states[i] && states[i]->domain == d && states[i]->window_base < first)
+			first = states[i]->window_base;
+	for (unsigned k = 1; k < REMAP_MAX_DEVICES; k++) {
+		uint64_t base = first + (uint64_t)k * DMA_REMAP_WINDOW_BYTES;
+		uint64_t last = base + DMA_REMAP_WINDOW_BYTES - 1;
+
+		if (window_taken(d, base))
+			continue;
+		if (last > device_max || !s->drv->supports(s->unit, d->levels, bits_for(last)))
+			break;
+		s->window_base = base;
+		s->domain = d;
+		return true;
+	}
+	remap_reason(reason, cap, "no-iova-window-left-in-shared-domain-%u", d->id);
+	return false;
+}
+
+/* The device's own domain (or its alias group's), IOVA window and canary (first attach only). */
 static bool create_domain(struct remap_state *s, uint64_t device_max, char *reason, size_t cap)
 {
 	unsigned levels;
 	const struct remap_state *owner;
 
 	find_requester_ids(s, true);
-	if ((owner = alias_owner(s))) {
-		/* One requester id cannot point at two domains: the hardware could not tell them apart. */
-		remap_reason(reason, cap, "requester-id-shared-with-%s-whose-domain-%u-owns-it", owner->name,
-			   owner->domain->id);
-		return false;
-	}
 	s->canary = s->canary ? s->canary : pmem_alloc(PAGE_SIZE, PAGE_SIZE, REMAP_MEMORY_LIMIT);
 	if (!s->canary) {
 		remap_reason(reason, cap, "no-memory-for-canary-page");
 		return false;
 	}
-	if (!choose_window(s, device_max, &s->window_base, &levels)) {
+	if ((owner = alias_owner(s))) {
+		/*
+		 * A requester id cannot point at two domains (the unit could not
+		 * tell the devices apart): devices sharing one share the domain,
+		 * each with its own IOVA window in it.
+		 */
+		if (!join_window(s, owner->domain, device_max, reason, cap))
+			return false;
+	} else if (!choose_window(s, device_max, &s->window_base, &levels)) {
 		remap_reason(reason, cap, "no-iova-window-fits-unit-%u-and-device-max-0x%llx",
 			   s->unit->index, (unsigned long long)device_max);
 		return false;
-	}
-	s->domain = s->drv->domain_create(s->unit, levels, reason, cap);
-	if (!s->domain)
+	} else if (!(s->domain = s->drv->domain_create(s->unit, levels, reason, cap))) {
 		return false;
+	}
 	dma_canary_fill(s->canary, PAGE_SIZE, REMAP_CANARY_SEED);
 	page_bitmap_init(&s->bitmap, s->window_base, PAGE_SIZE, REMAP_WINDOW_PAGES, s->bitmap_words);
 	return true;
@@ -346,17 +384,39 @@ static struct remap_domain *identity_domain(const struct remap_state *s, char *r
 	return d;
 }
 
+/* Another device, remapped now, that has `rid` among its requester ids (one bridge's alias). */
+static const struct remap_state *remapped_sharer(const struct remap_state *o, uint16_t rid)
+{
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
+		if (states[i] && states[i] != o && states[i]->unit == o->unit && states[i]->remapped &&
+		    remap_owns_sid(states[i], rid))
+			return states[i];
+	return NULL;
+}
+
 /*
  * Lets a device that is not remapped reach bounce memory while its unit
  * translates: a pass-through entry per requester id where the unit has
  * pass-through, else the unit's identity domain.
  */
-static bool let_through(struct remap_state *o, char *reason, size_t cap)
+static bool let_through(struct remap_state *o, bool needed_now, char *reason, size_t cap)
 {
 	for (unsigned r = 0; r < o->rid_count; r++) {
 		struct pci_bdf rid = rid_bdf(o->bdf.segment, o->rids[r]);
+		const struct remap_state *sharer = remapped_sharer(o, o->rids[r]);
 		struct remap_domain *identity;
 
+		if (sharer && !needed_now)
+			continue; /* stays translated for the sharer; o is idle on its other backend */
+		if (sharer) {
+			char name[PCI_BDF_STR_LEN];
+
+			pci_bdf_format(rid, name);
+			remap_reason(reason, cap,
+				     "requester-id-%s-shared-with-remapped-%s-they-change-backend-together",
+				     name, sharer->name);
+			return false;
+		}
 		if (o->drv->bypass(o->unit, rid, reason, cap))
 			continue;
 		if (!(identity = identity_domain(o, reason, cap)) ||
@@ -374,7 +434,7 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++) {
 		struct remap_state *o = states[i];
 
-		if (o && !o->remapped && o->unit == s->unit && !let_through(o, reason, cap))
+		if (o && !o->remapped && o->unit == s->unit && !let_through(o, false, reason, cap))
 			return false;
 	}
 	return s->drv->enable(s->unit, reason, cap);
@@ -436,7 +496,7 @@ static bool remap_detach(struct dma_device *d, char *reason, size_t cap)
 
 	s->remapped = false;
 	if (s->drv->translating(s->unit) && other_remapped_on_unit(s))
-		return let_through(s, reason, cap);
+		return let_through(s, true, reason, cap);
 	for (unsigned r = 0; was_remapped && r < s->rid_count; r++)
 		if (!s->drv->detach(s->unit, rid_bdf(s->bdf.segment, s->rids[r]), reason, cap))
 			return false;
@@ -624,13 +684,27 @@ static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 
 /* ------------------------------------------------------------------ faults */
 
-/* The device a fault belongs to: the one whose requester ids include its sid. */
-static struct remap_state *fault_owner(const struct remap_unit *u, uint16_t sid)
+/*
+ * The device a fault belongs to: of those whose requester ids include its
+ * sid (several behind one bridge), the one expecting it, else the one
+ * whose IOVA window holds the address, else the first.
+ */
+static struct remap_state *fault_owner(const struct remap_unit *u, const struct iommu_fault *f)
 {
-	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
-		if (states[i] && states[i]->unit == u && remap_owns_sid(states[i], sid))
-			return states[i];
-	return NULL;
+	struct remap_state *first = NULL, *by_window = NULL;
+
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++) {
+		struct remap_state *o = states[i];
+
+		if (!o || o->unit != u || !remap_owns_sid(o, f->sid))
+			continue;
+		if (o->expect_pending && f->addr == o->expect_iova)
+			return o;
+		if (o->domain && f->addr - o->window_base < DMA_REMAP_WINDOW_BYTES)
+			by_window = by_window ? by_window : o;
+		first = first ? first : o;
+	}
+	return by_window ? by_window : first;
 }
 
 static void report_fault(const struct remap_unit *u, const struct iommu_fault *f,
@@ -666,7 +740,7 @@ bool remap_absorb_faults(struct remap_state *s, char *reason, size_t cap)
 
 	for (unsigned i = 0; i < n && i < REMAP_FAULT_BATCH; i++) {
 		const struct iommu_fault *f = &faults[i];
-		struct remap_state *owner = fault_owner(s->unit, f->sid);
+		struct remap_state *owner = fault_owner(s->unit, f);
 
 		report_fault(s->unit, f, owner);
 		if (owner)

@@ -53,6 +53,7 @@ struct remap_state {
 	unsigned rid_count;
 	uint16_t rids[DMA_ALIAS_MAX];
 	bool remapped;  /* its requester ids translate through its domain now */
+	bool aliases_reported; /* `iommu: alias` lines printed */
 	uint64_t window_base;
 	struct page_bitmap bitmap;
 	uint32_t bitmap_words[PAGE_BITMAP_WORDS(REMAP_WINDOW_PAGES)];
