@@ -66,6 +66,7 @@ struct remap_state {
 	uint64_t last_map_iova, last_map_phys;
 	uint64_t checks, check_failures, stray_faults;
 	uint64_t faults_seen; /* every fault from this device, expected or not */
+	uint64_t unmapped_handouts; /* test hook: IOVAs handed out with nothing mapped */
 	char first_failure[DMA_REASON_MAX];
 	/* test hooks */
 	unsigned forced_perms; /* REMAP_PERM_* for the next streaming map; 0: from its direction */

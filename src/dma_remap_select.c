@@ -6,6 +6,7 @@
 #include "dma_remap_internal.h"
 
 #include "acpi.h"
+#include "proof.h"
 
 #include <stdio.h>
 
@@ -33,6 +34,25 @@ void remap_set_verifier(remap_verify_fn verify)
 const struct remap_unit_ops *dma_remap_driver(void)
 {
 	return current;
+}
+
+bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *, size_t),
+			 char *reason, size_t cap)
+{
+	if (!state->done) {
+		state->done = true;
+		state->ok = discover(state->reason, sizeof(state->reason));
+		if (!state->ok) {
+			struct proof p;
+
+			proof_begin(&p, "iommu", "unavailable");
+			proof_str(&p, "reason", state->reason);
+			proof_emit(&p);
+		}
+	}
+	if (!state->ok)
+		remap_reason(reason, cap, "%s", state->reason);
+	return state->ok;
 }
 
 const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *table_present)
@@ -133,7 +153,13 @@ bool dma_remap_verified(const char **reason)
 	return ok;
 }
 
+/* The driver's word for the backend-selection line: "vtd", "amd-vi" ("none" before one is verified). */
+static const char *remap_iommu_name(void)
+{
+	return current ? current->name : "none";
+}
+
 void dma_remap_register(void)
 {
-	dma_register_remapping_backend(&dma_remap_ops, dma_remap_verified);
+	dma_register_remapping_backend(&dma_remap_ops, dma_remap_verified, remap_iommu_name);
 }

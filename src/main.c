@@ -19,6 +19,7 @@
 #include "runner.h"
 #include "syscalls.h"
 #include "tests_iommu.h"
+#include "amdvi.h"
 #include "vtd.h"
 #include "bootinfo.h"
 #include "timer.h"
@@ -204,6 +205,7 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	report_safety();
 	/* Remapping unit drivers in the order they are tried (the first verified wins). */
 	remap_register_driver(&vtd_unit_ops);
+	remap_register_driver(&amdvi_unit_ops);
 	remap_set_verifier(tests_iommu_verify);
 	dma_remap_register();
 	runner_run(&opts);

@@ -44,9 +44,12 @@ BUILTIN_CHECKS = (
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
     "environment line's order= names: table, reverse, or the seeded shuffle",
-    "alias: every 'iommu: alias' is followed by an 'iommu: context' for the alias on the "
-    "domain of the device's own context entry; a 'fault recorded' naming device= has a "
-    "sid that an 'iommu: alias' line gave that device",
+    "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
+    "(AMD-Vi) for the alias on the domain of the device's own entry; a 'fault recorded' "
+    "naming device= has a sid that an 'iommu: alias' line gave that device",
+    "selection: 'dma: backend selection' says iommu=vtd|amd-vi exactly when "
+    "backend=direct-remapping (else iommu=none), and that unit kind was discovered before "
+    "it ('iommu: drhd' for vtd, 'iommu: ivhd' for amd-vi, responds=true)",
 )
 
 
@@ -817,12 +820,13 @@ def check_backends_agree(reads, out: list) -> None:
 
 
 def _context_after(contexts, sid: str, lineno: int):
-    """The first 'iommu: context' for sid after lineno, or None."""
+    """The first 'iommu: context' / 'iommu: dte' for sid after lineno, or None."""
     return next((c for c in contexts if c.fields.get("sid") == sid and c.lineno > lineno), None)
 
 
 def check_aliases(log: ProofLog, out: list) -> None:
-    contexts = log.find("iommu", "context")
+    contexts = sorted(log.find("iommu", "context") + log.find("iommu", "dte"),
+                      key=lambda r: r.lineno)
     aliases = log.find("iommu", "alias")
     for a in aliases:
         device, alias = a.fields.get("sid"), a.fields.get("alias")
@@ -842,6 +846,32 @@ def check_aliases(log: ProofLog, out: list) -> None:
         if device is not None and (device, f.fields.get("sid")) not in given:
             out.append(Finding("error", f.lineno, f"fault from sid={f.fields.get('sid')} "
                                f"attributed to {device}, which has no such alias", "alias"))
+
+
+IOMMU_UNIT_LINE = {"vtd": "drhd", "amd-vi": "ivhd"}
+
+
+def check_selection(log: ProofLog, out: list) -> None:
+    for sel in log.find("dma", "backend selection"):
+        iommu, backend = sel.fields.get("iommu"), sel.fields.get("backend")
+        if iommu is None:
+            continue  # logs from before the field existed
+        if iommu not in ("none", *IOMMU_UNIT_LINE):
+            out.append(Finding("error", sel.lineno, f"backend selection iommu={iommu} is not "
+                               "vtd, amd-vi or none", "selection"))
+            continue
+        if (iommu != "none") != (backend == BACKEND_REMAPPED):
+            out.append(Finding("error", sel.lineno, f"backend selection says backend={backend} "
+                               f"but iommu={iommu}", "selection"))
+            continue
+        if iommu == "none":
+            continue
+        units = [u for u in log.find("iommu", IOMMU_UNIT_LINE[iommu])
+                 if u.lineno < sel.lineno and u.fields.get("responds") == "true"]
+        if not units:
+            out.append(Finding("error", sel.lineno, f"backend selection names iommu={iommu} but "
+                               f"no responding 'iommu: {IOMMU_UNIT_LINE[iommu]}' came before it",
+                               "selection"))
 
 
 def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
@@ -936,6 +966,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     check_aliases(log, out)
+    check_selection(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     if accept is not None:

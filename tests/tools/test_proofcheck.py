@@ -303,6 +303,42 @@ def test_fault_attributed_to_a_device_needs_that_alias():
     only_error(check(lines), "which has no such alias")
 
 
+def dte(sid, domain):
+    return (f"iommu: dte unit=0 sid={sid} kind=translate domain={domain} mode=4 root=0x02000000 "
+            "q0=0x6000000002000803 q1=0x0000000000000001")
+
+
+def test_alias_accepts_an_amd_vi_device_table_entry():
+    own, alias = "0000:01:01.0", "0000:01:00.0"
+    assert check(proof_lines(extra=[ALIAS, dte(own, 1), dte(alias, 1), fault(alias, own)])).ok
+    only_error(check(proof_lines(extra=[ALIAS, dte(own, 1), dte(alias, 2)])), "points at domain 2")
+
+
+IVHD = ("iommu: ivhd index=0 type=0x10 segment=0 base=0xfed80000 devid=0000:00:02.0 ranges=7 "
+        "responds=true efr=0x00000000000029d3 max_levels=6 control=0x0000000000000000 "
+        "status=0x0000000000000000")
+
+
+def selection(backend, iommu):
+    return (f"dma: backend selection backend={backend} reason=remapping-verified "
+            f"policy=direct-remapping-if-verified-else-bounce-buffer option=auto iommu={iommu}")
+
+
+def test_selection_names_the_iommu_exactly_when_remapping():
+    assert check(proof_lines(extra=[IVHD, selection("direct-remapping", "amd-vi")])).ok
+    assert check(proof_lines(extra=[selection("bounce-buffer", "none")])).ok
+    only_error(check(proof_lines(extra=[IVHD, selection("bounce-buffer", "amd-vi")])),
+               "but iommu=amd-vi")
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "none")])), "but iommu=none")
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "arm-smmu")])),
+               "not vtd, amd-vi or none")
+    # The unit kind must have been discovered (and respond) before the selection.
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "amd-vi"), IVHD])),
+               "no responding 'iommu: ivhd'")
+    only_error(check(proof_lines(extra=[IVHD, selection("direct-remapping", "vtd")])),
+               "no responding 'iommu: drhd'")
+
+
 def test_disk_spec_parsing(tmp_path):
     disks = proofcheck.DiskMap()
     disks.add_spec("pb0:2=/x/a.img")
