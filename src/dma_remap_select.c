@@ -153,7 +153,7 @@ bool dma_remap_verified(const char **reason)
 	return ok;
 }
 
-/* The driver's word for the backend-selection line: "vtd", "amd-vi" ("none" before one is verified). */
+/* The driver's word for the backend-selection line: "vtd", "amd-vi" ("none" until verified). */
 static const char *remap_iommu_name(void)
 {
 	return current ? current->name : "none";
