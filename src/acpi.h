@@ -30,4 +30,7 @@ bool acpi_available(void);
  */
 const void *acpi_find_table(const char sig[4], unsigned index, size_t *len);
 
+/* How many tables with this signature the root table lists (valid or not). */
+unsigned acpi_count_tables(const char sig[4]);
+
 #endif

@@ -806,6 +806,72 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+_PLAN_REG = re.compile(r"io:0x[0-9a-f]{4}|mem:0x[0-9a-f]{16}")
+PM1_SLP_EN = 0x2000
+SLEEP_CONTROL_SLP_EN = 0x20
+
+
+def _poweroff_plan_problems(r: Record) -> list:
+    """What is inconsistent in one 'acpi: poweroff plan' line (docs/proof-lines.md)."""
+    f = r.fields
+    method, s5 = f.get("method"), f.get("s5")
+    problems = []
+    for key in ("pm1a", "pm1b", "sleep_control", "sleep_status"):
+        if key in f and not _PLAN_REG.fullmatch(f[key]):
+            problems.append(f"{key}={f[key]} is not io:0x<4 hex> or mem:0x<16 hex>")
+    if method == "none":
+        return problems + ([] if f.get("reason") else ["method=none without a reason"])
+    if "reason" in f:
+        problems.append(f"method={method} with a reason")
+    if s5 in (None, "missing"):
+        problems.append(f"method={method} without an \\_S5 package (s5={s5})")
+        return problems
+    if r.number("slp_typ_a") is None or r.number("slp_typ_b") is None:
+        return problems + [f"s5={s5} without slp_typ_a and slp_typ_b"]
+    typ_a, typ_b = r.number("slp_typ_a") & 7, r.number("slp_typ_b") & 7
+    if method == "pm1":
+        if f.get("hw_reduced") != "false" or "pm1a" not in f:
+            problems.append("method=pm1 needs hw_reduced=false and a pm1a register")
+        elif r.number("pm1a_value") != typ_a << 10 | PM1_SLP_EN:
+            problems.append(f"pm1a_value={f.get('pm1a_value')} is not SLP_TYPa<<10|SLP_EN")
+        if "pm1b" in f and r.number("pm1b_value") != typ_b << 10 | PM1_SLP_EN:
+            problems.append(f"pm1b_value={f.get('pm1b_value')} is not SLP_TYPb<<10|SLP_EN")
+    elif method == "sleep-control":
+        if f.get("hw_reduced") != "true" or "sleep_control" not in f:
+            problems.append("method=sleep-control needs hw_reduced=true and a sleep_control register")
+        elif r.number("sleep_control_value") != typ_a << 2 | SLEEP_CONTROL_SLP_EN:
+            problems.append(f"sleep_control_value={f.get('sleep_control_value')} "
+                            "is not SLP_TYPa<<2|SLP_EN")
+    else:
+        problems.append(f"unknown method={method}")
+    return problems
+
+
+def _reset_plan_problems(r: Record) -> list:
+    f = r.fields
+    if f.get("method") == "none":
+        return [] if f.get("reason") else ["method=none without a reason"]
+    if f.get("method") != "register":
+        return [f"unknown method={f.get('method')}"]
+    if not _PLAN_REG.fullmatch(f.get("register", "")) or "value" not in f or "reason" in f:
+        return ["method=register needs register=io:.../mem:..., a value and no reason"]
+    return []
+
+
+def check_acpi_plans(log: ProofLog, out: list) -> None:
+    """The end= plans: at most one of each per boot, each self-consistent."""
+    for event, judge in (("poweroff plan", _poweroff_plan_problems),
+                         ("reset plan", _reset_plan_problems)):
+        lines = log.find("acpi", event)
+        if len(lines) > 1:
+            out.append(Finding("error", lines[1].lineno,
+                               f"'acpi: {event}' printed {len(lines)} times (lines "
+                               f"{_lines(lines)}); once per boot", "acpi-plan"))
+        for r in lines:
+            for problem in judge(r):
+                out.append(Finding("error", r.lineno, f"acpi: {event}: {problem}", "acpi-plan"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -814,6 +880,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_acpi_plans(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     if expectations is not None:
