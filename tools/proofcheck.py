@@ -872,6 +872,42 @@ def check_acpi_plans(log: ProofLog, out: list) -> None:
                 out.append(Finding("error", r.lineno, f"acpi: {event}: {problem}", "acpi-plan"))
 
 
+DMAR_WARNING_KINDS = frozenset((
+    "zero-length-structure", "rmrr-not-page-granular", "rmrr-end-below-base",
+    "drhd-base-not-4k-aligned", "drhd-base-zero", "path-step-out-of-range", "too-many-units",
+    "too-many-rmrrs", "too-many-scopes", "too-many-path-steps"))
+DMAR_WARNINGS_SHOWN_MAX = 16
+
+
+def check_dmar_warnings(log: ProofLog, out: list) -> None:
+    """'iommu: dmar warning' lines against their 'iommu: dmar warnings' count line."""
+    lines = log.find("iommu", "dmar warning")
+    totals = log.find("iommu", "dmar warnings")
+    for r in lines:
+        if r.fields.get("kind") not in DMAR_WARNING_KINDS or not r.fields.get("detail"):
+            out.append(Finding("error", r.lineno, f"iommu: dmar warning: unknown kind "
+                               f"{r.fields.get('kind')!r} or no detail", "dmar-warning"))
+    if not lines and not totals:
+        return
+    if len(totals) != 1:
+        where = totals[1].lineno if totals else lines[-1].lineno
+        out.append(Finding("error", where, f"{len(lines)} 'iommu: dmar warning' line(s) need "
+                           f"exactly one 'iommu: dmar warnings' line, found {len(totals)}",
+                           "dmar-warning"))
+        return
+    total = totals[0]
+    count, shown = total.number("count"), total.number("shown")
+    if count is None or shown != min(count, DMAR_WARNINGS_SHOWN_MAX) or shown != len(lines):
+        out.append(Finding("error", total.lineno, f"iommu: dmar warnings count={count} "
+                           f"shown={shown} with {len(lines)} warning line(s) (shown must be "
+                           f"min(count, {DMAR_WARNINGS_SHOWN_MAX}) and equal the lines)",
+                           "dmar-warning"))
+    if any(r.fields.get("kind") == "drhd-base-zero" for r in lines) and \
+            not (total.number("disabled_units") or 0):
+        out.append(Finding("error", total.lineno, "a drhd-base-zero warning but "
+                           "disabled_units=0", "dmar-warning"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
               disks: DiskMap | None = None) -> Report:
     """Run every built-in check plus the expectations; returns the Report."""
@@ -881,6 +917,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
     check_acpi_plans(log, out)
+    check_dmar_warnings(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     if expectations is not None:

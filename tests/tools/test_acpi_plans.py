@@ -49,3 +49,32 @@ def test_inconsistent_plans_fail(line, why):
 def test_plan_printed_twice_fails():
     errs = errors(RESET, RESET)
     assert len(errs) == 1 and "printed 2 times" in errs[0], errs
+
+
+# ------------------------------------------------------------ iommu: dmar warning
+
+WARN = ("iommu: dmar warning kind=drhd-base-zero structure=DRHD offset=0x0060 "
+        "detail=DRHD%20at%200x60:%20register%20base%200")
+TOTAL = "iommu: dmar warnings count=1 shown=1 disabled_units=1 incomplete=false"
+
+
+def test_dmar_warning_lines_consistent():
+    assert errors(WARN, TOTAL) == []
+
+
+@pytest.mark.parametrize("lines, why", [
+    ((WARN,), "need exactly one 'iommu: dmar warnings' line"),
+    ((WARN, TOTAL.replace("count=1 shown=1", "count=2 shown=2")), "shown must be"),
+    ((WARN, TOTAL.replace("count=1", "count=20")), "shown must be"),
+    ((WARN.replace("drhd-base-zero", "bogus"), TOTAL), "unknown kind 'bogus'"),
+    ((WARN, TOTAL.replace("disabled_units=1", "disabled_units=0")), "disabled_units=0"),
+])
+def test_dmar_warning_lines_inconsistent(lines, why):
+    errs = errors(*lines)
+    assert len(errs) == 1 and why in errs[0], errs
+
+
+def test_more_than_sixteen_warnings_show_sixteen():
+    warn = WARN.replace("drhd-base-zero", "rmrr-not-page-granular")
+    total = "iommu: dmar warnings count=18 shown=16 disabled_units=0 incomplete=false"
+    assert errors(*([warn] * 16 + [total])) == []
