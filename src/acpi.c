@@ -186,14 +186,9 @@ bool acpi_available(void)
 	return tables_ok;
 }
 
-unsigned acpi_count_tables(const char sig[4])
+const struct acpi_tables *acpi_tables_get(void)
 {
-	struct acpi_table_ref ref;
-	unsigned count = 0;
-
-	while (tables_ok && acpi_tables_find(&tables, sig, count, &ref) != ACPI_ERR_NOT_FOUND)
-		count++;
-	return count;
+	return tables_ok ? &tables : NULL;
 }
 
 const void *acpi_find_table(const char sig[4], unsigned index, size_t *len)

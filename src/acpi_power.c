@@ -27,42 +27,14 @@ static struct acpi_poweroff_plan poweroff;
 static struct acpi_reset_plan reset;
 static bool planned;
 
-/* The DSDT is not in the RSDT/XSDT: validate it from the FADT's pointer. */
-static const void *map_dsdt(uint64_t phys, size_t *len)
-{
-	struct acpi_header header;
-
-	if (!phys || !paging_map_mmio(phys, ACPI_HEADER_LEN))
-		return NULL;
-	const void *dsdt = (const void *)(uintptr_t)phys;
-	if (acpi_header_parse(dsdt, ACPI_HEADER_LEN, &header) != ACPI_OK ||
-	    header.length > ACPI_FW_MAX_TABLE_LEN || !paging_map_mmio(phys, header.length) ||
-	    acpi_table_check(dsdt, header.length, &header) != ACPI_OK)
-		return NULL;
-	*len = header.length;
-	return dsdt;
-}
-
 /* \_S5 from the DSDT, else from the first SSDT (root-table order) that defines it. */
 static void find_s5(const struct acpi_fadt_info *fadt, struct acpi_s5 *s5)
 {
-	size_t len;
-	const void *aml = fadt ? map_dsdt(fadt->dsdt, &len) : NULL;
+	const struct acpi_tables *t = acpi_tables_get();
 
 	memset(s5, 0, sizeof(*s5));
-	if (aml && acpi_find_s5(aml, len, &s5->slp_typ_a, &s5->slp_typ_b)) {
-		s5->found = true;
-		return;
-	}
-	unsigned count = acpi_count_tables("SSDT");
-
-	for (unsigned i = 0; i < count; i++) {
-		aml = acpi_find_table("SSDT", i, &len);
-		if (aml && acpi_find_s5(aml, len, &s5->slp_typ_a, &s5->slp_typ_b)) {
-			*s5 = (struct acpi_s5){ true, true, i, s5->slp_typ_a, s5->slp_typ_b };
-			return;
-		}
-	}
+	if (t)
+		acpi_s5_search(t, fadt ? fadt->dsdt : 0, s5);
 }
 
 static const char *reg_text(const struct acpi_power_reg *r, char *buf)
@@ -75,14 +47,15 @@ static const char *reg_text(const struct acpi_power_reg *r, char *buf)
 }
 
 static void proof_reg(struct proof *p, const char *key, const char *from_key,
-		      const char *bits_key, const struct acpi_power_reg *r)
+		      const char *bits_key, const char *access_key, const struct acpi_power_reg *r)
 {
 	char buf[REG_TEXT_MAX];
 
 	proof_str(p, key, reg_text(r, buf));
 	if (from_key)
 		proof_str(p, from_key, r->from_x ? "x" : "legacy");
-	proof_u64(p, bits_key, r->access_bits);
+	proof_u64(p, bits_key, r->bits);
+	proof_u64(p, access_key, r->access_bits);
 }
 
 static void report_poweroff(void)
@@ -105,19 +78,20 @@ static void report_poweroff(void)
 		proof_u64(&p, "slp_typ_b", poweroff.s5.slp_typ_b);
 	}
 	if (poweroff.pm1a.present) {
-		proof_reg(&p, "pm1a", "pm1a_from", "pm1a_bits", &poweroff.pm1a);
+		proof_reg(&p, "pm1a", "pm1a_from", "pm1a_bits", "pm1a_access_bits", &poweroff.pm1a);
 		proof_hex(&p, "pm1a_value", poweroff.pm1a_value, HEX_VALUE16_DIGITS);
 	}
 	if (poweroff.pm1b.present) {
-		proof_reg(&p, "pm1b", "pm1b_from", "pm1b_bits", &poweroff.pm1b);
+		proof_reg(&p, "pm1b", "pm1b_from", "pm1b_bits", "pm1b_access_bits", &poweroff.pm1b);
 		proof_hex(&p, "pm1b_value", poweroff.pm1b_value, HEX_VALUE16_DIGITS);
 	}
 	if (poweroff.sleep_control.present) {
-		proof_reg(&p, "sleep_control", NULL, "sleep_control_bits", &poweroff.sleep_control);
+		proof_reg(&p, "sleep_control", NULL, "sleep_control_bits", "sleep_control_access_bits",
+			  &poweroff.sleep_control);
 		proof_hex(&p, "sleep_control_value", poweroff.sleep_control_value, HEX_VALUE8_DIGITS);
 		if (poweroff.sleep_status.present)
 			proof_reg(&p, "sleep_status", NULL, "sleep_status_bits",
-				  &poweroff.sleep_status);
+				  "sleep_status_access_bits", &poweroff.sleep_status);
 	}
 	if (poweroff.method == ACPI_POWEROFF_NONE)
 		proof_str(&p, "reason", poweroff.reason);
@@ -160,26 +134,26 @@ void acpi_power_init(void)
 
 static bool reg_map(const struct acpi_power_reg *r)
 {
-	return r->space == GAS_SPACE_IO || paging_map_mmio(r->address, r->access_bits / 8);
+	return r->space == GAS_SPACE_IO || paging_map_mmio(r->address, r->bits / 8);
 }
 
-static uint32_t reg_read(const struct acpi_power_reg *r)
+/* One access of r->access_bits at byte offset `at` of the register. */
+static uint32_t access_read(const struct acpi_power_reg *r, unsigned at)
 {
-	uint16_t port = (uint16_t)r->address;
+	uint16_t port = (uint16_t)(r->address + at);
+	uint64_t addr = r->address + at;
 
 	if (r->space == GAS_SPACE_IO)
 		return r->access_bits == 8 ? inb(port) : r->access_bits == 16 ? inw(port) : inl(port);
-	return r->access_bits == 8 ? mmio_read8(r->address)
-	       : r->access_bits == 16 ? mmio_read16(r->address) : mmio_read32(r->address);
+	return r->access_bits == 8 ? mmio_read8(addr)
+	       : r->access_bits == 16 ? mmio_read16(addr) : mmio_read32(addr);
 }
 
-static void reg_write(const struct acpi_power_reg *r, uint32_t value)
+static void access_write(const struct acpi_power_reg *r, unsigned at, uint32_t value)
 {
-	char buf[REG_TEXT_MAX];
-	uint16_t port = (uint16_t)r->address;
+	uint16_t port = (uint16_t)(r->address + at);
+	uint64_t addr = r->address + at;
 
-	printf("acpi power: write %s bits=%u value=0x%" PRIx32 "\n", reg_text(r, buf),
-	       r->access_bits, value);
 	if (r->space == GAS_SPACE_IO) {
 		if (r->access_bits == 8)
 			outb(port, (uint8_t)value);
@@ -188,12 +162,33 @@ static void reg_write(const struct acpi_power_reg *r, uint32_t value)
 		else
 			outl(port, value);
 	} else if (r->access_bits == 8) {
-		mmio_write8(r->address, (uint8_t)value);
+		mmio_write8(addr, (uint8_t)value);
 	} else if (r->access_bits == 16) {
-		mmio_write16(r->address, (uint16_t)value);
+		mmio_write16(addr, (uint16_t)value);
 	} else {
-		mmio_write32(r->address, value);
+		mmio_write32(addr, value);
 	}
+}
+
+/* The whole register, assembled from its accesses (lowest address first). */
+static uint32_t reg_read(const struct acpi_power_reg *r)
+{
+	uint32_t value = 0;
+
+	for (unsigned shift = 0; shift < r->bits; shift += r->access_bits)
+		value |= access_read(r, shift / 8) << shift;
+	return value;
+}
+
+static void reg_write(const struct acpi_power_reg *r, uint32_t value)
+{
+	char buf[REG_TEXT_MAX];
+	uint32_t mask = r->access_bits == 32 ? UINT32_MAX : (1u << r->access_bits) - 1;
+
+	printf("acpi power: write %s bits=%u access_bits=%u value=0x%" PRIx32 "\n",
+	       reg_text(r, buf), r->bits, r->access_bits, value);
+	for (unsigned shift = 0; shift < r->bits; shift += r->access_bits)
+		access_write(r, shift / 8, (value >> shift) & mask);
 }
 
 void acpi_reset(void)

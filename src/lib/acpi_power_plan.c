@@ -30,6 +30,26 @@ const char *acpi_gas_space_str(uint8_t space, char *buf, unsigned cap)
 	return buf;
 }
 
+void acpi_s5_search(const struct acpi_tables *t, uint64_t dsdt_addr, struct acpi_s5 *out)
+{
+	struct acpi_table_ref ref;
+
+	memset(out, 0, sizeof(*out));
+	if (dsdt_addr && acpi_tables_map(t, dsdt_addr, &ref) == ACPI_OK &&
+	    acpi_find_s5(ref.table, ref.header.length, &out->slp_typ_a, &out->slp_typ_b)) {
+		out->found = true;
+		return;
+	}
+	for (unsigned i = 0; acpi_tables_find(t, "SSDT", i, &ref) != ACPI_ERR_NOT_FOUND; i++) {
+		if (ref.status == ACPI_OK &&
+		    acpi_find_s5(ref.table, ref.header.length, &out->slp_typ_a, &out->slp_typ_b)) {
+			out->found = out->in_ssdt = true;
+			out->ssdt_index = i;
+			return;
+		}
+	}
+}
+
 const char *acpi_poweroff_method_str(enum acpi_poweroff_method method)
 {
 	switch (method) {
@@ -51,14 +71,25 @@ static void set_reason(char *reason, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The access width a GAS asks for: its access size, else its bit width, else the register's own. */
-static unsigned gas_access_bits(const struct acpi_gas *g, unsigned default_bits)
+static bool is_access_width(unsigned bits)
 {
+	return bits == 8 || bits == 16 || bits == 32;
+}
+
+/* The register width a GAS names, else the register's own. */
+static unsigned gas_register_bits(const struct acpi_gas *g, unsigned default_bits)
+{
+	return is_access_width(g->bit_width) ? g->bit_width : default_bits;
+}
+
+/* The access width a GAS asks for (its access size, else its width), at most the width. */
+static unsigned gas_access_bits(const struct acpi_gas *g, unsigned width)
+{
+	unsigned bits = width;
+
 	if (g->access_size >= GAS_ACCESS_BYTE && g->access_size <= GAS_ACCESS_DWORD)
-		return BITS_PER_BYTE << (g->access_size - 1);
-	if (g->access_size == 0 && (g->bit_width == 8 || g->bit_width == 16 || g->bit_width == 32))
-		return g->bit_width;
-	return default_bits;
+		bits = BITS_PER_BYTE << (g->access_size - 1);
+	return bits < width ? bits : width;
 }
 
 /*
@@ -80,8 +111,10 @@ static bool accept_gas(const struct acpi_gas *g, unsigned default_bits, const ch
 		set_reason(reason, "%s-io-port-above-0xffff", what);
 		return false;
 	}
-	*out = (struct acpi_power_reg){ true, true, g->space, g->address,
-					gas_access_bits(g, default_bits) };
+	unsigned bits = gas_register_bits(g, default_bits);
+
+	*out = (struct acpi_power_reg){ true, true, g->space, g->address, bits,
+					gas_access_bits(g, bits) };
 	return true;
 }
 
@@ -94,7 +127,8 @@ static bool pick_pm1(const struct acpi_fadt_info *f, const struct acpi_gas *x, u
 		return accept_gas(x, PM1_CNT_DEFAULT_BITS, what, out, reason);
 	if (port == 0)
 		return true; /* absent: not an error by itself */
-	*out = (struct acpi_power_reg){ true, false, GAS_SPACE_IO, port, PM1_CNT_DEFAULT_BITS };
+	*out = (struct acpi_power_reg){ true, false, GAS_SPACE_IO, port, PM1_CNT_DEFAULT_BITS,
+					PM1_CNT_DEFAULT_BITS };
 	if (port > ACPI_IO_PORT_MAX) {
 		set_reason(reason, "%s-io-port-above-0xffff", what);
 		return false;
@@ -104,6 +138,10 @@ static bool pick_pm1(const struct acpi_fadt_info *f, const struct acpi_gas *x, u
 
 static bool plan_pm1(const struct acpi_fadt_info *f, struct acpi_poweroff_plan *out)
 {
+	out->pm1a_value = (uint16_t)(((out->s5.slp_typ_a & ACPI_SLP_TYP_MAX) << PM1_CNT_SLP_TYP_SHIFT) |
+				     PM1_CNT_SLP_EN);
+	out->pm1b_value = (uint16_t)(((out->s5.slp_typ_b & ACPI_SLP_TYP_MAX) << PM1_CNT_SLP_TYP_SHIFT) |
+				     PM1_CNT_SLP_EN);
 	if (!pick_pm1(f, &f->x_pm1a_cnt, f->pm1a_cnt_blk, "pm1a", &out->pm1a, out->reason) ||
 	    !pick_pm1(f, &f->x_pm1b_cnt, f->pm1b_cnt_blk, "pm1b", &out->pm1b, out->reason))
 		return false;
@@ -111,10 +149,6 @@ static bool plan_pm1(const struct acpi_fadt_info *f, struct acpi_poweroff_plan *
 		set_reason(out->reason, "no-pm1a-control-block");
 		return false;
 	}
-	out->pm1a_value = (uint16_t)(((out->s5.slp_typ_a & ACPI_SLP_TYP_MAX) << PM1_CNT_SLP_TYP_SHIFT) |
-				     PM1_CNT_SLP_EN);
-	out->pm1b_value = (uint16_t)(((out->s5.slp_typ_b & ACPI_SLP_TYP_MAX) << PM1_CNT_SLP_TYP_SHIFT) |
-				     PM1_CNT_SLP_EN);
 	return true;
 }
 
@@ -179,10 +213,11 @@ void acpi_reset_plan(const struct acpi_fadt_info *fadt, struct acpi_reset_plan *
 		set_reason(out->reason, "reset-register-address-zero");
 		return;
 	}
-	/* The value is one byte (5.2.9): the register is written with a byte access. */
+	/* The value is one byte (5.2.9): one byte write, whatever width the GAS claims (as Linux). */
 	struct acpi_gas byte_reg = fadt->reset_reg;
 
 	byte_reg.access_size = GAS_ACCESS_BYTE;
+	byte_reg.bit_width = BYTE_REGISTER_BITS;
 	if (!accept_gas(&byte_reg, BYTE_REGISTER_BITS, "reset-register", &out->reg, out->reason))
 		return;
 	out->value = fadt->reset_value;

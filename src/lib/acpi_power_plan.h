@@ -12,7 +12,10 @@
  *   address is non-zero, else the 32-bit PM1x_CNT_BLK port; SLP_TYPx<<10,
  *   then the same with SLP_EN.
  * - a register must be in system I/O (port <= 0xffff) or system memory;
- *   any other address space is refused with its name.
+ *   any other address space is refused with its name.  Its width is the
+ *   GAS bit width when 8, 16 or 32, else the register's own (PM1 control
+ *   16, sleep and reset registers 8); its access width the GAS access size,
+ *   else the width, never more than the width.
  * - reset: RESET_REG_SUP set and a reset register with a non-zero address
  *   in system I/O or memory.
  */
@@ -22,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acpi.h"
 #include "acpi_fadt.h"
 
 #define ACPI_IO_PORT_MAX 0xffffu
@@ -36,13 +40,19 @@ struct acpi_s5 {
 	uint8_t slp_typ_b;
 };
 
-/* A register to write: a generic address plus the access width to use. */
+/*
+ * A register to write: a generic address, the register's width and the
+ * access width.  A register wider than its access is written in several
+ * accesses, lowest address first, as ACPICA does (a 16-bit PM1 control
+ * register with byte access gets SLP_EN in the second byte).
+ */
 struct acpi_power_reg {
 	bool present;
 	bool from_x;           /* the 64-bit X_ field (or a GAS-only field), not a 32-bit port */
 	uint8_t space;         /* GAS_SPACE_IO or GAS_SPACE_MEMORY once accepted */
 	uint64_t address;
-	unsigned access_bits;  /* 8, 16 or 32 */
+	unsigned bits;         /* register width: 8, 16 or 32 */
+	unsigned access_bits;  /* 8, 16 or 32, at most bits */
 };
 
 enum acpi_poweroff_method {
@@ -71,6 +81,13 @@ struct acpi_reset_plan {
 	uint8_t value;
 	char reason[ACPI_POWER_REASON_MAX]; /* why not usable; "" otherwise */
 };
+
+/*
+ * \_S5 as ACPICA finds it in the namespace the firmware loads: the DSDT at
+ * dsdt_addr (from the FADT) first, then every SSDT the root table lists, in
+ * order.  Only tables whose length and checksum are valid are searched.
+ */
+void acpi_s5_search(const struct acpi_tables *t, uint64_t dsdt_addr, struct acpi_s5 *out);
 
 const char *acpi_poweroff_method_str(enum acpi_poweroff_method method);
 

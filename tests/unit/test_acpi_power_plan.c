@@ -38,6 +38,16 @@ UNIT_TEST(poweroff_prefers_x_pm1_and_falls_back_to_the_port)
 	CHECK_EQ(plan.pm1a.space, GAS_SPACE_MEMORY);
 	CHECK_EQ(plan.pm1a.access_bits, 32);
 	CHECK_STR(plan.reason, "");
+	/* The Dell T7500 shape: a 16-bit register with byte access is written in two accesses. */
+	f.x_pm1a_cnt = (struct acpi_gas){ GAS_SPACE_IO, 16, 0, 1, 0x804 };
+	acpi_poweroff_plan(&f, &s5_dsdt_7, &plan);
+	CHECK_EQ(plan.pm1a.bits, 16);
+	CHECK_EQ(plan.pm1a.access_bits, 8);
+	/* No width at all: the PM1 control register's own 16 bits; access never wider than that. */
+	f.x_pm1a_cnt = (struct acpi_gas){ GAS_SPACE_IO, 0, 0, 3, 0x804 };
+	acpi_poweroff_plan(&f, &s5_dsdt_7, &plan);
+	CHECK_EQ(plan.pm1a.bits, 16);
+	CHECK_EQ(plan.pm1a.access_bits, 16);
 }
 
 UNIT_TEST(poweroff_refuses_unsupported_spaces_and_missing_parts)
