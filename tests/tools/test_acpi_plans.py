@@ -1,8 +1,8 @@
 """check-log on the `acpi: poweroff plan` / `acpi: reset plan` lines (docs/proof-lines.md)."""
 import pytest
 
-import prooflog
-import proofcheck
+from proofboot import prooflog
+from proofboot import proofcheck
 from synth import as_log, proof_lines
 
 SUBS = frozenset(prooflog.BUILTIN_SUBSYSTEMS)
