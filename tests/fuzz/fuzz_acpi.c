@@ -244,6 +244,25 @@ static void check_power_plans(const struct acpi_fadt_info *f, const uint8_t *p)
 	}
 }
 
+/* acpi_s5_search: a hit names the DSDT or an SSDT that is valid and really holds the package. */
+static void check_s5_search(const struct acpi_tables *t, const struct acpi_fadt_info *f)
+{
+	struct acpi_s5 s5;
+	struct acpi_table_ref ref;
+	uint8_t a, b;
+
+	acpi_s5_search(t, f->dsdt, &s5);
+	if (!s5.found)
+		return;
+	if (s5.in_ssdt)
+		FUZZ_CHECK(acpi_tables_find(t, "SSDT", s5.ssdt_index, &ref) == ACPI_OK);
+	else
+		FUZZ_CHECK(acpi_tables_map(t, f->dsdt, &ref) == ACPI_OK);
+	FUZZ_CHECK(acpi_find_s5(ref.table, ref.header.length, &a, &b));
+	FUZZ_CHECK(a == s5.slp_typ_a && b == s5.slp_typ_b);
+	FUZZ_CHECK(contains_s5_package(ref.table, ref.header.length));
+}
+
 /* FADT fields, then the DSDT it names, mapped and checked like src/acpi_power.c does. */
 static void check_fadt(const struct acpi_tables *t, const struct acpi_table_ref *ref,
 		       const uint8_t *mem)
@@ -263,6 +282,7 @@ static void check_fadt(const struct acpi_tables *t, const struct acpi_table_ref 
 	FUZZ_CHECK(!f.has_x_pm1 || f.length >= FADT_X_PM1B_END);
 	FUZZ_CHECK(!f.has_sleep_regs || f.length >= FADT_SLEEP_REGS_END);
 	check_power_plans(&f, p);
+	check_s5_search(t, &f);
 	struct acpi_table_ref dsdt;
 	uint8_t a, b;
 
