@@ -22,6 +22,7 @@
 #define REG_TEXT_MAX 32
 #define HEX_VALUE16_DIGITS 4
 #define HEX_VALUE8_DIGITS 2
+#define BITS_PER_BYTE 8
 
 static struct acpi_poweroff_plan poweroff;
 static struct acpi_reset_plan reset;
@@ -134,7 +135,7 @@ void acpi_power_init(void)
 
 static bool reg_map(const struct acpi_power_reg *r)
 {
-	return r->space == GAS_SPACE_IO || paging_map_mmio(r->address, r->bits / 8);
+	return r->space == GAS_SPACE_IO || paging_map_mmio(r->address, r->bits / BITS_PER_BYTE);
 }
 
 /* One access of r->access_bits at byte offset `at` of the register. */
@@ -176,7 +177,7 @@ static uint32_t reg_read(const struct acpi_power_reg *r)
 	uint32_t value = 0;
 
 	for (unsigned shift = 0; shift < r->bits; shift += r->access_bits)
-		value |= access_read(r, shift / 8) << shift;
+		value |= access_read(r, shift / BITS_PER_BYTE) << shift;
 	return value;
 }
 
@@ -188,7 +189,7 @@ static void reg_write(const struct acpi_power_reg *r, uint32_t value)
 	printf("acpi power: write %s bits=%u access_bits=%u value=0x%" PRIx32 "\n",
 	       reg_text(r, buf), r->bits, r->access_bits, value);
 	for (unsigned shift = 0; shift < r->bits; shift += r->access_bits)
-		access_write(r, shift / 8, (value >> shift) & mask);
+		access_write(r, shift / BITS_PER_BYTE, (value >> shift) & mask);
 }
 
 void acpi_reset(void)

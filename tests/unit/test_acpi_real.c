@@ -33,8 +33,9 @@
 #define NAME_LEN 16
 #define FAKE_TABLE_BASE 0x100000000000ull /* above any address in the dumps */
 #define FAKE_TABLE_STRIDE 0x100000ull
-#define RSDP_ADDR 0xe0000ull
 #define XSDT_ADDR 0xf0000ull
+#define RSDP_OFF_CHECKSUM 8          /* over the first 20 bytes */
+#define RSDP_OFF_EXT_CHECKSUM 32     /* over Length bytes (revision 2) */
 
 struct region {
 	char name[NAME_LEN]; /* file name without .dat */
@@ -196,11 +197,11 @@ static void build_root(struct machine *m)
 	sum = 0;
 	for (unsigned i = 0; i < ACPI_RSDP_V1_LEN; i++)
 		sum = (uint8_t)(sum + m->rsdp[i]);
-	m->rsdp[8] = (uint8_t)-sum; /* RSDP checksum byte */
+	m->rsdp[RSDP_OFF_CHECKSUM] = (uint8_t)-sum;
 	sum = 0;
 	for (unsigned i = 0; i < ACPI_RSDP_V2_LEN; i++)
 		sum = (uint8_t)(sum + m->rsdp[i]);
-	m->rsdp[32] = (uint8_t)-sum; /* extended checksum byte */
+	m->rsdp[RSDP_OFF_EXT_CHECKSUM] = (uint8_t)-sum;
 }
 
 /* Map callback: a request must fall inside one table (or the XSDT). */
@@ -251,7 +252,9 @@ static void table_facts(struct machine *m, struct facts *out)
 	static const char *const order[] = { "facp", "dmar", "mcfg", "apic", "hpet", "dsdt" };
 
 	for (unsigned k = 0; k < sizeof(order) / sizeof(order[0]) + m->ssdt_count; k++) {
-		const struct region *r = k < 6 ? find_region(m, order[k]) : &m->r[m->ssdt_first + k - 6];
+		const unsigned named = sizeof(order) / sizeof(order[0]);
+		const struct region *r = k < named ? find_region(m, order[k])
+						   : &m->r[m->ssdt_first + k - named];
 		struct acpi_header h;
 		char key[32];
 
