@@ -40,7 +40,8 @@ BUILTIN_CHECKS = (
     "counts: the verdict's passed/failed/skipped equal the result lines",
     "status: the verdict status is the most severe result (FAIL > PASS > SKIP), or FAIL "
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
-    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
+    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range "
+    "(and md_crc32 its metadata region, QEMU's layout)",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
 )
 
@@ -724,6 +725,42 @@ def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, repo
                            f"nvme read crc32={r.fields['crc32']} but {os.path.basename(disk.path)} "
                            f"LBAs [{slba}, {slba + blocks}) have crc32=0x{crc:08x} "
                            f"(wrong data, wrong LBA or stale buffer)", "crc"))
+    _check_read_md_crc(r, disk, reader, out)
+
+
+def metadata_range(file_size: int, slba: int, blocks: int, lba_size: int, ms: int):
+    """QEMU 7.2 keeps all LBA data first and the metadata after it: a file of S bytes
+    holds NSZE = S // (lba_size + ms) blocks, block n's metadata at NSZE*lba_size + n*ms."""
+    nsze = file_size // (lba_size + ms)
+    return nsze * lba_size + slba * ms, blocks * ms
+
+
+def _check_read_md_crc(r: Record, disk: Disk, reader, out: list) -> None:
+    """md_crc32: the metadata the read moved, against the image's metadata region."""
+    ms = r.number("metadata_size") or 0
+    if "md_crc32" not in r.fields:
+        if ms and r.fields.get("md_layout") in ("extended", "separate"):
+            out.append(Finding("error", r.lineno,
+                               f"nvme read of a namespace with {ms}-byte "
+                               f"{r.fields['md_layout']} metadata has no md_crc32", "crc"))
+        return
+    slba, blocks, lba_size = r.number("slba"), r.number("blocks"), r.number("lba_size")
+    if not ms:
+        out.append(Finding("error", r.lineno, "nvme read has md_crc32 but metadata_size=0", "crc"))
+        return
+    try:
+        offset, length = metadata_range(os.path.getsize(disk.path), slba, blocks, lba_size, ms)
+    except OSError as e:
+        out.append(Finding("error", r.lineno, f"cannot read disk image: {e}", "crc"))
+        return
+    crc, why = reader.crc(disk.path, offset, length)
+    if why:
+        out.append(Finding("error", r.lineno, f"nvme read metadata slba={slba}: {why}", "crc"))
+    elif crc != r.number("md_crc32"):
+        out.append(Finding("error", r.lineno,
+                           f"nvme read md_crc32={r.fields['md_crc32']} but the metadata of "
+                           f"{os.path.basename(disk.path)} LBAs [{slba}, {slba + blocks}) has "
+                           f"crc32=0x{crc:08x}", "crc"))
 
 
 def check_backends_agree(reads, out: list) -> None:
