@@ -29,6 +29,9 @@
 #define NVME_REG_ACQ   0x30 /* 64-bit admin CQ base */
 #define NVME_REG_CMBLOC 0x38 /* controller memory buffer location */
 #define NVME_REG_CMBSZ  0x3c /* controller memory buffer size */
+#define NVME_REG_CMBMSC 0x50 /* CMB memory space control (64-bit; NVMe >= 1.4) */
+/* CRE: CMBLOC/CMBSZ read as 0 until the host sets it (NVMe 1.4, QEMU 7.2). */
+#define NVME_CMBMSC_CRE (1u << 0)
 #define NVME_REG_DOORBELL_BASE 0x1000
 
 /* Smallest BAR0 that holds the registers plus the admin and one I/O doorbell pair. */

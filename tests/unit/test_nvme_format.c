@@ -325,13 +325,17 @@ UNIT_TEST(nvme_decode_cmb_qemu_shapes)
 
 	nvme_decode_cmb(0, 0, 0, &cmb);
 	CHECK(!cmb.supported && !cmb.valid);
-	/* QEMU 7.2 cmb_size_mb=64: BIR 2, SZU 2 (1 MiB units), SZ 64, SQS|CQS|LISTS|RDS|WDS. */
-	nvme_decode_cmb(cap_cmbs, 0x2, (64u << 12) | (2u << 8) | 0x1f, &cmb);
+	/* QEMU 7.2 cmb_size_mb=64 once CMBMSC.CRE is set, as a Linux guest read them:
+	 * CMBLOC 0x62 (BIR 2), CMBSZ 0x0004021d (SZ 64 x 1 MiB, SQS|LISTS|RDS|WDS, no CQS). */
+	nvme_decode_cmb(cap_cmbs, 0x62, 0x0004021d, &cmb);
 	CHECK(cmb.supported && cmb.valid);
 	CHECK_EQ(cmb.bir, 2);
 	CHECK_EQ(cmb.size, 64ull << 20);
 	CHECK_EQ(cmb.offset, 0);
-	CHECK(cmb.sqs && cmb.cqs && cmb.lists && cmb.rds && cmb.wds);
+	CHECK(cmb.sqs && !cmb.cqs && cmb.lists && cmb.rds && cmb.wds);
+	/* Before CRE is set QEMU reads both registers as 0: supported, nothing decoded. */
+	nvme_decode_cmb(cap_cmbs, 0, 0, &cmb);
+	CHECK(cmb.supported && !cmb.valid);
 	nvme_decode_cmb(cap_cmbs, 0x2 | (3u << 12), (1u << 12) | (6u << 8), &cmb);
 	CHECK_EQ(cmb.size, 1ull << 36);
 	CHECK_EQ(cmb.offset, 3ull << 36);
