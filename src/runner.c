@@ -19,7 +19,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define US_PER_S 1000000ull
 #define RUNNER_MAX_TESTS 256
 
 static const char *const status_names[] = {

@@ -12,7 +12,7 @@
 
 #include "bench_grid.h"
 #include "dma.h"
-#include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"

@@ -15,7 +15,7 @@
 #include "tests_negative.h"
 
 #include "dma.h"
-#include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "tests_nvme.h"
@@ -185,6 +185,7 @@ struct bad_command {
 	struct nvme_sqe sqe;
 	struct dma_mapping map;    /* what the PRPs point into; the queue unmaps it */
 	void *buffer;              /* malloc'd memory behind map */
+	void *engine_data;         /* instead of map: the I/O engine maps this and builds the PRPs */
 	uint64_t bytes;            /* data length the command asks for */
 	const char *limit_key;     /* optional: the limit the command breaks ... */
 	uint64_t limit;            /* ... and its value */
@@ -217,6 +218,19 @@ static void report_bad_command(const struct nvme_ctrl *c, const struct bad_comma
 	proof_emit(&p);
 }
 
+/* A well-formed command goes out through the engine (it builds the PRPs), a malformed one raw. */
+static bool send_bad_command(struct nvme_ctrl *c, struct bad_command *b, uint16_t *status)
+{
+	if (!b->engine_data)
+		return nvme_raw_command(c, b->qid, &b->sqe, &b->map, status);
+	struct nvme_io_cmd cmd = { .sqe = b->sqe, .data = b->engine_data, .bytes = (size_t)b->bytes,
+				   .dir = DMA_DIR_FROM_DEVICE };
+	bool completed = nvme_raw_command_built(c, b->qid, &cmd, status);
+
+	b->sqe = cmd.sqe; /* with the addresses the engine wrote */
+	return completed;
+}
+
 /*
  * Sends the command, decodes the answer, checks the controller afterwards.
  * PASS when the status is the expected one and the controller still reads.
@@ -227,7 +241,7 @@ static enum test_status judge(struct nvme_ctrl *c, const struct nvme_namespace *
 	struct nvme_status_info got;
 	uint16_t status;
 
-	b->completed = nvme_raw_command(c, b->qid, &b->sqe, &b->map, &status);
+	b->completed = send_bad_command(c, b, &status);
 	if (!b->completed)
 		return outcome(TEST_FAIL, why, cap, "%s: no completion: %s", b->name, c->failure);
 	nvme_status_decode(status, &got);
@@ -376,15 +390,12 @@ static enum test_status case_bad_nsid(struct nvme_ctrl *c, const struct nvme_nam
 				 .bytes = NVME_IDENTIFY_DATA_SIZE, .limit_key = "nn", .limit = c->id.nn };
 	/* Valid NSIDs are 1..NN; NN + 1 never is (0 if that would be the broadcast NSID). */
 	uint32_t nsid = c->id.nn < NVME_NSID_BROADCAST - 1 ? c->id.nn + 1 : 0;
-	const char *problem = map_target(c, NVME_IDENTIFY_DATA_SIZE, &b);
-	struct nvme_prp prp;
+	struct nvme_prp none = { 0 };
 
-	if (problem) {
-		free(b.buffer);
-		return outcome(TEST_FAIL, why, cap, "%s: %s", b.name, problem);
-	}
-	nvme_prp_build(b.map.dev, NVME_IDENTIFY_DATA_SIZE, c->page_size, NULL, 0, &prp, NULL);
-	nvme_cmd_identify(&b.sqe, NVME_CNS_NAMESPACE, nsid, &prp);
+	b.engine_data = alloc_page_aligned(NVME_IDENTIFY_DATA_SIZE, &b.buffer);
+	if (!b.engine_data)
+		return outcome(TEST_FAIL, why, cap, "%s: no memory for the target buffer", b.name);
+	nvme_cmd_identify(&b.sqe, NVME_CNS_NAMESPACE, nsid, &none);
 	enum test_status s = judge(c, ns, &b, why, cap);
 
 	release_target(&b);

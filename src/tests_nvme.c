@@ -9,7 +9,8 @@
 
 #include "dma.h"
 #include "dma_iommu.h"
-#include "nvme.h"
+#include "nvme_classify.h"
+#include "nvme_read.h"
 #include "pci.h"
 #include "pmem.h"
 #include "proof.h"
