@@ -36,6 +36,8 @@
 #define NVME_SHUTDOWN_TIMEOUT_US UINT64_C(10000000)
 #define NVME_POLL_DELAY_US       10u
 #define NVME_VS_1_1              0x00010100u /* CNS 02h (active NSID list) exists from 1.1 */
+#define NVME_VS_1_3              0x00010300u /* CNS 03h (namespace descriptors) exists from 1.3 */
+#define LBAF_TABLE_MAX           (NVME_IDNS_LBAF_MAX * 12u) /* "*DD:MMMMM:R," per format */
 #define NVME_WORST_PRP1_OFFSET   (PAGE_SIZE - 4u) /* PRP1 offsets are dword aligned */
 
 static struct nvme_ctrl controllers[NVME_MAX_CONTROLLERS];
@@ -212,6 +214,39 @@ static bool check_pci(struct nvme_ctrl *c)
 	return true;
 }
 
+/*
+ * The controller memory buffer, reported only (proofboot never places
+ * queues or data there).  NVMe 1.4 controllers such as QEMU 7.2 read
+ * CMBLOC/CMBSZ as 0 until CMBMSC.CRE is set; setting it only exposes the
+ * two registers (CMSE, the memory space enable, stays clear).
+ */
+static void report_cmb(struct nvme_ctrl *c)
+{
+	struct proof p;
+
+	if (NVME_CAP_CMBS(c->cap))
+		reg_write32(c, NVME_REG_CMBMSC, NVME_CMBMSC_CRE);
+	uint32_t cmbloc = reg_read32(c, NVME_REG_CMBLOC), cmbsz = reg_read32(c, NVME_REG_CMBSZ);
+
+	nvme_decode_cmb(c->cap, cmbloc, cmbsz, &c->cmb);
+	if (!c->cmb.supported)
+		return;
+	nvme_line_begin(&p, c, "cmb");
+	proof_hex(&p, "cmbloc", cmbloc, 8);
+	proof_hex(&p, "cmbsz", cmbsz, 8);
+	proof_bool(&p, "valid", c->cmb.valid);
+	proof_u64(&p, "bir", c->cmb.bir);
+	proof_hex(&p, "offset", c->cmb.offset, 1);
+	proof_u64(&p, "size", c->cmb.size);
+	proof_bool(&p, "sqs", c->cmb.sqs);
+	proof_bool(&p, "cqs", c->cmb.cqs);
+	proof_bool(&p, "lists", c->cmb.lists);
+	proof_bool(&p, "rds", c->cmb.rds);
+	proof_bool(&p, "wds", c->cmb.wds);
+	proof_str(&p, "used", "never");
+	proof_emit(&p);
+}
+
 static bool check_cap(struct nvme_ctrl *c)
 {
 	struct proof p;
@@ -246,6 +281,10 @@ static bool check_cap(struct nvme_ctrl *c)
 	proof_u64(&p, "doorbell_stride", NVME_DOORBELL_STRIDE(c->dstrd));
 	proof_u64(&p, "timeout_ms", c->ready_timeout_us / US_PER_MS);
 	proof_bool(&p, "css_nvm", NVME_CAP_CSS(cap) & NVME_CAP_CSS_NVM);
+	proof_hex(&p, "css", NVME_CAP_CSS(cap), 2);
+	proof_bool(&p, "css_iocs", NVME_CAP_CSS(cap) & NVME_CAP_CSS_IOCS);
+	proof_bool(&p, "css_admin_only", NVME_CAP_CSS(cap) & NVME_CAP_CSS_NOIO);
+	proof_bool(&p, "cmbs", NVME_CAP_CMBS(cap));
 	proof_u64(&p, "mpsmin", 1ull << mpsmin);
 	proof_u64(&p, "mpsmax", 1ull << mpsmax);
 	proof_u64(&p, "page_size", c->page_size);
@@ -254,6 +293,8 @@ static bool check_cap(struct nvme_ctrl *c)
 	proof_u64(&p, "vs_minor", NVME_VS_MINOR(c->vs));
 	proof_bool(&p, "ok", problem == NULL);
 	proof_emit(&p);
+	if (!problem)
+		report_cmb(c);
 	return problem ? nvme_step_failed(c, "cap", "%s", problem) : true;
 }
 
@@ -528,6 +569,13 @@ static void report_id_ctrl(struct nvme_ctrl *c)
 	proof_hex(&p, "ver", c->id.ver, 8);
 	proof_hex(&p, "cntlid", c->id.cntlid, 4);
 	proof_hex(&p, "status", 0, 3);
+	/* SN/MN/FR bytes outside printable ASCII are escaped by the emitter and flagged here. */
+	proof_bool(&p, "ascii", c->id.strings_ascii);
+	proof_hex(&p, "oacs", c->id.oacs, 4);
+	proof_hex(&p, "oncs", c->id.oncs, 4);
+	proof_hex(&p, "cmic", c->id.cmic, 2);
+	proof_bool(&p, "multi_controller", c->id.cmic & NVME_CMIC_MULTI_CTRL);
+	proof_str(&p, "subnqn", c->id.subnqn);
 	proof_emit(&p);
 }
 
@@ -648,26 +696,92 @@ static void report_namespaces(struct nvme_ctrl *c, const char *method)
 	proof_emit(&p);
 }
 
-static bool identify_namespace(struct nvme_ctrl *c, struct nvme_namespace *ns, uint8_t *page)
+static void report_ns_failed(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+			     const char *step, const struct nvme_parse_status *st)
 {
-	struct nvme_parse_status st;
 	struct proof p;
-	uint64_t last = 0;
+
+	nvme_line_begin(&p, c, "identify namespace failed");
+	proof_u64(&p, "nsid", ns->nsid);
+	proof_str(&p, "step", step);
+	proof_str(&p, "error", nvme_parse_error_name(st->error));
+	proof_str(&p, "reason", st->reason);
+	proof_emit(&p);
+	c->ns_unusable++;
+}
+
+/* Identify with a command set identifier (CNS 05h/06h carry it in CDW11). */
+static bool identify_csi(struct nvme_ctrl *c, uint8_t cns, uint32_t nsid, uint8_t csi,
+			 uint8_t *page, const char *step, uint16_t *status)
+{
+	struct nvme_sqe sqe;
+	struct nvme_prp none = { 0 };
+
+	memset(page, 0, NVME_IDENTIFY_DATA_SIZE);
+	nvme_cmd_identify(&sqe, cns, nsid, &none);
+	sqe.cdw11 = (uint32_t)csi << NVME_IDENTIFY_CDW11_CSI_SHIFT;
+	return admin_command(c, step, &sqe, page, NVME_IDENTIFY_DATA_SIZE, DMA_DIR_FROM_DEVICE,
+			     false, status);
+}
+
+/*
+ * The namespace's command set from its descriptor list (CNS 03h, NVMe >=
+ * 1.3); without a CSI descriptor (or on an older controller) it is NVM.
+ * Zoned namespaces also get their zone size (CNS 05h, CSI 02h).  False
+ * when the device's answer is malformed (reported).
+ */
+static bool identify_command_set(struct nvme_ctrl *c, struct nvme_namespace *ns, uint8_t *page)
+{
+	struct nvme_ns_descriptors d;
+	struct nvme_parse_status st;
 	uint16_t status;
 
-	if (!identify(c, NVME_CNS_NAMESPACE, ns->nsid, page, "identify-namespace", false, &status))
+	ns->csi = NVME_CSI_NVM;
+	if (c->id.ver >= NVME_VS_1_3) {
+		if (!identify(c, NVME_CNS_NS_DESCRIPTORS, ns->nsid, page, "ns-descriptors", true,
+			      &status) && !status)
+			return false; /* timeout or DMA failure: already reported */
+		if (!status && !nvme_parse_ns_descriptors(page, NVME_IDENTIFY_DATA_SIZE, &d, &st)) {
+			report_ns_failed(c, ns, "ns-descriptors", &st);
+			return false;
+		}
+		ns->csi_reported = !status && d.has_csi;
+		if (ns->csi_reported)
+			ns->csi = d.csi;
+	}
+	if (ns->csi != NVME_CSI_ZONED)
+		return true;
+	if (!identify_csi(c, NVME_CNS_NAMESPACE_IOCS, ns->nsid, NVME_CSI_ZONED, page,
+			  "identify-zoned-namespace", &status))
 		return false;
-	ns->usable = nvme_parse_id_ns(page, NVME_IDENTIFY_DATA_SIZE, &ns->id, &st);
-	if (!ns->usable) {
-		nvme_line_begin(&p, c, "identify namespace failed");
-		proof_u64(&p, "nsid", ns->nsid);
-		proof_str(&p, "error", nvme_parse_error_name(st.error));
-		proof_str(&p, "reason", st.reason);
-		proof_emit(&p);
-		c->ns_unusable++;
+	if (!nvme_parse_zns_id_ns(page, NVME_IDENTIFY_DATA_SIZE, ns->id.flbas_index, ns->id.nsze,
+				  &ns->zns, &st)) {
+		report_ns_failed(c, ns, "identify-zoned-namespace", &st);
 		return false;
 	}
+	return true;
+}
+
+/* Why a well-formed namespace is not read (NULL: it is): its format or its command set. */
+static const char *namespace_skip_reason(struct nvme_namespace *ns)
+{
+	const char *unserved;
+
+	if (!nvme_format_from_id(&ns->id, &ns->fmt, &unserved))
+		return unserved;
+	if (ns->csi != NVME_CSI_NVM && ns->csi != NVME_CSI_ZONED)
+		return "command-set-not-handled";
+	return NULL;
+}
+
+static void report_namespace(struct nvme_ctrl *c, const struct nvme_namespace *ns)
+{
+	char lbafs[LBAF_TABLE_MAX];
+	struct proof p;
+	uint64_t last = 0;
+
 	nvme_last_lba(ns->id.nsze, &last);
+	nvme_format_lbaf_table(&ns->id, lbafs, sizeof(lbafs));
 	nvme_line_begin(&p, c, "identify namespace");
 	proof_u64(&p, "nsid", ns->nsid);
 	proof_u64(&p, "nsze", ns->id.nsze);
@@ -680,8 +794,53 @@ static bool identify_namespace(struct nvme_ctrl *c, struct nvme_namespace *ns, u
 	proof_bool(&p, "metadata_extended", ns->id.metadata_extended);
 	proof_u64(&p, "capacity_bytes", ns->id.capacity_bytes);
 	proof_u64(&p, "last_lba", last);
+	proof_str(&p, "lbafs", lbafs);
+	proof_hex(&p, "mc", ns->id.mc, 2);
+	proof_hex(&p, "dpc", ns->id.dpc, 2);
+	proof_hex(&p, "dps", ns->id.dps, 2);
+	proof_hex(&p, "nmic", ns->id.nmic, 2);
+	proof_bool(&p, "shared", ns->id.nmic & NVME_NMIC_SHARED);
+	proof_hex(&p, "csi", ns->csi, 2);
+	proof_str(&p, "csi_name", nvme_csi_name(ns->csi));
+	proof_bool(&p, "csi_reported", ns->csi_reported);
+	if (ns->csi == NVME_CSI_ZONED) {
+		proof_u64(&p, "zone_blocks", ns->zns.zone_blocks);
+		proof_u64(&p, "zones", ns->zns.zones);
+	}
+	proof_bool(&p, "served", ns->skip_reason == NULL);
+	if (ns->skip_reason) {
+		proof_str(&p, "skip_reason", ns->skip_reason);
+	} else {
+		proof_str(&p, "md_layout", nvme_md_layout_name(ns->fmt.layout));
+		proof_u64(&p, "block_buffer_bytes", ns->fmt.buffer_bytes);
+		proof_u64(&p, "pi_type", ns->fmt.pi_type);
+		/* Reads leave PI to the image check: nothing stripped, nothing checked by the device. */
+		proof_bool(&p, "pract", ns->fmt.prinfo.pract);
+		proof_str(&p, "prchk", nvme_prchk_name(&ns->fmt.prinfo));
+	}
 	proof_emit(&p);
-	return true;
+}
+
+static bool identify_namespace(struct nvme_ctrl *c, struct nvme_namespace *ns, uint8_t *page)
+{
+	struct nvme_parse_status st;
+	uint16_t status;
+
+	ns->usable = false;
+	ns->skip_reason = NULL;
+	if (!identify(c, NVME_CNS_NAMESPACE, ns->nsid, page, "identify-namespace", false, &status))
+		return false;
+	if (!nvme_parse_id_ns(page, NVME_IDENTIFY_DATA_SIZE, &ns->id, &st)) {
+		report_ns_failed(c, ns, "identify-namespace", &st);
+		return false;
+	}
+	if (!identify_command_set(c, ns, page))
+		return false;
+	ns->skip_reason = namespace_skip_reason(ns);
+	ns->usable = ns->skip_reason == NULL;
+	c->ns_skipped += !ns->usable;
+	report_namespace(c, ns);
+	return ns->usable;
 }
 
 static bool find_namespaces(struct nvme_ctrl *c, uint8_t *page)
@@ -714,6 +873,7 @@ static bool identify_all(struct nvme_ctrl *c)
 	if (!page)
 		return nvme_step_failed(c, "identify", "no-memory");
 	c->ns_unusable = 0;
+	c->ns_skipped = 0;
 	ok = identify_controller(c, page) && find_namespaces(c, page);
 	/* A malformed namespace is reported and skipped; the others stay usable. */
 	for (size_t i = 0; ok && !c->failed && i < c->ns_count; i++)

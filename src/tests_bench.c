@@ -47,10 +47,11 @@ static const struct bench_area *bench_area(void)
 	return area.base ? &area : NULL;
 }
 
+/* The streaming reads give no metadata buffer: only namespaces without metadata are measured. */
 static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
 {
 	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable)
+		if (c->ns[i].usable && c->ns[i].fmt.layout == NVME_MD_NONE)
 			return &c->ns[i];
 	return NULL;
 }

@@ -40,7 +40,8 @@ static enum test_status unavailable(struct test_ctx *ctx, const char *why)
 static const struct nvme_namespace *first_usable_ns(const struct nvme_ctrl *c)
 {
 	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable && c->ns[i].id.lba_size <= PAGE_SIZE)
+		if (c->ns[i].usable && c->ns[i].id.lba_size <= PAGE_SIZE &&
+		    c->ns[i].fmt.layout == NVME_MD_NONE) /* raw commands here carry no MPTR */
 			return &c->ns[i];
 	return NULL;
 }

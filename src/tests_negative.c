@@ -52,10 +52,16 @@ static enum test_status outcome(enum test_status status, char *why, size_t cap, 
 	return status;
 }
 
+/*
+ * The raw commands of these cases carry PRPs only, built by the case from
+ * page offsets: they go only to a namespace without metadata (no MPTR is
+ * ever needed) whose blocks fit a page.
+ */
 static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
 {
 	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable)
+		if (c->ns[i].usable && c->ns[i].fmt.layout == NVME_MD_NONE &&
+		    c->ns[i].id.lba_size <= PAGE_SIZE)
 			return &c->ns[i];
 	return NULL;
 }
@@ -76,7 +82,7 @@ static bool still_usable(struct nvme_ctrl *c, const struct nvme_namespace *ns)
 {
 	struct nvme_read_stats st;
 	uint64_t last;
-	uint8_t *buf = malloc(ns->id.lba_size);
+	uint8_t *buf = malloc(nvme_io_block_bytes(ns));
 	bool ok = buf && nvme_last_lba(ns->id.nsze, &last) &&
 		  nvme_read(c, ns, last, 1, buf, "negative-check", &st);
 
@@ -104,7 +110,8 @@ static enum test_status run_case(struct test_ctx *ctx, negative_case_fn fn, cons
 		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY))
 			s = outcome(TEST_FAIL, why, sizeof(why), "bring-up: %s", c->failure);
 		else if (!(ns = first_usable(c)))
-			s = outcome(TEST_SKIP, why, sizeof(why), "no usable namespace to read from");
+			s = outcome(TEST_SKIP, why, sizeof(why), "no namespace without metadata and with "
+				    "blocks of at most one page (raw commands carry PRPs only)");
 		else
 			s = fn(c, ns, why, sizeof(why));
 		if (s == TEST_FAIL && failed++ == 0)

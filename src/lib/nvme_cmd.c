@@ -261,6 +261,12 @@ void nvme_split_init(struct nvme_split *s, uint64_t slba, uint64_t nblocks, uint
 	s->done = 0;
 	s->max_blocks = max_blocks;
 	s->boundary = 0;
+	s->granule = 0;
+}
+
+void nvme_split_set_granule(struct nvme_split *s, uint32_t granule)
+{
+	s->granule = granule;
 }
 
 void nvme_split_set_boundary(struct nvme_split *s, uint64_t zone_blocks)
@@ -280,6 +286,8 @@ bool nvme_split_next(struct nvme_split *s, struct nvme_chunk *chunk)
 		if (to_boundary < n)
 			n = (uint32_t)to_boundary;
 	}
+	if (s->granule && n > s->granule)
+		n -= n % s->granule;
 
 	chunk->slba = s->next_lba;
 	chunk->nblocks = n;

@@ -99,11 +99,14 @@ struct nvme_split {
 	uint64_t done;
 	uint32_t max_blocks;
 	uint64_t boundary;     /* chunks never cross a multiple of this LBA count (0 = none) */
+	uint32_t granule;      /* chunks of at least this many blocks are multiples of it (0 = any) */
 };
 
 void nvme_split_init(struct nvme_split *s, uint64_t slba, uint64_t nblocks, uint32_t max_blocks);
 /* Zoned namespaces: no chunk crosses a zone boundary (a multiple of zone_blocks). */
 void nvme_split_set_boundary(struct nvme_split *s, uint64_t zone_blocks);
+/* Chunks of `granule` blocks or more are whole multiples of it (a shorter one ends the run). */
+void nvme_split_set_granule(struct nvme_split *s, uint32_t granule);
 /* Next chunk of at most max_blocks blocks; false when done (or max_blocks is 0). */
 bool nvme_split_next(struct nvme_split *s, struct nvme_chunk *chunk);
 

@@ -8,6 +8,36 @@
 
 /* Bytes MPTR must be aligned to when PRPs describe the data (SGLs are not used). */
 #define NVME_MPTR_ALIGN 4u
+/*
+ * QEMU 7.2 moves an extended-LBA transfer as one host segment per block
+ * (plus one per page boundary the data crosses) and its block layer refuses
+ * more than IOV_MAX = 1024 segments: the read fails with 0x281 (EINVAL).
+ * Extended-LBA commands are kept below that on every device (on others it
+ * only means a few more commands); two segments are kept spare for the
+ * partial first and last page.
+ */
+#define EXTENDED_SEGMENTS_MAX   1024u
+#define EXTENDED_SEGMENTS_SPARE 2u
+/*
+ * QEMU 7.2's DMA helper (dma_blk_cb) keeps only the unaligned tail of a
+ * transfer that is not a whole number of 512-byte sectors instead of
+ * dropping it (fixed upstream in 9.0): a command's metadata of 512 bytes or
+ * more that is not a sector multiple comes back truncated.  Commands with
+ * metadata are therefore cut so their metadata is a sector multiple, or
+ * shorter than a sector, on every device.
+ */
+#define METADATA_SECTOR_BYTES   512u
+
+static uint32_t gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
 
 static bool pi_settings_ok(const struct nvme_id_ns_info *id, const char **unserved)
 {
@@ -65,6 +95,8 @@ bool nvme_format_from_id(const struct nvme_id_ns_info *id, struct nvme_ns_format
 	    f->md_bytes == NVME_PI_TUPLE_BYTES)
 		f->buffer_bytes = f->data_bytes;
 	f->mdts_bytes = f->buffer_bytes;
+	f->md_granule = f->md_bytes ? METADATA_SECTOR_BYTES / gcd(METADATA_SECTOR_BYTES, f->md_bytes)
+				    : 0;
 	return true;
 }
 
@@ -117,11 +149,23 @@ uint32_t nvme_format_max_blocks(const struct nvme_ns_format *f, uint8_t mdts,
 	uint32_t by_mdts = nvme_max_blocks_per_cmd(mdts, mps_min_bytes, f->mdts_bytes, 0);
 	uint32_t by_buffer = nvme_max_blocks_per_cmd(0, mps_min_bytes, f->buffer_bytes,
 						     buffer_limit);
+	uint32_t n = by_mdts < by_buffer ? by_mdts : by_buffer;
 
-	return by_mdts < by_buffer ? by_mdts : by_buffer;
+	if (f->layout == NVME_MD_EXTENDED && mps_min_bytes) {
+		/* n blocks + ceil(n * block / page) page crossings + spare <= the segment limit */
+		uint64_t by_segments = (uint64_t)(EXTENDED_SEGMENTS_MAX - EXTENDED_SEGMENTS_SPARE) *
+				       mps_min_bytes / ((uint64_t)mps_min_bytes + f->buffer_bytes);
+
+		if (by_segments < n)
+			n = (uint32_t)by_segments;
+	}
+	if (f->md_granule && n > f->md_granule)
+		n -= n % f->md_granule;
+	return n;
 }
 
-static const char *missing_address(const struct nvme_ns_format *f, const struct nvme_io_addrs *a)
+const char *nvme_format_missing_address(const struct nvme_ns_format *f,
+					const struct nvme_io_addrs *a)
 {
 	if (!a->prp_set || a->prp.prp1 == 0)
 		return "data-pointer-not-set";
@@ -135,22 +179,13 @@ static const char *missing_address(const struct nvme_ns_format *f, const struct 
 }
 
 bool nvme_cmd_read_format(struct nvme_sqe *sqe, uint32_t nsid, uint64_t slba, uint32_t nblocks,
-			  const struct nvme_ns_format *f, const struct nvme_io_addrs *a,
-			  const char **refused)
+			  const struct nvme_ns_format *f)
 {
-	struct nvme_sqe built;
+	struct nvme_prp none = { 0 };
 
-	*refused = missing_address(f, a);
-	if (*refused)
+	if (!nvme_cmd_read(sqe, nsid, slba, nblocks, &none))
 		return false;
-	if (!nvme_cmd_read(&built, nsid, slba, nblocks, &a->prp)) {
-		*refused = "block-count-outside-1..65536";
-		return false;
-	}
-	if (a->mptr_set)
-		built.mptr = a->mptr;
-	built.cdw12 |= nvme_prinfo_cdw12(&f->prinfo);
-	*sqe = built;
+	sqe->cdw12 |= nvme_prinfo_cdw12(&f->prinfo);
 	return true;
 }
 

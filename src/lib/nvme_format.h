@@ -41,6 +41,7 @@ struct nvme_ns_format {
 	struct nvme_prinfo prinfo;  /* what reads of this namespace ask for */
 	uint32_t buffer_bytes;      /* bytes per block in the data buffer */
 	uint32_t mdts_bytes;        /* bytes per block counted against MDTS */
+	uint32_t md_granule;        /* blocks whose metadata fills whole 512-byte sectors; 0: no metadata */
 };
 
 /*
@@ -66,8 +67,10 @@ bool nvme_format_buffer_bytes(const struct nvme_ns_format *f, uint64_t nblocks, 
 /*
  * Blocks per read command: MDTS counts real bytes per block (the spec counts
  * interleaved metadata, not a separate metadata buffer), the 16-bit NLB
- * field and the largest buffer the caller can map (0 = no limit) bound it.
- * 0 when even one block does not fit.
+ * field and the largest buffer the caller can map (0 = no limit) bound it;
+ * extended LBAs also stay within 1022 host segments (QEMU 7.2's IOV_MAX, see
+ * nvme_format.c), and with metadata the count is a multiple of md_granule
+ * when it is at least that.  0 when even one block does not fit.
  */
 uint32_t nvme_format_max_blocks(const struct nvme_ns_format *f, uint8_t mdts,
 				uint32_t mps_min_bytes, uint64_t buffer_limit);
@@ -81,14 +84,20 @@ struct nvme_io_addrs {
 };
 
 /*
- * Builds a Read of n blocks with the format's PRINFO.  Refuses (SQE
- * untouched, *refused names why) when the format needs a pointer the
- * caller did not set: no PRPs, separate metadata without MPTR, a
- * misaligned MPTR, or an MPTR where the format has none.
+ * NULL when *a carries every address the format needs; otherwise the
+ * named reason the command must not be submitted: no PRPs, separate
+ * metadata without MPTR, a misaligned MPTR, or an MPTR where the format
+ * has no separate metadata.
+ */
+const char *nvme_format_missing_address(const struct nvme_ns_format *f,
+					const struct nvme_io_addrs *a);
+
+/*
+ * A Read of n blocks with the format's PRINFO and no address yet (the I/O
+ * engine adds them); false (SQE untouched) unless 1 <= n <= 65536.
  */
 bool nvme_cmd_read_format(struct nvme_sqe *sqe, uint32_t nsid, uint64_t slba, uint32_t nblocks,
-			  const struct nvme_ns_format *f, const struct nvme_io_addrs *a,
-			  const char **refused);
+			  const struct nvme_ns_format *f);
 
 /*
  * Copies the LBA data out of an extended-LBA buffer (data then metadata per

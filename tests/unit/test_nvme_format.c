@@ -57,9 +57,15 @@ UNIT_TEST(nvme_format_extended_metadata_counts_520_bytes_per_block)
 	CHECK_EQ(bytes, 4160);
 	CHECK(nvme_format_md_bytes(&f, 8, &bytes));
 	CHECK_EQ(bytes, 0);
-	/* 512 KiB MDTS / 520 bytes: 1008 blocks, not the 1024 a 512-byte count gives. */
-	CHECK_EQ(nvme_format_max_blocks(&f, QEMU_MDTS, PAGE, 0), 1008);
-	CHECK_EQ(nvme_format_max_blocks(&f, QEMU_MDTS, PAGE, 16 * 1024), 31);
+	/* 512 KiB MDTS / 520 bytes is 1008 blocks (not the 1024 a 512-byte count gives), but
+	 * QEMU 7.2's 1024-segment limit for interleaved transfers keeps it at 906, and whole
+	 * 512-byte sectors of metadata (64 blocks of 8 bytes) at 896. */
+	CHECK_EQ(f.md_granule, 64);
+	CHECK_EQ(nvme_format_max_blocks(&f, QEMU_MDTS, PAGE, 0), 896);
+	CHECK_EQ(nvme_format_max_blocks(&f, QEMU_MDTS, PAGE, 16 * 1024), 31); /* below a granule */
+	/* With 4 KiB + 8 blocks MDTS is the tighter bound: 524288 / 4104 = 127, then 64. */
+	struct nvme_ns_format big = format_of(ns_info(12, 8, true, 0));
+	CHECK_EQ(nvme_format_max_blocks(&big, QEMU_MDTS, PAGE, 0), 64);
 }
 
 UNIT_TEST(nvme_format_separate_metadata_needs_its_own_buffer)
@@ -73,6 +79,7 @@ UNIT_TEST(nvme_format_separate_metadata_needs_its_own_buffer)
 	CHECK(nvme_format_md_bytes(&f, 3, &bytes));
 	CHECK_EQ(bytes, 48);
 	CHECK_EQ(nvme_format_max_blocks(&f, QEMU_MDTS, PAGE, 0), 128);
+	CHECK_EQ(f.md_granule, 32);
 	CHECK(!nvme_format_md_bytes(&f, UINT64_MAX / 2, &bytes));
 }
 
@@ -132,41 +139,43 @@ static struct nvme_io_addrs addrs(uint64_t prp1, uint64_t mptr, bool mptr_set)
 	return a;
 }
 
-UNIT_TEST(nvme_cmd_read_format_refuses_missing_pointers)
+UNIT_TEST(nvme_format_missing_address_names_the_pointer)
 {
 	struct nvme_ns_format sep = format_of(ns_info(9, 8, false, 1));
 	struct nvme_ns_format ext = format_of(ns_info(9, 8, true, 0));
 	struct nvme_ns_format plain = format_of(ns_info(9, 0, false, 0));
+	struct nvme_io_addrs a = addrs(0x10000, 0, false);
+
+	CHECK_STR(nvme_format_missing_address(&sep, &a), "metadata-pointer-not-set");
+	CHECK(nvme_format_missing_address(&plain, &a) == NULL);
+	CHECK(nvme_format_missing_address(&ext, &a) == NULL);
+	a = addrs(0x10000, 0x20002, true);
+	CHECK_STR(nvme_format_missing_address(&sep, &a), "metadata-pointer-misaligned");
+	a = addrs(0, 0x20000, true);
+	CHECK_STR(nvme_format_missing_address(&sep, &a), "data-pointer-not-set");
+	a = addrs(0x10000, 0x20000, true);
+	CHECK_STR(nvme_format_missing_address(&ext, &a), "metadata-pointer-without-separate-metadata");
+	CHECK(nvme_format_missing_address(&sep, &a) == NULL);
+	a.prp_set = false; /* the PRP builder failed: whatever PRP1 holds is not an address */
+	CHECK_STR(nvme_format_missing_address(&plain, &a), "data-pointer-not-set");
+}
+
+UNIT_TEST(nvme_cmd_read_format_carries_prinfo_and_no_address)
+{
+	struct nvme_ns_format f = format_of(ns_info(9, 8, false, 1));
 	struct nvme_sqe sqe;
-	const char *why;
 
 	memset(&sqe, 0xab, sizeof(sqe));
-	struct nvme_io_addrs a = addrs(0x10000, 0, false);
-	CHECK(!nvme_cmd_read_format(&sqe, 1, 0, 1, &sep, &a, &why));
-	CHECK_STR(why, "metadata-pointer-not-set");
+	CHECK(!nvme_cmd_read_format(&sqe, 1, 0, 0, &f));
 	CHECK_EQ(sqe.opcode, 0xab); /* untouched */
-	a = addrs(0x10000, 0x20002, true);
-	CHECK(!nvme_cmd_read_format(&sqe, 1, 0, 1, &sep, &a, &why));
-	CHECK_STR(why, "metadata-pointer-misaligned");
-	a = addrs(0, 0x20000, true);
-	CHECK(!nvme_cmd_read_format(&sqe, 1, 0, 1, &sep, &a, &why));
-	CHECK_STR(why, "data-pointer-not-set");
-	a = addrs(0x10000, 0x20000, true);
-	CHECK(!nvme_cmd_read_format(&sqe, 1, 0, 1, &ext, &a, &why));
-	CHECK_STR(why, "metadata-pointer-without-separate-metadata");
-	a = addrs(0x10000, 0x20000, true);
-	CHECK(!nvme_cmd_read_format(&sqe, 1, 0, 0, &sep, &a, &why));
-	CHECK_STR(why, "block-count-outside-1..65536");
-
-	a = addrs(0x10000, 0x20000, true);
-	CHECK(nvme_cmd_read_format(&sqe, 7, 99, 4, &sep, &a, &why));
+	f.prinfo.pract = true;
+	f.prinfo.check_guard = true;
+	CHECK(nvme_cmd_read_format(&sqe, 7, 99, 4, &f));
 	CHECK_EQ(sqe.opcode, NVME_IO_READ);
-	CHECK_EQ(sqe.mptr, 0x20000);
-	CHECK_EQ(sqe.prp1, 0x10000);
+	CHECK_EQ(sqe.nsid, 7);
 	CHECK_EQ(sqe.cdw10, 99);
-	CHECK_EQ(sqe.cdw12, 3);
-	a = addrs(0x10000, 0, false);
-	CHECK(nvme_cmd_read_format(&sqe, 7, 99, 4, &plain, &a, &why));
+	CHECK_EQ(sqe.cdw12, 3u | NVME_CDW12_PRACT | NVME_CDW12_PRCHK_GUARD);
+	CHECK_EQ(sqe.prp1, 0);
 	CHECK_EQ(sqe.mptr, 0);
 }
 
@@ -220,6 +229,34 @@ UNIT_TEST(nvme_split_respects_zone_boundaries)
 	CHECK(nvme_split_next(&s, &c) && c.nblocks == 1024);
 	CHECK(nvme_split_next(&s, &c) && c.nblocks == 1022 && c.slba == 1026);
 	CHECK(nvme_split_next(&s, &c) && c.nblocks == 5 && c.slba == 2048);
+	CHECK(!nvme_split_next(&s, &c));
+}
+
+/* Metadata per command: whole 512-byte sectors, or one short chunk at the end. */
+UNIT_TEST(nvme_split_granule_keeps_metadata_in_whole_sectors)
+{
+	struct nvme_split s;
+	struct nvme_chunk c;
+
+	nvme_split_init(&s, 2, 1815, 896);
+	nvme_split_set_granule(&s, 64);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 896);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 896);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 23 && c.slba == 1794);
+	CHECK(!nvme_split_next(&s, &c));
+	/* A remainder above the granule is cut into a multiple and a short rest. */
+	nvme_split_init(&s, 0, 100, 896);
+	nvme_split_set_granule(&s, 64);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 64);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 36 && c.block_offset == 64);
+	/* With a zone boundary too: the boundary first, then the granule. */
+	nvme_split_init(&s, 2000, 200, 896);
+	nvme_split_set_boundary(&s, 2048);
+	nvme_split_set_granule(&s, 32);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 32);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 16 && c.slba == 2032);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 152 - 152 % 32 && c.slba == 2048);
+	CHECK(nvme_split_next(&s, &c) && c.nblocks == 152 % 32);
 	CHECK(!nvme_split_next(&s, &c));
 }
 
