@@ -22,6 +22,7 @@ import re
 import tomllib
 import zlib
 
+import nvmecheck
 import prooflog
 from prooflog import ProofLog, Record, parse_number
 
@@ -43,6 +44,9 @@ BUILTIN_CHECKS = (
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range "
     "(and md_crc32 its metadata region, QEMU's layout)",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "nvme-shapes: LBA format table, metadata layout, served/skip reasons, zone count, CMB "
+    "size and interrupt proof agree with their own fields (tools/nvmecheck.py); "
+    "non-ASCII identify strings warn",
 )
 
 
@@ -853,6 +857,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_verdict_counts(log, verdict, results, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    for severity, lineno, message in nvmecheck.problems(log):
+        out.append(Finding(severity, lineno, message, "nvme-shapes"))
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     return report
