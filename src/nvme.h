@@ -143,7 +143,7 @@ bool nvme_raw_command_built(struct nvme_ctrl *c, uint16_t qid, struct nvme_io_cm
 /* Deletes the I/O queues and performs a normal shutdown (CC.SHN). */
 bool nvme_shutdown(struct nvme_ctrl *c);
 
-/* For the driver's own files (nvme_io.c, nvme_read.c, nvme_classify.c). */
+/* For the driver's own files (nvme_identify.c, nvme_io.c, nvme_read.c, nvme_classify.c). */
 void nvme_line_begin(struct proof *p, const struct nvme_ctrl *c, const char *event);
 /* Every failed step ends here: one `nvme: step failed` line, the controller marked failed. */
 bool nvme_step_failed(struct nvme_ctrl *c, const char *step, const char *fmt, ...)
@@ -151,5 +151,14 @@ bool nvme_step_failed(struct nvme_ctrl *c, const char *step, const char *fmt, ..
 /* `nvme: command failed` for an error status; marks the controller failed. */
 bool nvme_command_failed(struct nvme_ctrl *c, const char *step, uint8_t opcode, uint16_t qid,
 			 uint16_t status_field);
+/*
+ * One admin command, optionally with a data buffer (the I/O engine maps it
+ * and builds its PRPs).  *status receives the status field (0 on success).
+ * `quiet_status` leaves reporting a failed status to the caller.
+ */
+bool nvme_admin_command(struct nvme_ctrl *c, const char *step, struct nvme_sqe *sqe, void *buf,
+			size_t len, enum dma_dir dir, bool quiet_status, uint16_t *status);
+/* Identify Controller, the active namespaces and each namespace (stage identified). */
+bool nvme_identify_all(struct nvme_ctrl *c);
 
 #endif

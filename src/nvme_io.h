@@ -4,7 +4,9 @@
  * commands, the lifecycle reads, the benchmark stream, the interrupt proof,
  * the negative tests' raw commands) goes through it.
  *
- * API summary (callers: src/nvme.c, src/nvme_read.c, src/tests_negative.c)
+ * API summary (callers: src/nvme.c and nvme_identify.c through
+ * nvme_admin_command(), src/nvme_read.c, and src/tests_negative.c through
+ * nvme_raw_command() / nvme_raw_command_built() in nvme.h)
  *
  *   Commands with data
  *     struct nvme_io_cmd   the caller fills sqe (opcode, NSID, command
@@ -47,9 +49,10 @@
  *     struct nvme_io_run + nvme_io_run_loop(): the caller's submit()
  *     queues commands until the queue, the backend or the work runs out
  *     (one doorbell per batch); complete() sees each finished command
- *     (cookie, status) before its slot is released (bounce data copied
- *     out).  Stops on a timeout without progress, a failed DMA check or a
- *     refused command (after draining what is in flight).
+ *     (cookie, status), then its slot is released (the unmap copies bounce
+ *     data out, so the buffer holds the data once the loop returns).
+ *     Stops on a timeout without progress, a failed DMA check or a refused
+ *     command (after draining what is in flight).
  *
  *   Status
  *     nvme_io_status_failed(): a command that completed with an error

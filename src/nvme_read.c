@@ -411,7 +411,9 @@ static enum nvme_io_more stream_submit(void *job)
 	struct stream_job *j = job;
 	struct nvme_queue *q = &j->c->io;
 
-	if (q->in_flight >= j->depth || stream_should_stop(j))
+	if (q->in_flight >= j->depth)
+		return NVME_IO_MORE_NO_ROOM; /* the depth is reached: wait for a completion */
+	if (stream_should_stop(j))
 		return NVME_IO_MORE_DONE;
 	if (j->free_count == 0) {
 		j->r->limited_by = "buffers";

@@ -3,8 +3,8 @@
 The good lines are copied from real QEMU 7.2 boots of the firmware (tests/matrix.toml shapes)."""
 import pytest
 
-import prooflog
-import proofcheck
+from proofboot import prooflog
+from proofboot import proofcheck
 from synth import as_log, proof_lines
 
 SUBS = frozenset(prooflog.BUILTIN_SUBSYSTEMS)
