@@ -52,7 +52,7 @@ QEMU_ERROR = "QEMU-ERROR"
 DEFAULT_VERDICTS = ("PASS", "SKIP")
 
 SECTOR_SIZE = 512                   # blkdebug's "sector" unit
-LBA_SIZE_MAX = 2 << 20               # QEMU 7.2 nvme-ns: logical_block_size up to 2 MiB
+LBA_SIZE_MAX = 2 << 20              # QEMU 7.2 nvme-ns: logical_block_size up to 2 MiB
 BLKDEBUG_EIO = 5
 
 # Where a controller sits: on the root complex (default), behind its own PCIe
