@@ -78,6 +78,7 @@ struct nvme_ctrl {
 	struct nvme_namespace ns[NVME_MAX_NAMESPACES];
 	size_t ns_count;
 	uint32_t ns_active_total; /* active NSIDs reported, even beyond NVME_MAX_NAMESPACES */
+	struct nvme_nsid_ranges ns_active; /* every active NSID, as ranges (printed) */
 	uint32_t ns_unusable;     /* namespaces whose identify data failed validation */
 	uint32_t ns_skipped;      /* well-formed namespaces of a shape the firmware does not read */
 	struct nvme_cmb_info cmb; /* controller memory buffer (reported, never used) */

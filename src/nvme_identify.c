@@ -78,6 +78,7 @@ static bool identify_controller(struct nvme_ctrl *c, uint8_t *page)
 static void add_namespace(struct nvme_ctrl *c, uint32_t nsid)
 {
 	c->ns_active_total++;
+	nvme_nsid_ranges_add(&c->ns_active, nsid);
 	if (c->ns_count < NVME_MAX_NAMESPACES)
 		c->ns[c->ns_count++] = (struct nvme_namespace){ .nsid = nsid };
 }
@@ -141,7 +142,7 @@ static bool probe_each_namespace(struct nvme_ctrl *c, uint8_t *page)
 	return true;
 }
 
-static void report_namespaces(struct nvme_ctrl *c, const char *method)
+static void report_namespaces(struct nvme_ctrl *c, const char *method, bool probe_stopped)
 {
 	char list[PROOF_LINE_MAX / 2] = "";
 	size_t used = 0;
@@ -157,8 +158,12 @@ static void report_namespaces(struct nvme_ctrl *c, const char *method)
 	nvme_line_begin(&p, c, "namespaces");
 	proof_str(&p, "method", method);
 	proof_u64(&p, "active", c->ns_active_total);
+	/* Every active NSID is reported; the tests run on the first NVME_MAX_NAMESPACES. */
+	proof_str(&p, "nsids", nvme_nsid_ranges_text(&c->ns_active));
+	proof_bool(&p, "nsids_complete", c->ns_active.complete && !probe_stopped);
+	proof_u64(&p, "limit", NVME_MAX_NAMESPACES);
 	proof_u64(&p, "tracked", c->ns_count);
-	proof_str(&p, "nsids", list);
+	proof_str(&p, "tracked_nsids", list);
 	proof_emit(&p);
 }
 
@@ -315,19 +320,22 @@ static bool find_namespaces(struct nvme_ctrl *c, uint8_t *page)
 
 	c->ns_count = 0;
 	c->ns_active_total = 0;
+	nvme_nsid_ranges_init(&c->ns_active);
 	if (c->id.ver >= NVME_VS_1_1)
 		r = list_active_namespaces(c, page);
 	if (r == LIST_FAILED)
 		return false;
 	if (r == LIST_OK) {
-		report_namespaces(c, "active-nsid-list");
+		report_namespaces(c, "active-nsid-list", false);
 		return true;
 	}
 	c->ns_count = 0;
 	c->ns_active_total = 0;
+	nvme_nsid_ranges_init(&c->ns_active);
 	if (!probe_each_namespace(c, page))
 		return false;
-	report_namespaces(c, "identify-each-nsid");
+	/* NVMe 1.0: probing stops once the tracked set is full, so later NSIDs go unseen. */
+	report_namespaces(c, "identify-each-nsid", c->ns_count == NVME_MAX_NAMESPACES);
 	return true;
 }
 

@@ -5,7 +5,8 @@ Each claim a line makes is checked against the other fields of the same line
 in use and agrees with lba_size/metadata_size, the metadata layout follows
 the format, a namespace that is not served says why, the interrupt proof is
 proven only on success with its data confirmed, a skipped read names a known
-reason, the CMB size is what CMBSZ encodes.  Standard library only; used by
+reason, the CMB size is what CMBSZ encodes, every active NSID is listed
+and the tested ones are the first of them.  Standard library only; used by
 tools/proofcheck.py, which turns the problems into findings.
 """
 
@@ -105,9 +106,33 @@ def _read_problems(r):
         yield f"nvme read of a namespace with {layout} metadata claims data_valid without md_crc32"
 
 
+def _nsid_set(text: str) -> list:
+    out = []
+    for item in filter(None, text.split(",")):
+        first, _, last = item.partition("-")
+        out.extend(range(int(first), int(last or first) + 1))
+    return out
+
+
+def _namespaces_problems(r):
+    try:
+        active, tracked = _nsid_set(r.fields.get("nsids", "")), _nsid_set(r.fields.get("tracked_nsids", ""))
+    except ValueError:
+        yield "nsids / tracked_nsids are not NSID ranges"
+        return
+    count, limit = r.number("active"), r.number("limit")
+    if r.fields.get("nsids_complete") == "true" and len(active) != count:
+        yield f"nsids lists {len(active)} namespaces but active={count}"
+    if limit is not None and r.number("tracked") != min(count, limit):
+        yield f"tracked={r.fields.get('tracked')} but min(active, limit) is {min(count, limit)}"
+    if len(tracked) != r.number("tracked") or tracked != active[:len(tracked)]:
+        yield "tracked_nsids are not the first tracked active NSIDs"
+
+
 def problems(log):
     """(severity, lineno, message) for every shape-line claim that does not hold."""
     checks = (("identify namespace", _namespace_problems), ("interrupt proof", _irq_problems),
+              ("namespaces", _namespaces_problems),
               ("cmb", _cmb_problems), ("read", _read_problems))
     for event, check in checks:
         for r in log.find("nvme", event):

@@ -4,6 +4,7 @@
 #include "le.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *nvme_csi_name(uint8_t csi)
@@ -129,4 +130,56 @@ void nvme_decode_cmb(uint64_t cap, uint32_t cmbloc, uint32_t cmbsz, struct nvme_
 	cmb->size = (uint64_t)NVME_CMBSZ_SZ(cmbsz) << shift;
 	cmb->offset = (uint64_t)NVME_CMBLOC_OFST(cmbloc) << shift;
 	cmb->valid = true;
+}
+
+void nvme_nsid_ranges_init(struct nvme_nsid_ranges *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->complete = true;
+}
+
+/* Appends "first" or "first-last" (with a leading comma after the first range). */
+static void append_range(struct nvme_nsid_ranges *r, uint32_t first, uint32_t last)
+{
+	char item[32];
+	int n = first == last ? snprintf(item, sizeof(item), "%s%" PRIu32, r->len ? "," : "", first)
+			      : snprintf(item, sizeof(item), "%s%" PRIu32 "-%" PRIu32,
+					 r->len ? "," : "", first, last);
+
+	if (n < 0 || r->len + (size_t)n >= sizeof(r->text)) {
+		r->complete = false;
+		return;
+	}
+	memcpy(r->text + r->len, item, (size_t)n + 1);
+	r->len += (size_t)n;
+}
+
+void nvme_nsid_ranges_add(struct nvme_nsid_ranges *r, uint32_t nsid)
+{
+	if (r->count && nsid <= r->last) {
+		r->complete = false; /* not ascending: the list cannot be trusted as ranges */
+		return;
+	}
+	if (r->count && nsid == r->last + 1) {
+		r->last = nsid;
+	} else {
+		if (r->count && r->complete)
+			append_range(r, r->first, r->last);
+		r->first = r->last = nsid;
+	}
+	r->count++;
+}
+
+const char *nvme_nsid_ranges_text(struct nvme_nsid_ranges *r)
+{
+	size_t saved = r->len;
+
+	if (!r->count)
+		return "";
+	if (r->complete) {
+		append_range(r, r->first, r->last);
+		r->text[r->len] = '\0';
+		r->len = saved; /* the open range may still grow */
+	}
+	return r->text;
 }

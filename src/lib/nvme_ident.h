@@ -52,6 +52,26 @@ struct nvme_zns_info {
 bool nvme_parse_zns_id_ns(const uint8_t *page, size_t len, uint8_t flbas_index, uint64_t nsze,
 			  struct nvme_zns_info *z, struct nvme_parse_status *st);
 
+/*
+ * Active NSIDs as compact text, "1-16,20,300-301", built one ascending NSID
+ * at a time (a controller may report thousands; only ranges are kept).
+ * `complete` turns false when the text no longer fits.
+ */
+#define NVME_NSID_RANGES_MAX 160
+struct nvme_nsid_ranges {
+	char text[NVME_NSID_RANGES_MAX];
+	size_t len;
+	uint32_t first, last;   /* the open range, when count > 0 */
+	uint32_t count;         /* NSIDs added */
+	bool complete;
+};
+
+void nvme_nsid_ranges_init(struct nvme_nsid_ranges *r);
+/* NSIDs must ascend; a repeated or smaller one makes the text incomplete. */
+void nvme_nsid_ranges_add(struct nvme_nsid_ranges *r, uint32_t nsid);
+/* The text with the open range closed (valid until the next add). */
+const char *nvme_nsid_ranges_text(struct nvme_nsid_ranges *r);
+
 struct nvme_cmb_info {
 	bool supported;         /* CAP.CMBS (NVMe >= 1.4) or a non-zero CMBSZ */
 	bool valid;             /* SZU not reserved and the size fits 64 bits */

@@ -39,6 +39,11 @@ CTRL = ("nvme: identify controller bdf=0000:00:02.0 vid=0x1b36 ssvid=0x1af4 sn=p
         "multi_controller=false subnqn=nqn.2019-08.org.qemu:pb-x")
 
 
+NAMESPACES = ("nvme: namespaces bdf=0000:00:02.0 method=active-nsid-list active=17 nsids=1-17 "
+              "nsids_complete=true limit=16 tracked=16 "
+              "tracked_nsids=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16")
+
+
 def check(lines):
     return proofcheck.check_log(prooflog.parse_text(as_log(proof_lines(extra=lines)), SUBS))
 
@@ -49,7 +54,7 @@ def shape_errors(lines):
 
 
 def test_real_shape_lines_pass():
-    assert shape_errors([NS_EXT8, NS_ZONED, NS_2M, IRQ, CMB]) == []
+    assert shape_errors([NS_EXT8, NS_ZONED, NS_2M, IRQ, CMB, NAMESPACES]) == []
 
 
 @pytest.mark.parametrize("line, old, new, message", [
@@ -69,6 +74,9 @@ def test_real_shape_lines_pass():
     (IRQ, "irq_count_after=6", "irq_count_after=5", "did not move"),
     (CMB, "size=67108864", "size=1048576", "is not what cmbsz"),
     (CMB, "bir=2", "bir=0", "not cmbloc bits"),
+    (NAMESPACES, "nsids=1-17", "nsids=1-16", "nsids lists 16 namespaces but active=17"),
+    (NAMESPACES, "limit=16", "limit=15", "but min(active, limit) is 15"),
+    (NAMESPACES, "tracked_nsids=1,", "tracked_nsids=2,", "not the first tracked"),
 ])
 def test_each_broken_claim_is_an_error(line, old, new, message):
     assert old in line

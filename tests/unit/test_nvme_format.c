@@ -379,3 +379,30 @@ UNIT_TEST(nvme_decode_cmb_qemu_shapes)
 	nvme_decode_cmb(cap_cmbs, 0, (1u << 12) | (7u << 8), &cmb); /* reserved SZU */
 	CHECK(cmb.supported && !cmb.valid);
 }
+
+UNIT_TEST(nvme_nsid_ranges_compact_every_active_nsid)
+{
+	struct nvme_nsid_ranges r;
+
+	nvme_nsid_ranges_init(&r);
+	CHECK_STR(nvme_nsid_ranges_text(&r), "");
+	for (uint32_t n = 1; n <= 20; n++)
+		nvme_nsid_ranges_add(&r, n);
+	CHECK_STR(nvme_nsid_ranges_text(&r), "1-20");
+	nvme_nsid_ranges_add(&r, 25);
+	CHECK_STR(nvme_nsid_ranges_text(&r), "1-20,25");
+	nvme_nsid_ranges_add(&r, 26);
+	nvme_nsid_ranges_add(&r, 4000000000u);
+	CHECK_STR(nvme_nsid_ranges_text(&r), "1-20,25-26,4000000000");
+	CHECK_EQ(r.count, 23);
+	CHECK(r.complete);
+	nvme_nsid_ranges_add(&r, 7); /* not ascending */
+	CHECK(!r.complete);
+	/* Every other NSID up to 2000: far more than fits; the text stays terminated and bounded. */
+	nvme_nsid_ranges_init(&r);
+	for (uint32_t n = 1; n <= 2000; n += 2)
+		nvme_nsid_ranges_add(&r, n);
+	CHECK(!r.complete);
+	CHECK(strlen(nvme_nsid_ranges_text(&r)) < NVME_NSID_RANGES_MAX);
+	CHECK_EQ(r.count, 1000);
+}
