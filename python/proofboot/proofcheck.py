@@ -44,7 +44,8 @@ BUILTIN_CHECKS = (
     "(and md_crc32 its metadata region, QEMU's layout)",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
     "nvme-shapes: LBA format table, metadata layout, served/skip reasons, zone count, CMB "
-    "size and interrupt proof agree with their own fields (proofboot/nvmecheck.py); "
+    "size, interrupt proof and the namespace list agree with their own fields, and reads of "
+    "one namespace through two controllers agree (proofboot/nvmecheck.py); "
     "non-ASCII identify strings warn",
 )
 

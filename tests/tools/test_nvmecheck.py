@@ -105,3 +105,14 @@ def test_non_ascii_identify_strings_warn_only():
     warnings = [f.message for f in report.findings if f.severity == "warning"]
     assert any("outside printable ASCII" in w for w in warnings)
     assert not any("ASCII" in f.message for f in check([CTRL.replace("ascii=false", "ascii=true")]).findings)
+
+
+def test_reads_through_two_controllers_of_one_subsystem_agree():
+    read = ("nvme: read bdf={bdf} serial=pb-mp nsid=1 slba=0 blocks=8 lba_size=512 bytes=4096 "
+            "crc32={crc} status=0x000 data_valid=true dma_faults=0 backend=bounce-buffer "
+            "purpose=first-blocks commands=1 blocks_per_command=1024 max_in_flight=1 mode=msix "
+            "irq_count=1 duration_us=100 metadata_size=0 md_layout=none")
+    a = read.format(bdf="0000:00:02.0", crc="0x9d4c0368")
+    assert shape_errors([a, read.format(bdf="0000:00:03.0", crc="0x9d4c0368")]) == []
+    errs = shape_errors([a, read.format(bdf="0000:00:03.0", crc="0x00000001")])
+    assert len(errs) == 1 and "through 0000:00:03.0 crc32=0x00000001 but through 0000:00:02.0" in errs[0]
