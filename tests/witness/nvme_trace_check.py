@@ -12,7 +12,10 @@ window (`iommu: attach ... window_base= window_bytes=`).  Checked:
 `pci_nvme_map_addr` (every data and metadata segment, MPTR included),
 `pci_nvme_map_prp` (PRP1, and PRP2 whenever the transfer uses it, list or
 page) and the queue addresses (ASQ/ACQ as written, Create I/O SQ/CQ).
-Address 0 is counted on its own.  Exit 0 when nothing is outside.
+Address 0 is counted on its own.  The isolation proof's deliberate access
+(`iommu: blocked dma iova=X ... fault=true`: an IOVA that maps nothing,
+faulted by the IOMMU) is counted apart, not as outside.  Exit 0 when nothing
+is outside.
 
 Limits: the trace names no device, so with several controllers an address in
 another controller's pool passes; under VT-d an IOVA outside the window would
@@ -31,6 +34,19 @@ FIRMWARE_RESET = "pci_nvme_mmio_stopped"
 
 def fields(line: str) -> dict:
     return dict(kv.split("=", 1) for kv in line.split()[2:] if "=" in kv)
+
+
+PAGE = 4096
+
+
+def deliberate_pages(log_path: str) -> set:
+    """Pages of IOVAs the isolation proof handed out on purpose and saw faulted."""
+    pages = set()
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            if line.startswith("iommu: blocked dma") and " fault=true" in line:
+                pages.add(int(fields(line)["iova"], 16) // PAGE)
+    return pages
 
 
 def announced_ranges(log_path: str) -> list:
@@ -82,14 +98,20 @@ def main(argv) -> int:
     if not ranges:
         print(f"{argv[1]}: no bounce pool or IOVA window announced", file=sys.stderr)
         return 2
-    total = zero = 0
+    deliberate = deliberate_pages(argv[1])
+    total = zero = faulted = 0
     outside = []
     for no, addr, length, line in addresses(argv[2]):
         total += 1
         zero += addr == 0
-        if not any(lo <= addr and addr + length <= hi for lo, hi in ranges):
+        if any(lo <= addr and addr + length <= hi for lo, hi in ranges):
+            continue
+        if addr // PAGE in deliberate:
+            faulted += 1
+        else:
             outside.append((no, line.strip()))
-    print(f"{argv[2]}: {total} device addresses, {zero} at 0, {len(outside)} outside "
+    print(f"{argv[2]}: {total} device addresses, {zero} at 0, {faulted} deliberate (faulted), "
+          f"{len(outside)} outside "
           f"{', '.join(f'[{lo:#x}, {hi:#x})' for lo, hi in ranges)}")
     for no, line in outside[:5]:
         print(f"  line {no}: {line}")
