@@ -230,7 +230,11 @@ static bool identify_command_set(struct nvme_ctrl *c, struct nvme_namespace *ns,
 		report_ns_failed(c, ns, "identify-zoned-namespace", &st);
 		return false;
 	}
-	return true;
+	/* The command set's controller page (CNS 06h): the zone append limit, reported. */
+	if (!identify_csi(c, NVME_CNS_CONTROLLER_IOCS, 0, NVME_CSI_ZONED, page,
+			  "identify-zoned-controller", &status))
+		return false;
+	return nvme_parse_zns_id_ctrl(page, NVME_IDENTIFY_DATA_SIZE, &ns->zns.zasl, &st);
 }
 
 /* Why a well-formed namespace is not read (NULL: it is): its format or its command set. */
@@ -277,6 +281,7 @@ static void report_namespace(struct nvme_ctrl *c, const struct nvme_namespace *n
 	if (ns->csi == NVME_CSI_ZONED) {
 		proof_u64(&p, "zone_blocks", ns->zns.zone_blocks);
 		proof_u64(&p, "zones", ns->zns.zones);
+		proof_u64(&p, "zasl", ns->zns.zasl);
 	}
 	proof_bool(&p, "served", ns->skip_reason == NULL);
 	if (ns->skip_reason) {

@@ -71,6 +71,8 @@ def _namespace_problems(r):
         zb, nsze = r.number("zone_blocks"), r.number("nsze")
         if not zb or r.number("zones") != -(-nsze // zb):
             yield f"zones={r.fields.get('zones')} is not NSZE {nsze} / zone_blocks {zb} rounded up"
+        if r.number("zasl") is None:
+            yield "a zoned namespace without zasl (Identify CNS 06h)"
 
 
 def _irq_problems(r):

@@ -318,5 +318,7 @@ enum nvme_nidt {
 #define NVME_ZNS_LBAFE_ZDES  8    /* zone descriptor extension size, 64-byte units */
 #define NVME_ZNS_IDNS_MAR    4    /* max active resources, 0-based, 0xffffffff = no limit */
 #define NVME_ZNS_IDNS_MOR    8    /* max open resources */
+/* Zoned Namespace Command Set: Identify Controller (CNS 06h, CSI 02h) */
+#define NVME_ZNS_IDC_ZASL    0    /* zone append size limit, 2^ZASL min pages; 0 = MDTS */
 
 #endif

@@ -107,6 +107,17 @@ bool nvme_parse_zns_id_ns(const uint8_t *page, size_t len, uint8_t flbas_index, 
 	return nvme_parse_ok(st);
 }
 
+bool nvme_parse_zns_id_ctrl(const uint8_t *page, size_t len, uint8_t *zasl,
+			    struct nvme_parse_status *st)
+{
+	*zasl = 0;
+	if (len < NVME_IDENTIFY_DATA_SIZE)
+		return nvme_parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+				       (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
+	*zasl = page[NVME_ZNS_IDC_ZASL];
+	return nvme_parse_ok(st);
+}
+
 void nvme_decode_cmb(uint64_t cap, uint32_t cmbloc, uint32_t cmbsz, struct nvme_cmb_info *cmb)
 {
 	memset(cmb, 0, sizeof(*cmb));

@@ -39,6 +39,7 @@ bool nvme_parse_ns_descriptors(const uint8_t *page, size_t len, struct nvme_ns_d
 			       struct nvme_parse_status *st);
 
 struct nvme_zns_info {
+	uint8_t zasl;           /* Zone Append Size Limit (CNS 06h, parsed after this page), 0: MDTS */
 	uint64_t zone_blocks;   /* ZSZE of the format in use */
 	uint64_t zones;         /* NSZE / ZSZE, rounded up */
 	uint32_t max_active;    /* MAR + 1, 0 = no limit */
@@ -71,6 +72,10 @@ void nvme_nsid_ranges_init(struct nvme_nsid_ranges *r);
 void nvme_nsid_ranges_add(struct nvme_nsid_ranges *r, uint32_t nsid);
 /* The text with the open range closed (valid until the next add). */
 const char *nvme_nsid_ranges_text(struct nvme_nsid_ranges *r);
+
+/* ZASL from a Zoned Identify Controller page (CNS 06h, CSI 02h); false when truncated. */
+bool nvme_parse_zns_id_ctrl(const uint8_t *page, size_t len, uint8_t *zasl,
+			    struct nvme_parse_status *st);
 
 struct nvme_cmb_info {
 	bool supported;         /* CAP.CMBS (NVMe >= 1.4) or a non-zero CMBSZ */

@@ -20,7 +20,7 @@ NS_ZONED = ("nvme: identify namespace bdf=0000:00:02.0 nsid=1 nsze=32768 ncap=32
             "capacity_bytes=16777216 last_lba=32767 "
             "lbafs=*9:0:0,9:8:0,9:16:0,9:64:0,12:0:0,12:8:0,12:16:0,12:64:0 mc=0x03 dpc=0x1f "
             "dps=0x00 nmic=0x00 shared=false csi=0x02 csi_name=zoned csi_reported=true "
-            "zone_blocks=2048 zones=16 served=true md_layout=none block_buffer_bytes=512 "
+            "zone_blocks=2048 zones=16 zasl=0 served=true md_layout=none block_buffer_bytes=512 "
             "pi_type=0 pract=false prchk=none")
 NS_2M = ("nvme: identify namespace bdf=0000:00:02.0 nsid=1 nsze=8 ncap=8 nuse=8 flbas_index=8 "
          "lbaf_count=9 lba_size=2097152 metadata_size=0 metadata_extended=false "
@@ -67,6 +67,7 @@ def test_real_shape_lines_pass():
     (NS_EXT8, "prchk=none", "prchk=guard", "must not ask the device"),
     (NS_EXT8, "served=true", "served=false skip_reason=whatever", "skip_reason=whatever"),
     (NS_ZONED, "zones=16", "zones=15", "zones=15 is not"),
+    (NS_ZONED, " zasl=0", "", "without zasl"),
     (IRQ, "status=0x000", "status=0x013", "failed read status"),
     (IRQ, "data_matches=true", "data_matches=false", "without its data checked"),
     (IRQ, "data_checked=true", "data_checked=false", "without its data checked"),

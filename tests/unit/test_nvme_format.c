@@ -355,6 +355,21 @@ UNIT_TEST(nvme_parse_zns_id_ns_zone_size_and_count)
 	CHECK_EQ(st.error, NVME_PARSE_TRUNCATED);
 }
 
+UNIT_TEST(nvme_parse_zns_id_ctrl_zasl)
+{
+	static uint8_t page[NVME_IDENTIFY_DATA_SIZE];
+	struct nvme_parse_status st;
+	uint8_t zasl = 0xff;
+
+	memset(page, 0, sizeof(page));
+	page[NVME_ZNS_IDC_ZASL] = 5;
+	CHECK(nvme_parse_zns_id_ctrl(page, sizeof(page), &zasl, &st));
+	CHECK_EQ(zasl, 5);
+	CHECK(!nvme_parse_zns_id_ctrl(page, 100, &zasl, &st));
+	CHECK_EQ(st.error, NVME_PARSE_TRUNCATED);
+	CHECK_EQ(zasl, 0);
+}
+
 UNIT_TEST(nvme_decode_cmb_qemu_shapes)
 {
 	struct nvme_cmb_info cmb;

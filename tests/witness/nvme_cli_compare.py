@@ -6,12 +6,13 @@
 One Linux guest (Debian's cloud kernel, busybox and nvme-cli in an initramfs
 built with tools/bench/guest.py's cpio writer) boots with every namespace
 shape of tests/matrix.toml at once and prints `nvme id-ctrl`, `id-ns`,
-`ns-descs` and `zns id-ns` as JSON, plus CAP/CMBLOC/CMBSZ read with busybox
+`ns-descs`, `zns id-ns` and `zns id-ctrl` as JSON, plus CAP/CMBLOC/CMBSZ read with busybox
 devmem after setting CMBMSC.CRE.  The firmware then boots twice on the same
 devices (it handles 8 controllers at a time) with `tests=nvme.identify.bounce`,
 and every decoded field is compared: strings, MDTS, NN, VER, OACS, ONCS,
 CMIC, SUBNQN, CAP, CMBLOC, CMBSZ; NSZE/NCAP/NUSE, FLBAS index and extended
-bit, the whole LBA format table, MC, DPC, DPS, NMIC, CSI and the zone size.
+bit, the whole LBA format table, MC, DPC, DPS, NMIC, CSI, the zone size and
+ZASL.
 Exit 0 when every field agrees.
 
 Needs (Debian): nvme-cli linux-image-cloud-amd64 busybox-static qemu-system-x86.
@@ -72,6 +73,7 @@ for c in /dev/nvme*; do
     echo "W-BEGIN $n id-ns $id"; nvme id-ns $c -n $id -o json | tr -d '\n'; echo; echo "W-END"
     echo "W-BEGIN $n ns-descs $id"; nvme ns-descs $c -n $id -o json 2>&1 | tr -d '\n'; echo; echo "W-END"
     echo "W-BEGIN $n zns-id-ns $id"; nvme zns id-ns $c -n $id -o json 2>&1 | tr -d '\n'; echo; echo "W-END"
+    echo "W-BEGIN $n zns-id-ctrl"; nvme zns id-ctrl $c -o json 2>&1 | tr -d '\n'; echo; echo "W-END"
   done
 done
 poweroff -f
@@ -206,6 +208,7 @@ def compare_namespace(cmp: Comparison, where: str, r, blocks: dict, c: str) -> N
         zns = json.loads(blocks[f"{c} zns-id-ns 1"])
         cmp.same(where, "zone_blocks", int(g["zone_blocks"]),
                  zns["lbafe"][int(g["flbas_index"])]["zsze"])
+        cmp.same(where, "zasl", int(g["zasl"]), json.loads(blocks[f"{c} zns-id-ctrl"])["zasl"])
 
 
 def main(argv=None) -> int:
