@@ -1,7 +1,7 @@
 /*
  * Namespace Identification Descriptor lists (CNS 03h) and Zoned Identify
- * Namespace pages (CNS 05h, CSI 02h): nvme_parse_ns_descriptors and
- * nvme_parse_zns_id_ns (src/lib/nvme_ident.c).  The first input byte picks
+ * Namespace pages (CNS 05h, CSI 02h): nvme_parse_ns_descriptors,
+ * nvme_parse_zns_id_ns and nvme_parse_zns_id_ctrl (src/lib/nvme_ident.c).  The first input byte picks
  * the format index and the next eight the namespace size for the zoned page;
  * the rest is the page (zero-padded when short; short input is also
  * rejected as truncated).
@@ -51,7 +51,13 @@ static void check_zoned(const uint8_t *page, uint8_t flbas_index, uint64_t nsze)
 {
 	struct nvme_zns_info z;
 	struct nvme_parse_status st;
+	uint8_t zasl;
 	bool ok = nvme_parse_zns_id_ns(page, NVME_IDENTIFY_DATA_SIZE, flbas_index, nsze, &z, &st);
+
+	/* The same bytes as a Zoned Identify Controller page: ZASL is byte 0. */
+	FUZZ_CHECK(nvme_parse_zns_id_ctrl(page, NVME_IDENTIFY_DATA_SIZE, &zasl, &st) &&
+		   zasl == page[NVME_ZNS_IDC_ZASL]);
+	ok = nvme_parse_zns_id_ns(page, NVME_IDENTIFY_DATA_SIZE, flbas_index, nsze, &z, &st);
 
 	FUZZ_CHECK(fuzz_terminated(st.reason, sizeof(st.reason)));
 	FUZZ_CHECK(ok == (st.error == NVME_PARSE_OK));
