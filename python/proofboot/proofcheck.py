@@ -43,6 +43,14 @@ BUILTIN_CHECKS = (
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range "
     "(and md_crc32 its metadata region, QEMU's layout)",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "options: an 'opt: error' naming a control byte points at that byte in its source's text",
+    "untested: the verdict's untested equals the 'nvme: untested counted=true' lines "
+    "and makes the status FAIL when not 0",
+    "pci: every 'pci: device' sits on a 'pci: root' bus or a scanned bridge's secondary bus; "
+    "enumeration roots= and nvme_class= agree with the lines",
+    "time: one 'time: calibrated' (an accepted source, plausible rate) or 'time: calibration "
+    "failed' (no source accepted, the conservative rate); no 'timeout after N s' result shorter "
+    "than N s",
     "nvme-shapes: LBA format table, metadata layout, served/skip reasons, zone count, CMB "
     "size, interrupt proof and the namespace list agree with their own fields, and reads of "
     "one namespace through two controllers agree (proofboot/nvmecheck.py); "
@@ -660,8 +668,11 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
     fatal = [r for r in log.find("proofboot", "fatal") if r.lineno < verdict.lineno]
     if fatal:
         want = "FAIL"   # a fatal error outside any test fails the run whatever the results
+    untested = verdict.number("untested") or 0
+    if untested:
+        want = "FAIL"   # see check_untested
     status = verdict.fields.get("status")
-    if status in STATUSES and status != want:
+    if status in STATUSES and status != want and not (untested and not fatal):
         out.append(Finding("error", verdict.lineno,
                            f"verdict status={status} but " +
                            (f"'proofboot: fatal' on line {fatal[0].lineno} makes the run FAIL"
@@ -972,6 +983,147 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+# ------------------------------------------------------------ platform checks
+
+def _is_control_byte(b: int) -> bool:
+    return b == 0x7F or (b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+
+
+def check_option_bytes(log: ProofLog, out: list) -> None:
+    """Every control-byte error names a real control byte of the source it cites."""
+    sources = {}
+    for s in log.find("opt", "source"):
+        sources[s.fields.get("name")] = prooflog.percent_decode(s.raw_fields.get("text", ""))
+    for e in log.find("opt", "error"):
+        if "offset" not in e.fields:
+            if e.fields.get("reason") == "control-byte-in-option-text":
+                out.append(Finding("error", e.lineno, "control-byte error without offset=",
+                                   "options"))
+            continue
+        text = sources.get(e.fields.get("source"))
+        offset, byte = e.number("offset"), e.number("byte")
+        if text is None:
+            out.append(Finding("error", e.lineno, f"opt error names source="
+                               f"{e.fields.get('source')} but no such 'opt: source' line",
+                               "options"))
+        elif offset is None or byte is None or offset >= len(text):
+            out.append(Finding("error", e.lineno, f"opt error offset={e.fields.get('offset')} "
+                               f"is outside the {len(text)}-byte {e.fields.get('source')} text",
+                               "options"))
+        elif text[offset] != byte or not _is_control_byte(byte):
+            out.append(Finding("error", e.lineno, f"opt error says byte=0x{byte:02x} at offset "
+                               f"{offset} but the source text has 0x{text[offset]:02x} there "
+                               "(or it is no control byte)", "options"))
+
+
+def check_untested(log: ProofLog, verdict: Record | None, out: list) -> None:
+    """An NVMe-class function no test brought up keeps the verdict from PASS."""
+    if verdict is None or verdict.fields.get("emergency") == "true":
+        return
+    counted = [r for r in log.find("nvme", "untested") if r.fields.get("counted") == "true"]
+    claimed = verdict.number("untested")
+    if claimed is None:
+        if counted:
+            out.append(Finding("error", verdict.lineno, "verdict has no untested= but "
+                               f"{len(counted)} 'nvme: untested counted=true' line(s)", "untested"))
+        return
+    if claimed != len(counted):
+        out.append(Finding("error", verdict.lineno, f"verdict says untested={claimed} "
+                           f"but there are {len(counted)} 'nvme: untested counted=true' lines",
+                           "untested"))
+    if (claimed or counted) and verdict.fields.get("status") != "FAIL":
+        out.append(Finding("error", verdict.lineno, f"verdict status={verdict.fields.get('status')}"
+                           " with an untested controller: the status must be FAIL", "untested"))
+
+
+def _bus_key(record: Record, seg_key: str, bus_key: str):
+    return record.number(seg_key), record.number(bus_key)
+
+
+def check_pci_walk(log: ProofLog, out: list) -> None:
+    """Devices only on buses the walk reached; the summary agrees with the lines.
+    Logs of firmware from before 'pci: root' lines existed (no such line at all)
+    are not judged by this check."""
+    if not log.find("pci", "root"):
+        return
+    reached = set()
+    roots = 0
+    nvme = 0
+    for r in log.records:
+        if r.subsystem != "pci":
+            continue
+        if r.event == "root":
+            roots += 1
+            reached.add(_bus_key(r, "segment", "bus"))
+        elif r.event in ("device", "bridge"):
+            seg, bus = _parse_bdf(r.fields.get("bdf", ""))
+            if r.event == "device":
+                nvme += (r.fields.get("class"), r.fields.get("subclass"),
+                         r.fields.get("prog_if")) == ("0x01", "0x08", "0x02")
+                if seg is not None and (seg, bus) not in reached:
+                    out.append(Finding("error", r.lineno, f"pci device {r.fields.get('bdf')} on a "
+                                       "bus no 'pci: root' line or scanned bridge led to", "pci"))
+            elif r.fields.get("scanned") == "true" and seg is not None:
+                reached.add((seg, r.number("secondary")))
+        elif r.event == "enumeration done":
+            if "roots" in r.fields and r.number("roots") != roots:
+                out.append(Finding("error", r.lineno, f"pci enumeration says roots={r.fields['roots']}"
+                                   f" but {roots} 'pci: root' lines precede it", "pci"))
+            if "nvme_class" in r.fields and r.number("nvme_class") != nvme:
+                out.append(Finding("error", r.lineno, f"pci enumeration says nvme_class="
+                                   f"{r.fields['nvme_class']} but {nvme} NVMe-class device lines "
+                                   "precede it", "pci"))
+            reached, roots, nvme = set(), 0, 0
+
+
+TSC_HZ_MIN, TSC_HZ_MAX = 200_000_000, 10_000_000_000
+TSC_HZ_CONSERVATIVE = TSC_HZ_MAX
+TIMEOUT_REASON = re.compile(r"timeout after (\d+) s")
+
+
+def check_time(log: ProofLog, out: list) -> None:
+    """The rate in use comes from an accepted source; timeouts last what they say."""
+    sources = log.find("time", "source")
+    outcome = log.find("time", "calibrated") + log.find("time", "calibration failed")
+    if sources:
+        _check_time_outcome(sources, outcome, out)
+    for r in log.find("test", "result"):
+        m = TIMEOUT_REASON.fullmatch(r.fields.get("reason", ""))
+        duration = r.number("duration_us")
+        if m and duration is not None and duration < int(m.group(1)) * 1_000_000:
+            out.append(Finding("error", r.lineno, f"test {r.fields.get('name')} 'timed out after "
+                               f"{m.group(1)} s' in duration_us={duration}", "time"))
+
+
+def _check_time_outcome(sources, outcome, out: list) -> None:
+    if len(outcome) != 1:
+        out.append(Finding("error", outcome[1].lineno if len(outcome) > 1 else sources[0].lineno,
+                           f"{len(outcome)} time calibration outcome lines, expected one", "time"))
+        return
+    o = outcome[0]
+    accepted = [s for s in sources if s.fields.get("accepted") == "true" and s.lineno < o.lineno]
+    if o.event == "calibration failed":
+        if accepted:
+            out.append(Finding("error", o.lineno, "calibration failed although source "
+                               f"{accepted[0].fields.get('name')} was accepted", "time"))
+        if o.number("assumed_tsc_hz") != TSC_HZ_CONSERVATIVE:
+            out.append(Finding("error", o.lineno, f"assumed_tsc_hz={o.fields.get('assumed_tsc_hz')}"
+                               f", expected the conservative {TSC_HZ_CONSERVATIVE}", "time"))
+        return
+    hz, name = o.number("tsc_hz"), o.fields.get("source")
+    if hz is None or not TSC_HZ_MIN <= hz <= TSC_HZ_MAX:
+        out.append(Finding("error", o.lineno, f"calibrated tsc_hz={o.fields.get('tsc_hz')} is "
+                           "outside 200 MHz..10 GHz", "time"))
+    if not any(s.fields.get("name") == name and s.number("tsc_hz") == hz for s in accepted):
+        out.append(Finding("error", o.lineno, f"calibrated source={name} tsc_hz={hz} but no "
+                           "accepted 'time: source' line says so", "time"))
+
+
+def _parse_bdf(text: str):
+    m = re.fullmatch(r"([0-9a-f]{4}):([0-9a-f]{2}):[0-9a-f]{2}\.[0-7]", text)
+    return (int(m.group(1), 16), int(m.group(2), 16)) if m else (None, None)
+
+
 def check_console(log: ProofLog, out: list) -> None:
     """The serial console line: once, naming at least one port, and the
     environment line names the same ports (both come from one port set)."""
@@ -1006,6 +1158,10 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_option_bytes(log, out)
+    check_untested(log, verdict, out)
+    check_pci_walk(log, out)
+    check_time(log, out)
     for severity, lineno, message in nvmecheck.problems(log):
         out.append(Finding(severity, lineno, message, "nvme-shapes"))
     check_aliases(log, out)

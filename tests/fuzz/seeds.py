@@ -455,10 +455,14 @@ def synth(w):
                        ("end-write", "end=poweroff write=pbseed0:1 end=reboot write=S:4294967294"),
                        ("bench-bytes", "bench_bytes=256K bench_bytes=64G bench_bytes=1 bench_bytes=65G bench_bytes=0M bench_bytes=4k"),
                        ("write-bad", "write=:1 write=s:0 write=s:4294967295 write=abcdefghijklmnopqrstu:1"),
+                       ("nul-byte", "dma=bounce\0tests=nosuch.* bogus=1"),
+                       ("control-bytes", "timeout=5 end=\x1bhalt\tdma=\x7f\r\n"),
                        ("order", "order=reverse order=shuffle:42 order=shuffle:0 order=table "
                                  "order=shuffle order=shuffle:4294967296 order=reverse:1")]:
         w.add("options", f"{name}.txt", text.encode(),
               "synthesized: option words as GRUB's cmdline or fw_cfg opt/proofboot/cmdline carry them")
+
+    synth_timers(w)
 
     for name, value in [("model", b"QEMU NVMe Ctrl"), ("percent", b"100%"),
                         ("controls", bytes(range(0, 0x21))), ("high", bytes(range(0x7e, 0x100))),
@@ -523,6 +527,27 @@ def synth_dmar(w):
           "synthesized per VT-d spec ch. 8: two units on segment 0 (explicit scopes incl. "
           "a 3-step path, INCLUDE_PCI_ALL with IOAPIC/HPET scopes), one on segment 1, "
           "an RMRR, an ATSR and an RHSA")
+
+
+def synth_timers(w):
+    """fuzz_timers input: one buffer read both as a FADT (PM timer fields) and as an HPET table."""
+    fadt = bytearray(276)
+    fadt[0:4] = b"FACP"
+    struct.pack_into("<I", fadt, 76, 0x608)        # PM_TMR_BLK, as QEMU's q35
+    fadt[91] = 4                                   # PM_TMR_LEN
+    w.add("timers", "fadt-q35-port.bin", bytes(fadt[:244]),
+          "synthesized: FADT with QEMU q35's PM timer port 0x608, 24-bit, no X_PM_TMR_BLK")
+    struct.pack_into("<I", fadt, 112, 1 << 8)      # TMR_VAL_EXT
+    fadt[208] = 0                                  # X_PM_TMR_BLK in memory
+    struct.pack_into("<Q", fadt, 212, 0xFED03008)
+    w.add("timers", "fadt-x-memory-32bit.bin", bytes(fadt),
+          "synthesized: FADT whose X_PM_TMR_BLK (memory) overrides the port, 32-bit timer")
+    hpet = bytearray(56)
+    hpet[0:4] = b"HPET"
+    struct.pack_into("<I", hpet, 36, 0x8086A201)   # event timer block id
+    struct.pack_into("<Q", hpet, 44, 0xFED00000)   # base, memory space
+    w.add("timers", "hpet-q35.bin", bytes(hpet),
+          "synthesized: HPET table as QEMU and Intel PCHs place the block (0xfed00000)")
 
 
 def ivhd(kind, base, segment, entries, efr=0):
