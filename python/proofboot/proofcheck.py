@@ -22,7 +22,7 @@ import re
 import tomllib
 import zlib
 
-from proofboot import nvmecheck, prooflog
+from proofboot import diskimage, nvmecheck, prooflog
 from proofboot.prooflog import ProofLog, Record, parse_number
 
 STATUSES = ("PASS", "FAIL", "SKIP")
@@ -813,13 +813,6 @@ def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, repo
     _check_read_md_crc(r, disk, reader, out)
 
 
-def metadata_range(file_size: int, slba: int, blocks: int, lba_size: int, ms: int):
-    """QEMU 7.2 keeps all LBA data first and the metadata after it: a file of S bytes
-    holds NSZE = S // (lba_size + ms) blocks, block n's metadata at NSZE*lba_size + n*ms."""
-    nsze = file_size // (lba_size + ms)
-    return nsze * lba_size + slba * ms, blocks * ms
-
-
 def _check_read_md_crc(r: Record, disk: Disk, reader, out: list) -> None:
     """md_crc32: the metadata the read moved, against the image's metadata region."""
     ms = r.number("metadata_size") or 0
@@ -834,9 +827,11 @@ def _check_read_md_crc(r: Record, disk: Disk, reader, out: list) -> None:
         out.append(Finding("error", r.lineno, "nvme read has md_crc32 but metadata_size=0", "crc"))
         return
     try:
-        offset, length = metadata_range(os.path.getsize(disk.path), slba, blocks, lba_size, ms)
-    except OSError as e:
-        out.append(Finding("error", r.lineno, f"cannot read disk image: {e}", "crc"))
+        # QEMU 7.2's layout: the data of all NSZE blocks first, then their metadata
+        offset, length = diskimage.metadata_range(os.path.getsize(disk.path), slba, blocks,
+                                                  lba_size, ms)
+    except (OSError, ValueError) as e:
+        out.append(Finding("error", r.lineno, f"nvme read metadata slba={slba}: {e}", "crc"))
         return
     crc, why = reader.crc(disk.path, offset, length)
     if why:
