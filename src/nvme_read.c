@@ -120,7 +120,8 @@ static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, ui
 	 * still completes with success in QEMU 7.2).
 	 */
 	proof_bool(&p, "data_valid", st->status == 0 && !st->timed_out && !st->dma_check_failed &&
-					     st->dma_faults == 0);
+					     st->dma_faults == 0 &&
+					     (ns->fmt.layout == NVME_MD_NONE || st->md_checked));
 	proof_u64(&p, "dma_faults", st->dma_faults);
 	proof_str(&p, "backend", c->dma.ops->name);
 	proof_str(&p, "purpose", purpose);
@@ -135,7 +136,7 @@ static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, ui
 	/* crc32 covers exactly the LBA data; the metadata the read moved has its own CRC. */
 	proof_u64(&p, "metadata_size", ns->fmt.md_bytes);
 	proof_str(&p, "md_layout", nvme_md_layout_name(ns->fmt.layout));
-	if (ns->fmt.layout != NVME_MD_NONE)
+	if (st->md_checked)
 		proof_hex(&p, "md_crc32", st->md_crc32, 8);
 	if (ns->csi == NVME_CSI_ZONED)
 		proof_u64(&p, "zone_blocks", ns->zns.zone_blocks);
@@ -160,6 +161,7 @@ static void checksum_read(const struct nvme_namespace *ns, uint8_t *buf, const u
 	size_t meta = (size_t)nblocks * ns->fmt.md_bytes;
 
 	st->md_crc32 = 0;
+	st->md_checked = false;
 	if (ns->fmt.layout == NVME_MD_EXTENDED) {
 		uint8_t *taken = malloc(meta);
 
