@@ -272,6 +272,58 @@ static enum test_status read_split(struct nvme_ctrl *c, const struct nvme_namesp
 	return TEST_PASS;
 }
 
+#define MISSING_MPTR_REASON "metadata-pointer-not-set"
+
+/*
+ * Separate metadata needs MPTR: a read of such a namespace handed to the
+ * engine without a metadata buffer must be refused unsent (QEMU 7.2 would
+ * DMA the metadata to address 0 with PI, or skip it without).  The refusal
+ * marks the controller failed, so it is brought up again and must read.
+ */
+static enum test_status prove_missing_mptr_refused(struct nvme_ctrl *c,
+						   const struct nvme_namespace *ns, char *why,
+						   size_t cap)
+{
+	const struct dma_backend_ops *ops = c->dma.ops;
+	uint8_t *buf = malloc(nvme_io_block_bytes(ns));
+	struct nvme_io_cmd cmd = { .data = buf, .bytes = nvme_io_block_bytes(ns),
+				   .dir = DMA_DIR_FROM_DEVICE, .ns = ns };
+	uint32_t tail_before = c->io.sq_tail;
+	char reason[NVME_FAILURE_MAX];
+	struct nvme_read_stats st;
+	uint16_t status;
+	struct proof p;
+
+	if (!buf || !nvme_cmd_read_format(&cmd.sqe, ns->nsid, 0, 1, &ns->fmt)) {
+		free(buf);
+		return test_outcome(TEST_FAIL, why, cap, "no buffer for one block");
+	}
+	bool sent = nvme_raw_command_built(c, NVME_IO_QID, &cmd, &status);
+	bool submitted = sent || c->io.sq_tail != tail_before;
+
+	snprintf(reason, sizeof(reason), "%s", sent ? "" : c->failure);
+	bool named = strstr(reason, MISSING_MPTR_REASON) != NULL;
+	bool usable = nvme_bring_up(c, ops, NVME_STAGE_IO_READY) &&
+		      read_range(c, ns, 0, 1, 0, 0, "refusal-check", &st);
+
+	free(buf); /* unmapped by the engine when it refused; completed when (wrongly) sent */
+	nvme_line_begin(&p, c, "refusal");
+	proof_u64(&p, "nsid", ns->nsid);
+	proof_str(&p, "case", "missing-mptr");
+	proof_str(&p, "md_layout", nvme_md_layout_name(ns->fmt.layout));
+	proof_bool(&p, "submitted", submitted);
+	proof_str(&p, "reason", reason);
+	proof_bool(&p, "usable_after", usable);
+	proof_bool(&p, "ok", !submitted && named && usable);
+	proof_emit(&p);
+	if (submitted || !named || !usable)
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 ": %s", ns->nsid,
+				    submitted ? "a read without MPTR was sent" :
+				    !named ? "refused without the metadata-pointer reason" :
+				    "not usable after the refusal");
+	return TEST_PASS;
+}
+
 /* Every sub-read that fits (a sub-read the shape does not allow is skipped, printed). */
 static enum test_status read_namespace(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 				       char *why, size_t cap)
@@ -283,6 +335,9 @@ static enum test_status read_namespace(struct nvme_ctrl *c, const struct nvme_na
 				    "exceeds the %" PRIu32 "-byte transfer limit", ns->nsid,
 				    nvme_io_block_bytes(ns), c->max_transfer_bytes);
 	}
+	if (ns->fmt.layout == NVME_MD_SEPARATE &&
+	    prove_missing_mptr_refused(c, ns, why, cap) == TEST_FAIL)
+		return TEST_FAIL;
 	if (read_edges(c, ns, why, cap) == TEST_FAIL || read_prp_list(c, ns, why, cap) == TEST_FAIL ||
 	    read_split(c, ns, why, cap) == TEST_FAIL)
 		return TEST_FAIL;

@@ -88,6 +88,12 @@ def _irq_problems(r):
         yield "interrupt proof proven=true but the interrupt count did not move"
 
 
+def _refusal_problems(r):
+    refused = r.fields.get("submitted") == "false" and "metadata-pointer-not-set" in r.fields.get("reason", "")
+    if _bool(r, "ok") and not (refused and _bool(r, "usable_after")):
+        yield "refusal ok=true but the read was submitted, unnamed, or the controller unusable after"
+
+
 def _cmb_problems(r):
     cmbsz = r.number("cmbsz") or 0
     szu, sz = (cmbsz >> 8) & 0xF, cmbsz >> 12
@@ -152,7 +158,7 @@ def _paths_agree(log):
 def problems(log):
     """(severity, lineno, message) for every shape-line claim that does not hold."""
     checks = (("identify namespace", _namespace_problems), ("interrupt proof", _irq_problems),
-              ("namespaces", _namespaces_problems),
+              ("namespaces", _namespaces_problems), ("refusal", _refusal_problems),
               ("cmb", _cmb_problems), ("read", _read_problems))
     for event, check in checks:
         for r in log.find("nvme", event):

@@ -44,6 +44,10 @@ NAMESPACES = ("nvme: namespaces bdf=0000:00:02.0 method=active-nsid-list active=
               "tracked_nsids=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16")
 
 
+REFUSAL = ("nvme: refusal bdf=0000:00:02.0 nsid=1 case=missing-mptr md_layout=separate "
+           "submitted=false reason=raw-command:%20metadata-pointer-not-set usable_after=true ok=true")
+
+
 def check(lines):
     return proofcheck.check_log(prooflog.parse_text(as_log(proof_lines(extra=lines)), SUBS))
 
@@ -54,7 +58,7 @@ def shape_errors(lines):
 
 
 def test_real_shape_lines_pass():
-    assert shape_errors([NS_EXT8, NS_ZONED, NS_2M, IRQ, CMB, NAMESPACES]) == []
+    assert shape_errors([NS_EXT8, NS_ZONED, NS_2M, IRQ, CMB, NAMESPACES, REFUSAL]) == []
 
 
 @pytest.mark.parametrize("line, old, new, message", [
@@ -76,6 +80,9 @@ def test_real_shape_lines_pass():
     (CMB, "size=67108864", "size=1048576", "is not what cmbsz"),
     (CMB, "bir=2", "bir=0", "not cmbloc bits"),
     (NAMESPACES, "nsids=1-17", "nsids=1-16", "nsids lists 16 namespaces but active=17"),
+    (REFUSAL, "submitted=false", "submitted=true", "refusal ok=true but"),
+    (REFUSAL, "metadata-pointer-not-set", "prp-list-too-short", "refusal ok=true but"),
+    (REFUSAL, "usable_after=true", "usable_after=false", "refusal ok=true but"),
     (NAMESPACES, "limit=16", "limit=15", "but min(active, limit) is 15"),
     (NAMESPACES, "tracked_nsids=1,", "tracked_nsids=2,", "not the first tracked"),
 ])
