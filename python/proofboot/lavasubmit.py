@@ -260,9 +260,10 @@ class Job:
                 and self.check is not None and self.check.ok)
 
 
-def wait(server: Server, jobs: list, timeout_s: float | None, out=sys.stdout,
-         poll_s: float = POLL_S, clock=time.monotonic, sleep=time.sleep) -> None:
+def wait(server: Server, jobs: list, timeout_s: float | None, out,
+         poll_s: float | None = None, clock=time.monotonic, sleep=time.sleep) -> None:
     """Poll until every job is Finished (or over its time: canceled and marked)."""
+    poll_s = POLL_S if poll_s is None else poll_s
     pending = [j for j in jobs if j.job_id is not None]
     while pending:
         for job in list(pending):
@@ -292,7 +293,7 @@ def wait(server: Server, jobs: list, timeout_s: float | None, out=sys.stdout,
             sleep(poll_s)
 
 
-def fetch_and_check(server: Server, job: Job, out=sys.stdout) -> None:
+def fetch_and_check(server: Server, job: Job) -> None:
     """The job's log and test list from the server, checked against its configuration."""
     if job.health != COMPLETE and job.state == FINISHED:
         job.problems.append(f"LAVA job health is {job.health}, not {COMPLETE}")
@@ -412,7 +413,8 @@ def generate_all(args, configs, out_root: str) -> list:
     return [lavajob.generate(c, iso, out_root, templates) for c in configs]
 
 
-def main(argv=None, out=sys.stdout) -> int:
+def main(argv=None, out=None) -> int:
+    out = out or sys.stdout
     try:
         args = parse_args(argv)
     except SystemExit as e:
@@ -490,7 +492,7 @@ def run(server: Server, generated: list, timeout_s: float | None, out, t0: float
     wait(server, jobs, timeout_s, out)
     for job in jobs:
         if job.job_id is not None:
-            fetch_and_check(server, job, out)
+            fetch_and_check(server, job)
             print(report_one(job, os.path.relpath(os.path.join(job.gen.out_dir, "lava.log"))),
                   file=out, flush=True)
     print(file=out)
