@@ -293,3 +293,41 @@ def test_compare_server_tests_maps_slugs_back():
     assert lavasubmit.compare_server_tests(extra, cases) == [
         "server test boot_options recorded 2 times, the log has 1"]
     assert lavasubmit.slug("nvme.negative.prp-misaligned") == "nvme_negative_prp_misaligned"
+
+
+# ------------------------------------------------------ lab files for LAVA
+
+LAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "lab", "lava")
+
+
+def test_health_check_is_the_generated_smoke_job(tmp_path):
+    """lab/lava/health-checks/qemu.yaml = lava-job's smoke job, renamed, with a placeholder URL."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML comes with Debian's lava-common")
+    iso = tmp_path / "proofboot.iso"
+    iso.write_bytes(b"x")
+    config = next(c for c in lavasubmit.qmatrix.load_matrix(lavasubmit.qmatrix.DEFAULT_MATRIX)
+                  if c.name == "smoke")
+    gen = lavasubmit.lavajob.generate(config, str(iso), str(tmp_path / "out"),
+                                      lavasubmit.lavajob.load_templates(),
+                                      url_base="https://files.example.org/proofboot",
+                                      checksums=False)
+    with open(os.path.join(LAB, "health-checks", "qemu.yaml"), encoding="utf-8") as f:
+        shipped = yaml.safe_load(f)
+    expected = yaml.safe_load(lavasubmit.lavajob.to_yaml(gen.job))
+    expected["job_name"] = "proofboot health check"
+    assert shipped == expected, "regenerate lab/lava/health-checks/qemu.yaml (see its header)"
+
+
+def test_lab_device_dictionary_extends_the_lab_template():
+    with open(os.path.join(LAB, "devices", "proofboot-qemu.jinja2"), encoding="utf-8") as f:
+        device = f.read()
+    with open(os.path.join(LAB, "device-types", "proofboot-qemu.jinja2"), encoding="utf-8") as f:
+        template = f.read()
+    assert "{% extends 'proofboot-qemu.jinja2' %}" in device
+    assert "{% set failure_retry = 1 %}" in device and "{% set boot_retry = 1 %}" in device
+    assert "{% extends 'qemu.jinja2' %}" in template
+    # the stock NIC only when a device or job asks for one
+    nic = [line for line in template.splitlines() if "-net nic" in line and not line.startswith("{#")]
+    assert len(nic) == 1
+    assert template.index("{% if netdevice %}") < template.index(nic[0]) < \
+        template.index("{% endif %}", template.index("{% if netdevice %}"))
