@@ -39,7 +39,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from proofboot import lavacheck, lavajob, proofcheck, qmatrix
+from proofboot import lavacheck, lavajob, proofcheck, qmatrix, reports
 
 API = "/api/v0.2"
 POLL_S = 2.0
@@ -336,7 +336,7 @@ def _server_seconds(info: dict, start: str, end: str) -> str:
 def table(jobs: list) -> str:
     header = ("job", "configuration", "health", "verdict", "expected", "pass/fail/skip",
               "queued s", "ran s", "result")
-    rows = [header]
+    rows = []
     for j in jobs:
         c = j.check
         rows.append((str(j.job_id or "-"), j.name, j.health,
@@ -346,9 +346,7 @@ def table(jobs: list) -> str:
                      _server_seconds(j.info, "submit_time", "start_time"),
                      _server_seconds(j.info, "start_time", "end_time"),
                      "OK" if j.ok else "FAIL"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = reports.text_table(header, rows)
     bad = sum(1 for j in jobs if not j.ok)
     lines.append(f"{len(jobs)} LAVA job(s), {len(jobs) - bad} as expected, {bad} not")
     return "\n".join(lines)
