@@ -260,10 +260,15 @@ class Job:
                 and self.check is not None and self.check.ok)
 
 
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def wait(server: Server, jobs: list, timeout_s: float | None, out,
-         poll_s: float | None = None, clock=time.monotonic, sleep=time.sleep) -> None:
+         poll_s: float | None = None, clock=time.monotonic, sleep=None) -> None:
     """Poll until every job is Finished (or over its time: canceled and marked)."""
     poll_s = POLL_S if poll_s is None else poll_s
+    sleep = sleep or _pause
     pending = [j for j in jobs if j.job_id is not None]
     while pending:
         for job in list(pending):
@@ -487,7 +492,19 @@ def run(server: Server, generated: list, timeout_s: float | None, out, t0: float
             continue
         print(f"lava-submit: {job.name}: job {job.job_id} {server.url}/scheduler/job/{job.job_id}",
               file=out, flush=True)
-    wait(server, jobs, timeout_s, out)
+    try:
+        wait(server, jobs, timeout_s, out)
+    except KeyboardInterrupt:
+        # Ctrl-C: the jobs would otherwise run on (and fail to download once
+        # the file server thread is gone); cancel what has not finished.
+        for job in jobs:
+            if job.job_id is not None and job.state != FINISHED:
+                try:
+                    server.cancel(job.job_id)
+                    print(f"lava-submit: canceled job {job.job_id} {job.name}", file=out)
+                except SubmitError as e:
+                    print(f"lava-submit: job {job.job_id}: {e}", file=sys.stderr)
+        raise
     for job in jobs:
         if job.job_id is not None:
             fetch_and_check(server, job)

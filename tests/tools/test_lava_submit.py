@@ -331,3 +331,14 @@ def test_lab_device_dictionary_extends_the_lab_template():
     assert len(nic) == 1
     assert template.index("{% if netdevice %}") < template.index(nic[0]) < \
         template.index("{% endif %}", template.index("{% if netdevice %}"))
+
+
+def test_ctrl_c_cancels_unfinished_jobs(fake, setup, monkeypatch):
+    fake.finish_as("fake-pass", PASS_LINES, polls=None)
+
+    def interrupt(_seconds):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(lavasubmit, "_pause", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        submit(fake, setup, "fake-pass")
+    assert fake.canceled == [1]
