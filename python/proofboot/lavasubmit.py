@@ -370,11 +370,14 @@ def parse_args(argv):
                     "2 on usage error or a server that cannot be used.")
     ap.add_argument("select", nargs="*", metavar="CONFIG|GROUP",
                     help="configuration names or groups (globs); default: all")
-    ap.add_argument("--url", required=True, help="LAVA server, e.g. http://lava.example:8000/")
+    ap.add_argument("--url", help="LAVA server, e.g. http://lava.example:8000/")
     ap.add_argument("--user", help="user the token belongs to (shown only: the token identifies)")
     token = ap.add_mutually_exclusive_group(required=True)
     token.add_argument("--token", help="API token (lava-server manage tokens add ...)")
     token.add_argument("--token-file", help="file holding the API token")
+    token.add_argument("--identity", metavar="NAME",
+                       help="a lavacli identity ($XDG_CONFIG_HOME/lavacli.yaml, default "
+                            "~/.config/lavacli.yaml): its uri, username and token")
     where = ap.add_mutually_exclusive_group()
     where.add_argument("--serve", metavar="HOST:PORT", default="127.0.0.1:0",
                        help="serve the job files from here (default 127.0.0.1 on a free port: "
@@ -394,11 +397,42 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
-def _read_token(args) -> str:
+def lavacli_identity(name: str, path: str | None = None) -> dict:
+    """uri, username and token of a lavacli identity (lavacli's own file and lookup)."""
+    if path is None:
+        config_dir = os.environ.get("XDG_CONFIG_HOME", "~/.config")
+        path = os.path.expanduser(os.path.join(config_dir, "lavacli.yaml"))
+    try:
+        import yaml     # lavacli depends on it: where there is an identity, there is PyYAML
+    except ImportError:
+        raise ValueError("--identity needs PyYAML (Debian: python3-yaml)") from None
+    with open(path, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    entry = config.get(name) if isinstance(config, dict) else None
+    if not isinstance(entry, dict) or not entry.get("uri") or not entry.get("token"):
+        raise ValueError(f"{path}: no identity {name!r} with a uri and a token")
+    return entry
+
+
+def server_url_from_rpc(uri: str) -> str:
+    """lavacli's XML-RPC uri (https://host/RPC2) as the server's base URL."""
+    parts = urllib.parse.urlsplit(uri)
+    path = re.sub(r"/RPC2/?$", "", parts.path)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], path, "", ""))
+
+
+def credentials(args) -> tuple:
+    """(server URL, token, user shown) from --url/--token/--token-file or --identity."""
+    if args.identity is not None:
+        entry = lavacli_identity(args.identity)
+        return (args.url or server_url_from_rpc(str(entry["uri"])), str(entry["token"]).strip(),
+                args.user or entry.get("username"))
+    if not args.url:
+        raise ValueError("--url is required (or --identity)")
     if args.token is not None:
-        return args.token.strip()
+        return args.url, args.token.strip(), args.user
     with open(args.token_file, encoding="utf-8") as f:
-        return f.read().strip()
+        return args.url, f.read().strip(), args.user
 
 
 def _host_port(text: str) -> tuple:
@@ -428,10 +462,10 @@ def main(argv=None, out=None) -> int:
         if args.list:
             print(qmatrix.list_configs(configs), file=out)
             return 0
-        token = _read_token(args)
+        url, token, user = credentials(args)
         out_root = os.path.abspath(args.out_dir)
         generated = generate_all(args, configs, out_root)
-        server = Server(args.url, token)
+        server = Server(url, token)
         version = server.version()
         # Check the token before anything is served or submitted.
         server.json("GET", f"{API}/jobs/?limit=1")
@@ -440,7 +474,7 @@ def main(argv=None, out=None) -> int:
         print(f"lava-submit: {e}", file=sys.stderr)
         return 2
     print(f"lava-submit: LAVA {version} at {server.url}"
-          + (f" as {args.user}" if args.user else ""), file=out, flush=True)
+          + (f" as {user}" if user else ""), file=out, flush=True)
     stage_dir = os.path.join(out_root, "artifacts")
     httpd = None
     try:

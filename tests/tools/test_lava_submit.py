@@ -342,3 +342,19 @@ def test_ctrl_c_cancels_unfinished_jobs(fake, setup, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         submit(fake, setup, "fake-pass")
     assert fake.canceled == [1]
+
+
+def test_lavacli_identity(fake, setup, capsys, tmp_path, monkeypatch):
+    pytest.importorskip("yaml", reason="PyYAML comes with Debian's lava-common")
+    fake.finish_as("fake-pass", PASS_LINES)
+    (tmp_path / "lavacli.yaml").write_text(
+        f"lab:\n  uri: {fake.url}/RPC2\n  username: alice\n  token: {TOKEN}\n"
+        "other:\n  uri: http://nowhere/RPC2\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    _, common = setup
+    assert lavasubmit.main(["fake-pass", "--identity", "lab"] + common) == 0
+    assert f"at {fake.url} as alice" in capsys.readouterr().out
+    assert lavasubmit.main(["fake-pass", "--identity", "other"] + common) == 2
+    assert "no identity 'other' with a uri and a token" in capsys.readouterr().err
+    assert lavasubmit.server_url_from_rpc("https://bob:tok@lava.example/sub/RPC2") == \
+        "https://lava.example/sub"
