@@ -855,13 +855,9 @@ def progress_line(result: Result, done: int, total: int) -> str:
 
 def summary_table(results: list) -> str:
     header = ("configuration", "verdict", "expected", "pass/fail/skip", "wall", "result")
-    rows = [header]
-    for r in results:
-        rows.append((r.config.name, r.outcome, r.config.expected_verdict,
-                     "/".join(str(n) for n in r.counts), f"{r.wall:.1f}s", "OK" if r.ok else "FAIL"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = reports.text_table(header, [
+        (r.config.name, r.outcome, r.config.expected_verdict, "/".join(str(n) for n in r.counts),
+         f"{r.wall:.1f}s", "OK" if r.ok else "FAIL") for r in results])
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"{len(results)} configuration(s), {len(results) - bad} OK, {bad} unexpected")
     return "\n".join(lines)
