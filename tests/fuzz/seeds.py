@@ -448,7 +448,9 @@ def synth(w):
                        ("glob", "tests=*read*,?ci.*,**"),
                        ("end-write", "end=poweroff write=pbseed0:1 end=reboot write=S:4294967294"),
                        ("bench-bytes", "bench_bytes=256K bench_bytes=64G bench_bytes=1 bench_bytes=65G bench_bytes=0M bench_bytes=4k"),
-                       ("write-bad", "write=:1 write=s:0 write=s:4294967295 write=abcdefghijklmnopqrstu:1")]:
+                       ("write-bad", "write=:1 write=s:0 write=s:4294967295 write=abcdefghijklmnopqrstu:1"),
+                       ("order", "order=reverse order=shuffle:42 order=shuffle:0 order=table "
+                                 "order=shuffle order=shuffle:4294967296 order=reverse:1")]:
         w.add("options", f"{name}.txt", text.encode(),
               "synthesized: option words as GRUB's cmdline or fw_cfg opt/proofboot/cmdline carry them")
 
