@@ -43,10 +43,18 @@ BUILTIN_CHECKS = (
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
-    "environment line's order= names: table, reverse, or the seeded shuffle",
+    "environment line's order= names: table, reverse, or the seeded shuffle, with the rows "
+    "whose plan says runs_last=true moved to the end",
     "alias: every 'iommu: alias' is followed by an 'iommu: context' for the alias on the "
     "domain of the device's own context entry; a 'fault recorded' naming device= has a "
     "sid that an 'iommu: alias' line gave that device",
+    "isolation: every isolation proof line ('iommu: blocked|revoked|cross-device|read-only|"
+    "no-read|boundary dma') of a controller whose 'iommu: isolation' line says PASS shows "
+    "the fault (expected type, reason 0x05 write / 0x06 read), fault_cleared, "
+    "target_untouched, buffer_untouched (and first_page_arrived for boundary), and an "
+    "earlier 'iommu: fault recorded' with the same sid, reason and addr backs it; a "
+    "cross-device owner is another controller; a PASS row has no FAIL 'iommu: isolation' "
+    "line and a FAIL row at least one",
 )
 
 
@@ -605,11 +613,15 @@ def check_run_order(log: ProofLog, results: list, out: list) -> None:
     order = env[0].fields.get("order") if env else None
     if order is None:
         return  # logs from before the option existed run in table order, unchecked
-    plans = [p.fields.get("name") for p in log.find("test", "plan")]
+    plan_records = log.find("test", "plan")
+    plans = [p.fields.get("name") for p in plan_records]
     perm = run_order(order, len(plans))
     if perm is None:
         out.append(Finding("error", env[0].lineno, f"unknown order={order}", "order"))
         return
+    # Rows whose plan says runs_last=true follow every other row (run_order_pin_last).
+    last = {i for i, p in enumerate(plan_records) if p.fields.get("runs_last") == "true"}
+    perm = [i for i in perm if i not in last] + [i for i in perm if i in last]
     position = {plans[i]: k for k, i in enumerate(perm)}
     ran = [r for r in results if r.fields.get("reason") != "run-aborted"]
     for before, after in zip(ran, ran[1:]):
@@ -844,6 +856,77 @@ def check_aliases(log: ProofLog, out: list) -> None:
                                f"attributed to {device}, which has no such alias", "alias"))
 
 
+# `iommu: <event>` of each isolation proof -> (row, the access the device was refused).
+ISOLATION_EVENTS = {
+    "blocked dma": ("iommu.isolation.blocked", "write"),
+    "revoked dma": ("iommu.isolation.revoke", "write"),
+    "cross-device dma": ("iommu.isolation.cross-device", "write"),
+    "read-only dma": ("iommu.isolation.read-only", "write"),
+    "no-read dma": ("iommu.isolation.no-read", "read"),
+    "boundary dma": ("iommu.isolation.boundary", "write"),
+}
+# VT-d: a denied write through the page tables is reason 5, a denied read 6.
+DENIED_REASON = {"write": 0x05, "read": 0x06}
+ISOLATION_TRUE_KEYS = ("fault", "fault_cleared", "target_untouched", "buffer_untouched")
+
+
+def _isolation_proof_problems(r: Record, access: str, faults: list) -> list:
+    """What is missing from one proof line that claims a blocked access."""
+    f = r.fields
+    problems = [f"{key}={f.get(key)}" for key in ISOLATION_TRUE_KEYS if f.get(key) != "true"]
+    if r.event == "boundary dma" and f.get("first_page_arrived") != "true":
+        problems.append(f"first_page_arrived={f.get('first_page_arrived')}")
+    if f.get("fault") != "true":
+        return problems
+    if f.get("fault_type") != access or r.number("fault_reason") != DENIED_REASON[access]:
+        problems.append(f"fault {f.get('fault_reason')} {f.get('fault_type')}, expected "
+                        f"0x{DENIED_REASON[access]:02x} {access}")
+    if r.number("fault_addr") != r.number("iova") & ~0xFFF:
+        problems.append(f"fault_addr={f.get('fault_addr')} is not the page of iova={f.get('iova')}")
+    backed = [x for x in faults if x.lineno < r.lineno
+              and x.fields.get("sid") == f.get("fault_sid")
+              and x.number("reason") == r.number("fault_reason")
+              and x.number("addr") == r.number("fault_addr")]
+    if not backed:
+        problems.append("no earlier 'iommu: fault recorded' with its sid, reason and addr")
+    if r.event == "cross-device dma" and f.get("owner") in (None, f.get("sid")):
+        problems.append(f"owner={f.get('owner')} is not another controller")
+    return problems
+
+
+def _last_isolation_line(lines: list, proof: Record):
+    """The 'iommu: isolation' line reporting this proof line's controller (the next one)."""
+    return next((x for x in lines if x.lineno > proof.lineno
+                 and x.fields.get("sid") == proof.fields.get("sid")), None)
+
+
+def check_isolation(log: ProofLog, results: list, out: list) -> None:
+    faults = log.find("iommu", "fault recorded")
+    verdicts = log.find("iommu", "isolation")
+    for event, (row, access) in ISOLATION_EVENTS.items():
+        mine = [v for v in verdicts if v.fields.get("proof") == row]
+        for r in log.find("iommu", event):
+            v = _last_isolation_line(mine, r)
+            if v is None or v.fields.get("status") != "PASS":
+                continue
+            problems = _isolation_proof_problems(r, access, faults)
+            if problems:
+                out.append(Finding("error", r.lineno, f"{row} PASSed for {r.fields.get('sid')} "
+                                   f"but its proof line says: {'; '.join(problems)}",
+                                   "isolation"))
+    for res in results:
+        name, status = res.fields.get("name"), res.fields.get("status")
+        rows = [v for v in verdicts if v.fields.get("proof") == name and v.lineno < res.lineno]
+        failing = [v for v in rows if v.fields.get("status") == "FAIL"]
+        if status == "PASS" and failing:
+            out.append(Finding("error", res.lineno, f"{name} PASSed but controller "
+                               f"{failing[0].fields.get('sid')} FAILed it (line "
+                               f"{failing[0].lineno})", "isolation"))
+        if status == "FAIL" and rows and not failing:
+            out.append(Finding("error", res.lineno, f"{name} FAILed but no controller's "
+                               "'iommu: isolation' line says FAIL", "isolation"))
+
+
 def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
                        results: list, out: list) -> None:
     if exp.verdict and verdict is not None:
@@ -936,6 +1019,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     check_aliases(log, out)
+    check_isolation(log, results, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     if accept is not None:
