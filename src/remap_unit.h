@@ -62,6 +62,9 @@ struct remap_domain {
 
 enum remap_access { REMAP_ACCESS_READ, REMAP_ACCESS_WRITE };
 
+/* Which intake took a fault out of the unit first (src/remap_faults.h). */
+enum remap_fault_path { REMAP_FAULT_POLL = 0, REMAP_FAULT_INTERRUPT };
+
 /* A fault as the core sees it, whatever unit recorded it. */
 struct iommu_fault {
 	unsigned unit;            /* unit index */
@@ -73,6 +76,7 @@ struct iommu_fault {
 	bool page_denied;
 	uint8_t reason;           /* the driver's reason code (VT-d fault reason) */
 	const char *reason_name;  /* the driver's name for it, lower-case-dashed */
+	enum remap_fault_path path; /* set by the core's intake, not the driver */
 };
 
 struct remap_unit_ops {
@@ -138,8 +142,22 @@ struct remap_unit_ops {
 	 * prints them (`iommu: fault recorded`).
 	 */
 	unsigned (*faults_collect)(struct remap_unit *u, struct iommu_fault *out, unsigned max);
+	/*
+	 * The same without clearing anything (for the fault interrupt: the
+	 * records stay until the core's poll clears them, so a device retrying
+	 * a blocked transfer adds no new record meanwhile).
+	 */
+	unsigned (*faults_read)(const struct remap_unit *u, struct iommu_fault *out, unsigned max);
 	/* The unit says a fault is pending (VT-d: FSTS.PPF or PFO). */
 	bool (*fault_pending)(const struct remap_unit *u);
+	/*
+	 * Sends the unit's fault events as the MSI (msi_addr, msi_data) and
+	 * unmasks them (VT-d: FEDATA, FEADDR, FEUADDR, then FECTL.IM cleared);
+	 * prints its hardware line.  NULL when the unit kind has no fault
+	 * interrupt: its faults are then only polled.
+	 */
+	bool (*fault_irq_route)(struct remap_unit *u, uint64_t msi_addr, uint32_t msi_data,
+				char *reason, size_t cap);
 };
 
 /* Provided by the core for drivers: printf into reason (when not NULL and cap > 0). */

@@ -55,6 +55,9 @@ BUILTIN_CHECKS = (
     "earlier 'iommu: fault recorded' with the same sid, reason and addr backs it; a "
     "cross-device owner is another controller; a PASS row has no FAIL 'iommu: isolation' "
     "line and a FAIL row at least one",
+    "fault-path: an 'iommu: fault recorded' with seen_by=interrupt follows an 'iommu: fault "
+    "interrupt' line of the same unit (its events were routed to a vector); seen_by is "
+    "interrupt or poll",
 )
 
 
@@ -927,6 +930,22 @@ def check_isolation(log: ProofLog, results: list, out: list) -> None:
                                "'iommu: isolation' line says FAIL", "isolation"))
 
 
+def check_fault_paths(log: ProofLog, out: list) -> None:
+    routed = log.find("iommu", "fault interrupt")
+    for f in log.find("iommu", "fault recorded"):
+        path = f.fields.get("seen_by")
+        if path is None:
+            continue  # logs from before the fault interrupt existed
+        if path not in ("interrupt", "poll"):
+            out.append(Finding("error", f.lineno, f"seen_by={path} is neither interrupt nor poll",
+                               "fault-path"))
+        elif path == "interrupt" and not any(
+                r.lineno < f.lineno and r.fields.get("unit") == f.fields.get("unit") for r in routed):
+            out.append(Finding("error", f.lineno, f"fault seen_by=interrupt but unit "
+                               f"{f.fields.get('unit')} has no earlier 'iommu: fault interrupt'",
+                               "fault-path"))
+
+
 def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
                        results: list, out: list) -> None:
     if exp.verdict and verdict is not None:
@@ -1020,6 +1039,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_nvme_reads(log, disks, out, report)
     check_aliases(log, out)
     check_isolation(log, results, out)
+    check_fault_paths(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     if accept is not None:

@@ -399,6 +399,21 @@ def test_isolation_row_status_agrees_with_its_controllers():
                      row_status="FAIL").ok
 
 
+ROUTED = ("iommu: fault interrupt unit=0 vector=0x31 feaddr=0xfee00000 feuaddr=0x00000000 "
+          "fedata=0x00000031 fectl=0x00000000")
+
+
+def test_fault_seen_by_interrupt_needs_a_routed_unit():
+    by_irq = ISO_FAULT + " seen_by=interrupt"
+    assert check(proof_lines(extra=[ROUTED, by_irq])).ok
+    assert check(proof_lines(extra=[ISO_FAULT + " seen_by=poll"])).ok
+    only_error(check(proof_lines(extra=[by_irq])), "has no earlier 'iommu: fault interrupt'")
+    only_error(check(proof_lines(extra=[by_irq, ROUTED])), "has no earlier 'iommu: fault interrupt'")
+    only_error(check(proof_lines(extra=[ROUTED.replace("unit=0", "unit=1"), by_irq])),
+               "unit 0 has no earlier")
+    only_error(check(proof_lines(extra=[ISO_FAULT + " seen_by=magic"])), "neither interrupt nor poll")
+
+
 def test_disk_spec_parsing(tmp_path):
     disks = proofcheck.DiskMap()
     disks.add_spec("pb0:2=/x/a.img")
