@@ -7,12 +7,22 @@
 
 static const struct dma_backend_ops *remapping_ops;
 static dma_verified_fn remapping_verified;
+static dma_iommu_name_fn remapping_iommu;
 static bool selection_reported;
 
-void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified)
+void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified,
+				    dma_iommu_name_fn iommu_name)
 {
 	remapping_ops = ops;
 	remapping_verified = verified;
+	remapping_iommu = iommu_name;
+}
+
+/* Which IOMMU remaps for the selected backend: none unless it is the remapping one. */
+static const char *selected_iommu(const struct dma_selection *sel)
+{
+	return sel->ops && sel->ops == remapping_ops && remapping_iommu ? remapping_iommu()
+									 : "none";
 }
 
 const struct dma_backend_ops *dma_remapping_backend(const char **why)
@@ -59,6 +69,7 @@ void dma_select_backend(enum dma_mode mode, struct dma_selection *out)
 	proof_str(&p, "reason", out->reason);
 	proof_str(&p, "policy", DMA_POLICY);
 	proof_str(&p, "option", options_dma_name(mode));
+	proof_str(&p, "iommu", selected_iommu(out));
 	proof_emit(&p);
 }
 

@@ -8,7 +8,7 @@
  *    around it; data is copied in/out; a ledger records every range handed
  *    to the device.
  *  - "direct-remapping" (dma_remap.c): the remapping core, which drives
- *    IOMMU units through their drivers (src/remap_unit.h; VT-d today).  It
+ *    IOMMU units through their drivers (src/remap_unit.h; VT-d, AMD-Vi).  It
  *    registers itself with dma_register_remapping_backend() and is chosen
  *    by the policy "direct-remapping-if-verified-else-bounce-buffer".
  *
@@ -111,7 +111,11 @@ struct dma_device {
 		const struct dma_backend_ops *owner;
 		void *state;
 	} parked[DMA_MAX_BACKENDS];
-	/* Transfers of this device the backend saw blocked (IOMMU faults), ever. */
+	/*
+	 * Transfers of this device the backend knows were blocked, ever: IOMMU
+	 * faults seen, and at least the transfers it deliberately handed an
+	 * IOVA that maps nothing (a test hook), fault recorded or not.
+	 */
 	uint64_t blocked_transfers;
 };
 
@@ -128,7 +132,10 @@ bool dma_bounce_pool_info(struct dma_device *d, uint64_t *base, uint64_t *size,
  * itself on this machine (and why not).  Until then selection falls back.
  */
 typedef bool (*dma_verified_fn)(const char **reason);
-void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified);
+/* The IOMMU kind the verified remapping backend drives ("vtd", "amd-vi"), or "none". */
+typedef const char *(*dma_iommu_name_fn)(void);
+void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified,
+				    dma_iommu_name_fn iommu_name);
 
 /*
  * The remapping backend, when one is registered and verified on this

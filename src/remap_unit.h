@@ -1,9 +1,9 @@
 /*
  * The remapping-unit interface: what the device-neutral remapping core
  * (src/dma_remap.c) needs from one kind of IOMMU hardware.  One driver per
- * kind implements `struct remap_unit_ops`; today src/vtd.c (Intel VT-d,
- * `vtd_unit_ops`).  A new IOMMU (AMD-Vi next) is one new file with one new
- * ops table, registered with remap_register_driver() in main.c; nothing in
+ * kind implements `struct remap_unit_ops`: src/vtd.c (Intel VT-d,
+ * `vtd_unit_ops`) and src/amdvi.c (AMD-Vi, `amdvi_unit_ops`).  A new IOMMU
+ * is one new file with one new ops table, registered with remap_register_driver() in main.c; nothing in
  * the core, the DMA backend interface or the tests is copied.
  *
  * Words (docs/architecture.md): a *unit* is one IOMMU instance (a VT-d DRHD,
@@ -159,6 +159,20 @@ struct remap_unit_ops {
 	bool (*fault_irq_route)(struct remap_unit *u, uint64_t msi_addr, uint32_t msi_data,
 				char *reason, size_t cap);
 };
+
+/* A driver's one-time discovery and its outcome. */
+struct remap_discovery {
+	bool done, ok;
+	char reason[REMAP_REASON_MAX];
+};
+
+/*
+ * Provided by the core for drivers: runs discover once (later calls return
+ * the first outcome), prints `iommu: unavailable reason=...` when it
+ * failed, and copies the reason to `reason`.
+ */
+bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *, size_t),
+			 char *reason, size_t cap);
 
 /* Provided by the core for drivers: printf into reason (when not NULL and cap > 0). */
 void remap_reason(char *reason, size_t cap, const char *fmt, ...)

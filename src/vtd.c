@@ -26,7 +26,6 @@
 /* Status bits settle at once on QEMU and within microseconds on hardware. */
 #define VTD_WAIT_US 100000u
 #define VTD_REG_SPAN 0x1000u /* one register page per unit */
-#define VTD_REASON_MAX REMAP_REASON_MAX
 
 struct vtd_unit {
 	struct remap_unit common; /* index: DRHD index in the DMAR table */
@@ -56,9 +55,7 @@ struct vtd_domain {
 static struct dmar_info dmar;
 static struct vtd_unit units[DMAR_MAX_UNITS];
 static unsigned unit_count;
-static bool init_done;
-static bool init_ok;
-static char init_reason[VTD_REASON_MAX];
+static struct remap_discovery discovery;
 
 /* ---------------------------------------------------------------- registers */
 
@@ -316,20 +313,7 @@ static bool discover(char *reason, size_t cap)
 
 static bool vtd_discover(char *reason, size_t cap)
 {
-	if (!init_done) {
-		init_done = true;
-		init_ok = discover(init_reason, sizeof(init_reason));
-		if (!init_ok) {
-			struct proof p;
-
-			proof_begin(&p, "iommu", "unavailable");
-			proof_str(&p, "reason", init_reason);
-			proof_emit(&p);
-		}
-	}
-	if (!init_ok)
-		remap_reason(reason, cap, "%s", init_reason);
-	return init_ok;
+	return remap_discover_once(&discovery, discover, reason, cap);
 }
 
 static unsigned vtd_unit_count(void)

@@ -42,12 +42,23 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "options: an 'opt: error' naming a control byte points at that byte in its source's text",
+    "untested: the verdict's untested equals the 'nvme: untested counted=true' lines "
+    "and makes the status FAIL when not 0",
+    "pci: every 'pci: device' sits on a 'pci: root' bus or a scanned bridge's secondary bus; "
+    "enumeration roots= and nvme_class= agree with the lines",
+    "time: one 'time: calibrated' (an accepted source, plausible rate) or 'time: calibration "
+    "failed' (no source accepted, the conservative rate); no 'timeout after N s' result shorter "
+    "than N s",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
     "environment line's order= names: table, reverse, or the seeded shuffle, with the rows "
     "whose plan says runs_last=true moved to the end",
-    "alias: every 'iommu: alias' is followed by an 'iommu: context' for the alias on the "
-    "domain of the device's own context entry; a 'fault recorded' naming device= has a "
-    "sid that an 'iommu: alias' line gave that device",
+    "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
+    "(AMD-Vi) for the alias on the domain of the device's own entry; a 'fault recorded' "
+    "naming device= has a sid that an 'iommu: alias' line gave that device",
+    "selection: 'dma: backend selection' says iommu=vtd|amd-vi exactly when "
+    "backend=direct-remapping (else iommu=none), and that unit kind was discovered before "
+    "it ('iommu: drhd' for vtd, 'iommu: ivhd' for amd-vi, responds=true)",
     "isolation: every isolation proof line ('iommu: blocked|revoked|cross-device|read-only|"
     "no-read|boundary dma') of a controller whose 'iommu: isolation' line says PASS shows "
     "the fault (expected type, reason 0x05 write / 0x06 read), fault_cleared, "
@@ -667,8 +678,11 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
     fatal = [r for r in log.find("proofboot", "fatal") if r.lineno < verdict.lineno]
     if fatal:
         want = "FAIL"   # a fatal error outside any test fails the run whatever the results
+    untested = verdict.number("untested") or 0
+    if untested:
+        want = "FAIL"   # see check_untested
     status = verdict.fields.get("status")
-    if status in STATUSES and status != want:
+    if status in STATUSES and status != want and not (untested and not fatal):
         out.append(Finding("error", verdict.lineno,
                            f"verdict status={status} but " +
                            (f"'proofboot: fatal' on line {fatal[0].lineno} makes the run FAIL"
@@ -832,12 +846,13 @@ def check_backends_agree(reads, out: list) -> None:
 
 
 def _context_after(contexts, sid: str, lineno: int):
-    """The first 'iommu: context' for sid after lineno, or None."""
+    """The first 'iommu: context' / 'iommu: dte' for sid after lineno, or None."""
     return next((c for c in contexts if c.fields.get("sid") == sid and c.lineno > lineno), None)
 
 
 def check_aliases(log: ProofLog, out: list) -> None:
-    contexts = log.find("iommu", "context")
+    contexts = sorted(log.find("iommu", "context") + log.find("iommu", "dte"),
+                      key=lambda r: r.lineno)
     aliases = log.find("iommu", "alias")
     for a in aliases:
         device, alias = a.fields.get("sid"), a.fields.get("alias")
@@ -946,6 +961,32 @@ def check_fault_paths(log: ProofLog, out: list) -> None:
                                "fault-path"))
 
 
+IOMMU_UNIT_LINE = {"vtd": "drhd", "amd-vi": "ivhd"}
+
+
+def check_selection(log: ProofLog, out: list) -> None:
+    for sel in log.find("dma", "backend selection"):
+        iommu, backend = sel.fields.get("iommu"), sel.fields.get("backend")
+        if iommu is None:
+            continue  # logs from before the field existed
+        if iommu not in ("none", *IOMMU_UNIT_LINE):
+            out.append(Finding("error", sel.lineno, f"backend selection iommu={iommu} is not "
+                               "vtd, amd-vi or none", "selection"))
+            continue
+        if (iommu != "none") != (backend == BACKEND_REMAPPED):
+            out.append(Finding("error", sel.lineno, f"backend selection says backend={backend} "
+                               f"but iommu={iommu}", "selection"))
+            continue
+        if iommu == "none":
+            continue
+        units = [u for u in log.find("iommu", IOMMU_UNIT_LINE[iommu])
+                 if u.lineno < sel.lineno and u.fields.get("responds") == "true"]
+        if not units:
+            out.append(Finding("error", sel.lineno, f"backend selection names iommu={iommu} but "
+                               f"no responding 'iommu: {IOMMU_UNIT_LINE[iommu]}' came before it",
+                               "selection"))
+
+
 def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
                        results: list, out: list) -> None:
     if exp.verdict and verdict is not None:
@@ -1003,6 +1044,147 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+# ------------------------------------------------------------ platform checks
+
+def _is_control_byte(b: int) -> bool:
+    return b == 0x7F or (b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+
+
+def check_option_bytes(log: ProofLog, out: list) -> None:
+    """Every control-byte error names a real control byte of the source it cites."""
+    sources = {}
+    for s in log.find("opt", "source"):
+        sources[s.fields.get("name")] = prooflog.percent_decode(s.raw_fields.get("text", ""))
+    for e in log.find("opt", "error"):
+        if "offset" not in e.fields:
+            if e.fields.get("reason") == "control-byte-in-option-text":
+                out.append(Finding("error", e.lineno, "control-byte error without offset=",
+                                   "options"))
+            continue
+        text = sources.get(e.fields.get("source"))
+        offset, byte = e.number("offset"), e.number("byte")
+        if text is None:
+            out.append(Finding("error", e.lineno, f"opt error names source="
+                               f"{e.fields.get('source')} but no such 'opt: source' line",
+                               "options"))
+        elif offset is None or byte is None or offset >= len(text):
+            out.append(Finding("error", e.lineno, f"opt error offset={e.fields.get('offset')} "
+                               f"is outside the {len(text)}-byte {e.fields.get('source')} text",
+                               "options"))
+        elif text[offset] != byte or not _is_control_byte(byte):
+            out.append(Finding("error", e.lineno, f"opt error says byte=0x{byte:02x} at offset "
+                               f"{offset} but the source text has 0x{text[offset]:02x} there "
+                               "(or it is no control byte)", "options"))
+
+
+def check_untested(log: ProofLog, verdict: Record | None, out: list) -> None:
+    """An NVMe-class function no test brought up keeps the verdict from PASS."""
+    if verdict is None or verdict.fields.get("emergency") == "true":
+        return
+    counted = [r for r in log.find("nvme", "untested") if r.fields.get("counted") == "true"]
+    claimed = verdict.number("untested")
+    if claimed is None:
+        if counted:
+            out.append(Finding("error", verdict.lineno, "verdict has no untested= but "
+                               f"{len(counted)} 'nvme: untested counted=true' line(s)", "untested"))
+        return
+    if claimed != len(counted):
+        out.append(Finding("error", verdict.lineno, f"verdict says untested={claimed} "
+                           f"but there are {len(counted)} 'nvme: untested counted=true' lines",
+                           "untested"))
+    if (claimed or counted) and verdict.fields.get("status") != "FAIL":
+        out.append(Finding("error", verdict.lineno, f"verdict status={verdict.fields.get('status')}"
+                           " with an untested controller: the status must be FAIL", "untested"))
+
+
+def _bus_key(record: Record, seg_key: str, bus_key: str):
+    return record.number(seg_key), record.number(bus_key)
+
+
+def check_pci_walk(log: ProofLog, out: list) -> None:
+    """Devices only on buses the walk reached; the summary agrees with the lines.
+    Logs of firmware from before 'pci: root' lines existed (no such line at all)
+    are not judged by this check."""
+    if not log.find("pci", "root"):
+        return
+    reached = set()
+    roots = 0
+    nvme = 0
+    for r in log.records:
+        if r.subsystem != "pci":
+            continue
+        if r.event == "root":
+            roots += 1
+            reached.add(_bus_key(r, "segment", "bus"))
+        elif r.event in ("device", "bridge"):
+            seg, bus = _parse_bdf(r.fields.get("bdf", ""))
+            if r.event == "device":
+                nvme += (r.fields.get("class"), r.fields.get("subclass"),
+                         r.fields.get("prog_if")) == ("0x01", "0x08", "0x02")
+                if seg is not None and (seg, bus) not in reached:
+                    out.append(Finding("error", r.lineno, f"pci device {r.fields.get('bdf')} on a "
+                                       "bus no 'pci: root' line or scanned bridge led to", "pci"))
+            elif r.fields.get("scanned") == "true" and seg is not None:
+                reached.add((seg, r.number("secondary")))
+        elif r.event == "enumeration done":
+            if "roots" in r.fields and r.number("roots") != roots:
+                out.append(Finding("error", r.lineno, f"pci enumeration says roots={r.fields['roots']}"
+                                   f" but {roots} 'pci: root' lines precede it", "pci"))
+            if "nvme_class" in r.fields and r.number("nvme_class") != nvme:
+                out.append(Finding("error", r.lineno, f"pci enumeration says nvme_class="
+                                   f"{r.fields['nvme_class']} but {nvme} NVMe-class device lines "
+                                   "precede it", "pci"))
+            reached, roots, nvme = set(), 0, 0
+
+
+TSC_HZ_MIN, TSC_HZ_MAX = 200_000_000, 10_000_000_000
+TSC_HZ_CONSERVATIVE = TSC_HZ_MAX
+TIMEOUT_REASON = re.compile(r"timeout after (\d+) s")
+
+
+def check_time(log: ProofLog, out: list) -> None:
+    """The rate in use comes from an accepted source; timeouts last what they say."""
+    sources = log.find("time", "source")
+    outcome = log.find("time", "calibrated") + log.find("time", "calibration failed")
+    if sources:
+        _check_time_outcome(sources, outcome, out)
+    for r in log.find("test", "result"):
+        m = TIMEOUT_REASON.fullmatch(r.fields.get("reason", ""))
+        duration = r.number("duration_us")
+        if m and duration is not None and duration < int(m.group(1)) * 1_000_000:
+            out.append(Finding("error", r.lineno, f"test {r.fields.get('name')} 'timed out after "
+                               f"{m.group(1)} s' in duration_us={duration}", "time"))
+
+
+def _check_time_outcome(sources, outcome, out: list) -> None:
+    if len(outcome) != 1:
+        out.append(Finding("error", outcome[1].lineno if len(outcome) > 1 else sources[0].lineno,
+                           f"{len(outcome)} time calibration outcome lines, expected one", "time"))
+        return
+    o = outcome[0]
+    accepted = [s for s in sources if s.fields.get("accepted") == "true" and s.lineno < o.lineno]
+    if o.event == "calibration failed":
+        if accepted:
+            out.append(Finding("error", o.lineno, "calibration failed although source "
+                               f"{accepted[0].fields.get('name')} was accepted", "time"))
+        if o.number("assumed_tsc_hz") != TSC_HZ_CONSERVATIVE:
+            out.append(Finding("error", o.lineno, f"assumed_tsc_hz={o.fields.get('assumed_tsc_hz')}"
+                               f", expected the conservative {TSC_HZ_CONSERVATIVE}", "time"))
+        return
+    hz, name = o.number("tsc_hz"), o.fields.get("source")
+    if hz is None or not TSC_HZ_MIN <= hz <= TSC_HZ_MAX:
+        out.append(Finding("error", o.lineno, f"calibrated tsc_hz={o.fields.get('tsc_hz')} is "
+                           "outside 200 MHz..10 GHz", "time"))
+    if not any(s.fields.get("name") == name and s.number("tsc_hz") == hz for s in accepted):
+        out.append(Finding("error", o.lineno, f"calibrated source={name} tsc_hz={hz} but no "
+                           "accepted 'time: source' line says so", "time"))
+
+
+def _parse_bdf(text: str):
+    m = re.fullmatch(r"([0-9a-f]{4}):([0-9a-f]{2}):[0-9a-f]{2}\.[0-7]", text)
+    return (int(m.group(1), 16), int(m.group(2), 16)) if m else (None, None)
+
+
 def check_console(log: ProofLog, out: list) -> None:
     """The serial console line: once, naming at least one port, and the
     environment line names the same ports (both come from one port set)."""
@@ -1037,9 +1219,14 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_option_bytes(log, out)
+    check_untested(log, verdict, out)
+    check_pci_walk(log, out)
+    check_time(log, out)
     check_aliases(log, out)
     check_isolation(log, results, out)
     check_fault_paths(log, out)
+    check_selection(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     if accept is not None:

@@ -103,6 +103,7 @@ class Config:
     memory: str = "256M"
     firmware: str = "bios"               # bios | uefi
     options: str = ""                    # firmware options (fw_cfg opt/proofboot/cmdline)
+    options_file: str = ""               # or: that fw_cfg file's bytes from this file (absolute)
     timeout: float = 120.0
     devices: tuple = ()                  # extra -device arguments
     qemu_args: tuple = ()                # raw extra QEMU arguments
@@ -118,7 +119,7 @@ class Config:
         return "/".join(self.expect.verdict or DEFAULT_VERDICTS)
 
 
-_CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
+_CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "options_file", "timeout",
                 "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
                 "console_port", "acpi_tables", "boot"}
 BOOT_KINDS = ("cdrom", "pxe")
@@ -283,10 +284,14 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     exp = default_exp.merged(_load_expect(table, base_dir, f"{name}.expect"))
     if exp.verdict is None:
         exp.verdict = DEFAULT_VERDICTS
+    options_file = str(merged.get("options_file", ""))
+    if options_file and merged.get("options"):
+        raise MatrixError(f"{where}: options and options_file are exclusive")
     return Config(
         name=name, groups=_str_list(merged.get("groups", []), f"{where}.groups"),
         machine=str(merged.get("machine", "q35")), memory=str(merged.get("memory", "256M")),
         firmware=firmware, options=str(merged.get("options", "")),
+        options_file=os.path.join(base_dir, options_file) if options_file else "",
         timeout=positive_timeout(merged.get("timeout", 120), f"{where}.timeout"),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
@@ -434,6 +439,9 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
         cmd += ["-cdrom", iso, "-boot", "d"]
     if config.options:
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},string={qemu_escape(config.options)}"]
+    elif config.options_file:
+        # Raw bytes (NULs, control bytes) that string= cannot carry.
+        cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},file={qemu_escape(config.options_file)}"]
     for device in config.devices:
         cmd += ["-device", device]
     for c_index, ctrl in enumerate(config.controllers):

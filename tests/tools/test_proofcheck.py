@@ -414,6 +414,42 @@ def test_fault_seen_by_interrupt_needs_a_routed_unit():
     only_error(check(proof_lines(extra=[ISO_FAULT + " seen_by=magic"])), "neither interrupt nor poll")
 
 
+def dte(sid, domain):
+    return (f"iommu: dte unit=0 sid={sid} kind=translate domain={domain} mode=4 root=0x02000000 "
+            "q0=0x6000000002000803 q1=0x0000000000000001")
+
+
+def test_alias_accepts_an_amd_vi_device_table_entry():
+    own, alias = "0000:01:01.0", "0000:01:00.0"
+    assert check(proof_lines(extra=[ALIAS, dte(own, 1), dte(alias, 1), fault(alias, own)])).ok
+    only_error(check(proof_lines(extra=[ALIAS, dte(own, 1), dte(alias, 2)])), "points at domain 2")
+
+
+IVHD = ("iommu: ivhd index=0 type=0x10 segment=0 base=0xfed80000 devid=0000:00:02.0 ranges=7 "
+        "responds=true efr=0x00000000000029d3 max_levels=6 control=0x0000000000000000 "
+        "status=0x0000000000000000")
+
+
+def selection(backend, iommu):
+    return (f"dma: backend selection backend={backend} reason=remapping-verified "
+            f"policy=direct-remapping-if-verified-else-bounce-buffer option=auto iommu={iommu}")
+
+
+def test_selection_names_the_iommu_exactly_when_remapping():
+    assert check(proof_lines(extra=[IVHD, selection("direct-remapping", "amd-vi")])).ok
+    assert check(proof_lines(extra=[selection("bounce-buffer", "none")])).ok
+    only_error(check(proof_lines(extra=[IVHD, selection("bounce-buffer", "amd-vi")])),
+               "but iommu=amd-vi")
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "none")])), "but iommu=none")
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "arm-smmu")])),
+               "not vtd, amd-vi or none")
+    # The unit kind must have been discovered (and respond) before the selection.
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "amd-vi"), IVHD])),
+               "no responding 'iommu: ivhd'")
+    only_error(check(proof_lines(extra=[IVHD, selection("direct-remapping", "vtd")])),
+               "no responding 'iommu: drhd'")
+
+
 def test_disk_spec_parsing(tmp_path):
     disks = proofcheck.DiskMap()
     disks.add_spec("pb0:2=/x/a.img")
@@ -607,6 +643,98 @@ def test_check_log_cli_disk_map(tmp_path, disk):
     code, out = run_check_log(str(log), "--disk-map", str(dmap), "-q")
     assert code == 1 and "crc32=0x00000001 but disk.img LBAs [2, 5)" in out
     assert "check-log:" not in out          # -q: errors only
+
+
+# ------------------------------------------------------------ platform checks
+
+def _opt_lines(error):
+    return proof_lines((("boot.options", "FAIL"),), extra=[
+        "opt: source name=fw_cfg text=dma=bounce%00tests=x ok=false", error])
+
+
+def test_option_control_byte_error_points_at_the_byte():
+    good = ("opt: error token=dma=bounce?tests=x reason=control-byte-in-option-text "
+            "source=fw_cfg offset=10 byte=0x00")
+    assert check(_opt_lines(good)).ok
+    only_error(check(_opt_lines(good.replace("offset=10", "offset=3"))), "the source text has 0x3d")
+    only_error(check(_opt_lines(good.replace("offset=10", "offset=99"))), "outside the 18-byte")
+    only_error(check(_opt_lines(good.replace("source=fw_cfg", "source=cmdline"))),
+               "no such 'opt: source' line")
+    only_error(check(_opt_lines("opt: error token=x reason=control-byte-in-option-text")),
+               "without offset=")
+
+
+def _untested_lines(counted, status, untested):
+    extra = [f"nvme: untested bdf=0000:00:0a.0 vendor=0x1b36 device=0x0010 "
+             f"reason={'controller-table-full' if counted else 'not-selected'} "
+             f"counted={'true' if counted else 'false'}"]
+    return proof_lines((("a.x", "PASS"),), extra=extra, verdict=(
+        f"proofboot: verdict status={status} passed=1 failed=0 skipped=0 "
+        f"untested={untested}"))
+
+
+def test_untested_controller_makes_the_verdict_fail():
+    assert check(_untested_lines(True, "FAIL", 1)).ok
+    only_error(check(_untested_lines(True, "PASS", 1)), "the status must be FAIL")
+    errs = errors(check(_untested_lines(True, "FAIL", 0)))
+    assert any("untested=0 but there are 1" in m for _, m in errs), errs
+    assert check(_untested_lines(False, "PASS", 0)).ok
+
+
+PCI_WALK = [
+    "pci: root segment=0 bus=0 found_by=first-bus",
+    "pci: device bdf=0000:00:03.0 vendor=0x1b36 device=0x0010 class=0x01 subclass=0x08 prog_if=0x02",
+    "pci: root segment=0 bus=64 found_by=probe",
+    "pci: device bdf=0000:40:00.0 vendor=0x1b36 device=0x000c class=0x06 subclass=0x04 prog_if=0x00",
+    "pci: bridge bdf=0000:40:00.0 secondary=65 subordinate=65 scanned=true reason=ok",
+    "pci: device bdf=0000:41:00.0 vendor=0x1b36 device=0x0010 class=0x01 subclass=0x08 prog_if=0x02",
+    "pci: enumeration done access=ecam functions=3 roots=2 nvme_class=2",
+]
+
+
+def test_pci_devices_only_on_walked_buses_and_summary_agrees():
+    assert check(proof_lines(extra=PCI_WALK)).ok
+    no_root = [line for line in PCI_WALK if "bus=64" not in line]
+    errs = errors(check(proof_lines(extra=no_root)))
+    assert any("0000:40:00.0 on a bus no 'pci: root'" in m for _, m in errs), errs
+    assert any("roots=2 but 1" in m for _, m in errs), errs
+    wrong = PCI_WALK[:-1] + [PCI_WALK[-1].replace("nvme_class=2", "nvme_class=1")]
+    only_error(check(proof_lines(extra=wrong)), "nvme_class=1 but 2")
+
+
+TIME_OK = [
+    "time: source name=cpuid accepted=false tsc_hz=0 reason=no-leaf-15h cpuid=no-leaf-15h",
+    "time: source name=hpet accepted=false tsc_hz=0 reason=no-hpet-table",
+    "time: source name=pm-timer accepted=true tsc_hz=2600172381 reason=ok window_us=5000 "
+    "windows=5 spread_ppm=542 agreeing=5",
+    "time: calibrated source=pm-timer tsc_hz=2600172381 window_us=5000 windows=5 spread_ppm=542",
+]
+
+
+def test_time_calibration_names_an_accepted_source():
+    assert check(proof_lines(extra=TIME_OK)).ok
+    only_error(check(proof_lines(extra=TIME_OK[:-1] + [TIME_OK[-1].replace("pm-timer", "hpet")])),
+               "no accepted 'time: source' line says so")
+    low = [line.replace("2600172381", "27204") for line in TIME_OK]
+    assert any("outside 200 MHz" in m for _, m in errors(check(proof_lines(extra=low))))
+    failed = TIME_OK[:2] + [
+        "time: source name=pit accepted=false tsc_hz=0 reason=counter-not-counting",
+        "time: calibration failed reason=no-trustworthy-source assumed_tsc_hz=10000000000"]
+    assert check(proof_lines(extra=failed)).ok
+    only_error(check(proof_lines(extra=failed[:-1] + [failed[-1].replace("10000000000", "1000000000")])),
+               "expected the conservative")
+    only_error(check(proof_lines(extra=TIME_OK[:-1] + [failed[-1]])), "although source pm-timer")
+    only_error(check(proof_lines(extra=TIME_OK[:-1])), "0 time calibration outcome lines")
+
+
+def test_timeout_result_never_shorter_than_its_timeout():
+    lines = proof_lines((("runner.hang", "FAIL"),))
+    i = next(i for i, line in enumerate(lines) if line.startswith("test: result"))
+    lines[i] = ("test: result name=runner.hang status=FAIL duration_us=2007058 "
+                "reason=timeout%20after%202%20s")
+    assert check(lines).ok
+    lines[i] = lines[i].replace("duration_us=2007058", "duration_us=300000")
+    only_error(check(lines), "'timed out after 2 s' in duration_us=300000")
 
 
 # ------------------------------------------------------------- console ports
