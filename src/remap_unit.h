@@ -158,6 +158,19 @@ struct remap_unit_ops {
 	 */
 	bool (*fault_irq_route)(struct remap_unit *u, uint64_t msi_addr, uint32_t msi_data,
 				char *reason, size_t cap);
+	/*
+	 * Interrupt remapping.  ir_capable: whether this unit remaps
+	 * interrupts, and whether its table uses extended (x2APIC) destinations
+	 * (VT-d: ECAP.IR, ECAP.EIM; used whenever supported).  ir_enable:
+	 * remapping through a table the caller built in the unit's format
+	 * (VT-d: IRTEs, src/lib/vtd_ir.h) at table_phys with `entries` entries;
+	 * compatibility-format interrupts keep passing (other devices' MSIs).
+	 * NULL when the unit kind cannot.
+	 */
+	bool (*ir_capable)(const struct remap_unit *u, bool *extended);
+	bool (*ir_enable)(struct remap_unit *u, uint64_t table_phys, unsigned entries,
+			  char *reason, size_t cap);
+	bool (*ir_disable)(struct remap_unit *u, char *reason, size_t cap);
 };
 
 /* A driver's one-time discovery and its outcome. */

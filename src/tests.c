@@ -17,6 +17,7 @@
 #include "tests_common.h"
 #include "tests_core.h"
 #include "tests_iommu.h"
+#include "tests_ir.h"
 #include "tests_isolation.h"
 #include "tests_negative.h"
 #include "tests_nvme.h"
@@ -57,6 +58,8 @@ const struct test_case tests_table[] = {
 	{ "iommu.isolation.read-only", "iommu", 0, test_isolation_read_only, NULL },
 	{ "iommu.isolation.no-read", "iommu", 0, test_isolation_no_read, NULL },
 	{ "iommu.isolation.boundary", "iommu", 0, test_isolation_boundary, NULL },
+	{ "iommu.ir.remapped", "iommu", 0, test_ir_remapped, NULL },
+	{ "iommu.ir.blocked", "iommu", 0, test_ir_blocked, NULL },
 	{ "iommu.faults.none", "iommu", TEST_FLAG_RUNS_LAST, test_iommu_no_stray_faults, NULL },
 	{ "nvme.shutdown.iommu", "nvme,iommu", 0, test_nvme_shutdown, &test_backend_remapped },
 	{ "bench.read.iommu", "bench,iommu", TEST_FLAG_NOT_DEFAULT, test_bench_read, &test_backend_remapped },

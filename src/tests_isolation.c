@@ -117,8 +117,8 @@ static enum test_status prepare(struct nvme_ctrl *c, const struct dma_backend_op
 	return TEST_PASS;
 }
 
-static void report_controller(const char *proof, const struct nvme_ctrl *c,
-			      enum test_status status, const char *why)
+void tests_isolation_report(const char *proof, const struct nvme_ctrl *c,
+			    enum test_status status, const char *why)
 {
 	static const char *const names[] = { [TEST_PASS] = "PASS", [TEST_FAIL] = "FAIL",
 					     [TEST_SKIP] = "SKIP" };
@@ -142,7 +142,7 @@ static enum test_status run_on_controller(struct nvme_ctrl *c, void *jobp, char 
 		why[0] = '\0';
 		s = job->fn(&r, why, cap);
 	}
-	report_controller(job->proof, c, s, why);
+	tests_isolation_report(job->proof, c, s, why);
 	return s;
 }
 

@@ -16,7 +16,12 @@
 #ifndef PROOFBOOT_TESTS_ISOLATION_H
 #define PROOFBOOT_TESTS_ISOLATION_H
 
+#include "nvme.h"
 #include "test.h"
+
+/* The `iommu: isolation proof=<row> sid=<bdf> status=... reason=...` line (also for iommu.ir.*). */
+void tests_isolation_report(const char *proof, const struct nvme_ctrl *c,
+			    enum test_status status, const char *why);
 
 /* A read aimed at an unmapped IOVA equal to the canary page's physical address. */
 enum test_status test_isolation_blocked(struct test_ctx *ctx);

@@ -64,8 +64,12 @@ BUILTIN_CHECKS = (
     "the fault (expected type, reason 0x05 write / 0x06 read), fault_cleared, "
     "target_untouched, buffer_untouched (and first_page_arrived for boundary), and an "
     "earlier 'iommu: fault recorded' with the same sid, reason and addr backs it; a "
-    "cross-device owner is another controller; a PASS row has no FAIL 'iommu: isolation' "
-    "line and a FAIL row at least one",
+    "cross-device owner is another controller; an 'iommu: ir remapped' of a PASSing "
+    "controller shows irte_hits > 0, queue_vector_hits=0, data_vector != irte_vector, "
+    "read_ok; an 'iommu: ir blocked' irte_hits=0, queue_vector_hits=0, restored_irte_hits "
+    "> 0, read_ok and, when a fault was recorded, reason 0x22 (not-present) / 0x26 "
+    "(sid-mismatch); a PASS row has no FAIL 'iommu: isolation' line and a FAIL row at "
+    "least one",
     "fault-path: an 'iommu: fault recorded' with seen_by=interrupt follows an 'iommu: fault "
     "interrupt' line of the same unit (its events were routed to a vector); seen_by is "
     "interrupt or poll",
@@ -918,6 +922,34 @@ def _last_isolation_line(lines: list, proof: Record):
                  and x.fields.get("sid") == proof.fields.get("sid")), None)
 
 
+# Interrupt remapping: the reason a unit that records such faults must give per case.
+IR_BLOCKED_REASON = {"not-present": 0x22, "sid-mismatch": 0x26}
+
+
+def _ir_proof_problems(r: Record) -> list:
+    """What is missing from an 'iommu: ir remapped|blocked' line of a PASSing controller."""
+    n = r.number
+    problems = [] if r.fields.get("read_ok") == "true" else ["read_ok=false"]
+    if n("queue_vector_hits") != 0:
+        problems.append(f"queue_vector_hits={r.fields.get('queue_vector_hits')}")
+    if r.event == "ir remapped":
+        if not n("irte_hits"):
+            problems.append("irte_hits=0")
+        if n("data_vector") == n("irte_vector"):
+            problems.append("data_vector equals irte_vector: not proven remapped")
+        return problems
+    if n("irte_hits") != 0:
+        problems.append(f"irte_hits={r.fields.get('irte_hits')}")
+    if not n("restored_irte_hits"):
+        problems.append("restored_irte_hits=0")
+    want = IR_BLOCKED_REASON.get(r.fields.get("case"))
+    if want is None:
+        problems.append(f"case={r.fields.get('case')}")
+    elif r.fields.get("fault") == "true" and n("fault_reason") != want:
+        problems.append(f"fault_reason={r.fields.get('fault_reason')}, expected 0x{want:02x}")
+    return problems
+
+
 def check_isolation(log: ProofLog, results: list, out: list) -> None:
     faults = log.find("iommu", "fault recorded")
     verdicts = log.find("iommu", "isolation")
@@ -928,6 +960,15 @@ def check_isolation(log: ProofLog, results: list, out: list) -> None:
             if v is None or v.fields.get("status") != "PASS":
                 continue
             problems = _isolation_proof_problems(r, access, faults)
+            if problems:
+                out.append(Finding("error", r.lineno, f"{row} PASSed for {r.fields.get('sid')} "
+                                   f"but its proof line says: {'; '.join(problems)}",
+                                   "isolation"))
+    for event, row in (("ir remapped", "iommu.ir.remapped"), ("ir blocked", "iommu.ir.blocked")):
+        mine = [v for v in verdicts if v.fields.get("proof") == row]
+        for r in log.find("iommu", event):
+            v = _last_isolation_line(mine, r)
+            problems = _ir_proof_problems(r) if v and v.fields.get("status") == "PASS" else []
             if problems:
                 out.append(Finding("error", r.lineno, f"{row} PASSed for {r.fields.get('sid')} "
                                    f"but its proof line says: {'; '.join(problems)}",

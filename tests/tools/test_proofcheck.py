@@ -399,6 +399,33 @@ def test_isolation_row_status_agrees_with_its_controllers():
                      row_status="FAIL").ok
 
 
+def ir_line(event="ir remapped", **over):
+    f = {"sid": ISO_SID, "unit": "0", "extended": "false", "index": "0",
+         "msi_addr": "0xfee00018", "msi_data": "0x00000000", "irte_vector": "0x36",
+         "data_vector": "0x00", "irte_hits": "1", "queue_vector_hits": "0", "read_ok": "true"}
+    if event == "ir blocked":
+        f = {"sid": ISO_SID, "case": "not-present", **{k: v for k, v in f.items() if k != "sid"},
+             "irte_hits": "0", "fault": "false", "restored_irte_hits": "1"}
+    f.update(over)
+    return f"iommu: {event} " + " ".join(f"{k}={v}" for k, v in f.items() if v is not None)
+
+
+@pytest.mark.parametrize("event, over, text", [
+    ("ir remapped", {"irte_hits": "0"}, "irte_hits=0"),
+    ("ir remapped", {"queue_vector_hits": "1"}, "queue_vector_hits=1"),
+    ("ir remapped", {"data_vector": "0x36"}, "not proven remapped"),
+    ("ir blocked", {"irte_hits": "1"}, "irte_hits=1"),
+    ("ir blocked", {"restored_irte_hits": "0"}, "restored_irte_hits=0"),
+    ("ir blocked", {"fault": "true", "fault_reason": "0x26", "fault_source": "0x0100"},
+     "expected 0x22"),
+    ("ir blocked", {"read_ok": "false"}, "read_ok=false"),
+])
+def test_interrupt_remapping_pass_needs_its_evidence(event, over, text):
+    row = "iommu.ir.remapped" if event == "ir remapped" else "iommu.ir.blocked"
+    assert iso_check([ir_line(event), iso_verdict(proof=row)], row=row).ok
+    only_error(iso_check([ir_line(event, **over), iso_verdict(proof=row)], row=row), text)
+
+
 ROUTED = ("iommu: fault interrupt unit=0 vector=0x31 feaddr=0xfee00000 feuaddr=0x00000000 "
           "fedata=0x00000031 fectl=0x00000000")
 
