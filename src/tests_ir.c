@@ -57,9 +57,8 @@ struct ir_try {
 
 typedef enum test_status (*ir_proof_fn)(struct ir_ctrl *r, char *why, size_t cap);
 
-struct ir_job {
-	const char *proof;
-	const struct dma_backend_ops *ops;
+/* A row's proof, handed through tests_proof_everywhere() as its argument. */
+struct ir_proof {
 	ir_proof_fn fn;
 };
 
@@ -188,31 +187,24 @@ static enum test_status with_remapping(struct ir_ctrl *r, ir_proof_fn fn, char *
 	return s;
 }
 
-static enum test_status run_on_controller(struct nvme_ctrl *c, void *jobp, char *why, size_t cap)
+static enum test_status ir_on(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
+			      const void *arg, char *why, size_t cap)
 {
-	const struct ir_job *job = jobp;
 	struct ir_ctrl r;
-	enum test_status s = prepare(c, job->ops, &r, why, cap);
+	enum test_status s = prepare(c, ops, &r, why, cap);
 
-	if (s == TEST_PASS) {
-		why[0] = '\0';
-		s = with_remapping(&r, job->fn, why, cap);
-	}
-	tests_isolation_report(job->proof, c, s, why);
-	return s;
+	if (s != TEST_PASS)
+		return s;
+	why[0] = '\0';
+	return with_remapping(&r, ((const struct ir_proof *)arg)->fn, why, cap);
 }
 
 static enum test_status run_everywhere(struct test_ctx *ctx, const char *proof, ir_proof_fn fn,
 				       const char *done)
 {
-	const struct dma_backend_ops *ops;
-	enum test_status status;
+	const struct ir_proof p = { fn };
 
-	if (!test_nvme_prologue(ctx, &test_backend_remapped, &ops, &status))
-		return status;
-	struct ir_job job = { proof, ops, fn };
-
-	return test_each_controller(ctx, run_on_controller, &job, done);
+	return tests_proof_everywhere(ctx, proof, ir_on, &p, done);
 }
 
 /* ---------------------------------------------------------------- remapped */

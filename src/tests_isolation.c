@@ -47,9 +47,8 @@ struct iso_ctrl {
 
 typedef enum test_status (*iso_proof_fn)(struct iso_ctrl *r, char *why, size_t cap);
 
-struct iso_job {
-	const char *proof;   /* the row name, as in the `iommu: isolation` line */
-	const struct dma_backend_ops *ops;
+/* A row's proof, handed through tests_proof_everywhere() as its argument. */
+struct iso_proof {
 	iso_proof_fn fn;
 };
 
@@ -132,31 +131,56 @@ void tests_isolation_report(const char *proof, const struct nvme_ctrl *c,
 	proof_emit(&p);
 }
 
-static enum test_status run_on_controller(struct nvme_ctrl *c, void *jobp, char *why, size_t cap)
-{
-	const struct iso_job *job = jobp;
-	struct iso_ctrl r;
-	enum test_status s = prepare(c, job->ops, &r, why, cap);
+struct proof_job {
+	const char *proof;   /* the row name, as in the `iommu: isolation` line */
+	const struct dma_backend_ops *ops;
+	tests_proof_fn fn;
+	const void *arg;
+};
 
-	if (s == TEST_PASS) {
-		why[0] = '\0';
-		s = job->fn(&r, why, cap);
-	}
+static enum test_status proof_on_controller(struct nvme_ctrl *c, void *jobp, char *why,
+					    size_t cap)
+{
+	const struct proof_job *job = jobp;
+	enum test_status s;
+
+	why[0] = '\0';
+	s = job->fn(c, job->ops, job->arg, why, cap);
 	tests_isolation_report(job->proof, c, s, why);
 	return s;
 }
 
-static enum test_status run_everywhere(struct test_ctx *ctx, const char *proof, iso_proof_fn fn,
-				       const char *done)
+enum test_status tests_proof_everywhere(struct test_ctx *ctx, const char *proof, tests_proof_fn fn,
+					const void *arg, const char *done)
 {
 	const struct dma_backend_ops *ops;
 	enum test_status status;
 
 	if (!test_nvme_prologue(ctx, &test_backend_remapped, &ops, &status))
 		return status;
-	struct iso_job job = { proof, ops, fn };
+	struct proof_job job = { proof, ops, fn, arg };
 
-	return test_each_controller(ctx, run_on_controller, &job, done);
+	return test_each_controller(ctx, proof_on_controller, &job, done);
+}
+
+static enum test_status isolation_on(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
+				     const void *arg, char *why, size_t cap)
+{
+	struct iso_ctrl r;
+	enum test_status s = prepare(c, ops, &r, why, cap);
+
+	if (s != TEST_PASS)
+		return s;
+	why[0] = '\0';
+	return ((const struct iso_proof *)arg)->fn(&r, why, cap);
+}
+
+static enum test_status run_everywhere(struct test_ctx *ctx, const char *proof, iso_proof_fn fn,
+				       const char *done)
+{
+	const struct iso_proof p = { fn };
+
+	return tests_proof_everywhere(ctx, proof, isolation_on, &p, done);
 }
 
 /* ---------------------------------------------------------------- reading and faults */

@@ -16,12 +16,24 @@
 #ifndef PROOFBOOT_TESTS_ISOLATION_H
 #define PROOFBOOT_TESTS_ISOLATION_H
 
+#include "dma.h"
 #include "nvme.h"
 #include "test.h"
 
 /* The `iommu: isolation proof=<row> sid=<bdf> status=... reason=...` line (also for iommu.ir.*). */
 void tests_isolation_report(const char *proof, const struct nvme_ctrl *c,
 			    enum test_status status, const char *why);
+
+/* One proof on one controller, with the remapping backend's ops; `arg` is the row's. */
+typedef enum test_status (*tests_proof_fn)(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
+					   const void *arg, char *why, size_t cap);
+/*
+ * Runs fn on every controller (the remapping backend must be usable, else
+ * SKIP/FAIL as for every remapped row), printing each controller's
+ * `iommu: isolation` line; the row FAILs if any controller FAILs.
+ */
+enum test_status tests_proof_everywhere(struct test_ctx *ctx, const char *proof, tests_proof_fn fn,
+					const void *arg, const char *done);
 
 /* A read aimed at an unmapped IOVA equal to the canary page's physical address. */
 enum test_status test_isolation_blocked(struct test_ctx *ctx);
