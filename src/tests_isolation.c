@@ -88,6 +88,7 @@ static const struct nvme_namespace *page_sized_namespace(const struct nvme_ctrl 
 {
 	for (size_t i = 0; i < c->ns_count; i++)
 		if (c->ns[i].usable && c->ns[i].id.lba_size <= PAGE_SIZE &&
+		    c->ns[i].id.metadata_size == 0 &&
 		    c->ns[i].id.nsze * c->ns[i].id.lba_size >= ISO_DATA_PAGES * PAGE_SIZE)
 			return &c->ns[i];
 	return NULL;
@@ -109,7 +110,7 @@ static enum test_status prepare(struct nvme_ctrl *c, const struct dma_backend_op
 	r->ns = page_sized_namespace(c);
 	if (!r->ns)
 		return test_outcome(TEST_SKIP, why, cap,
-				    "no namespace with blocks of at most one page and %u pages",
+				    "no namespace without metadata, with blocks of at most one page and %u pages",
 				    ISO_DATA_PAGES);
 	if (!dma_remap_info(&c->dma, &r->info))
 		return test_outcome(TEST_FAIL, why, cap, "not attached to the remapping backend");
@@ -455,7 +456,12 @@ static enum test_status proof_no_read(struct iso_ctrl *r, char *why, size_t cap)
 	struct iso_outcome o = { .event = "no-read dma", .iova = list_map.dev,
 				 .target = virt_to_phys(list), .first_page_arrived = -1 };
 
-	nvme_cmd_read(&sqe, r->ns->nsid, ISO_LBA, (uint32_t)(bytes / nvme_io_block_bytes(r->ns)), &prp);
+	if (!nvme_cmd_read(&sqe, r->ns->nsid, ISO_LBA, (uint32_t)(bytes / nvme_io_block_bytes(r->ns)),
+			   &prp)) {
+		dma_unmap(&r->ctrl->dma, &list_map);
+		dma_unmap(&r->ctrl->dma, &data_map);
+		return test_outcome(TEST_FAIL, why, cap, "read command not built");
+	}
 	dma_remap_expect_fault(&r->ctrl->dma, list_map.dev);
 	/* The queue owns data_map from here and unmaps it when the command completes. */
 	bool completed = nvme_raw_command(r->ctrl, NVME_IO_QID, &sqe, &data_map, &o.nvme_status);
@@ -537,6 +543,12 @@ static enum test_status proof_cross_device(struct iso_ctrl *r, char *why, size_t
 		/* Bringing another controller up may rebind this one's unit state: refresh. */
 		dma_remap_info(&r->ctrl->dma, &r->info);
 	}
+	struct dma_remap_info owner_info;
+
+	if (dma_remap_info(&owner->dma, &owner_info) && owner_info.domain == r->info.domain)
+		return test_outcome(TEST_SKIP, why, cap,
+				    "shares its domain with %s (one requester id for both)",
+				    owner->bdf);
 	poison(page, PAGE_SIZE);
 	const char *problem = owner_only_iova(owner, r->ctrl, maps, &count, &chosen);
 	struct iso_outcome o = { .event = "cross-device dma", .owner = owner->bdf,

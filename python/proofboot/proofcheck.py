@@ -22,7 +22,7 @@ import re
 import tomllib
 import zlib
 
-from proofboot import prooflog
+from proofboot import diskimage, nvmecheck, prooflog
 from proofboot.prooflog import ProofLog, Record, parse_number
 
 STATUSES = ("PASS", "FAIL", "SKIP")
@@ -40,7 +40,8 @@ BUILTIN_CHECKS = (
     "counts: the verdict's passed/failed/skipped equal the result lines",
     "status: the verdict status is the most severe result (FAIL > PASS > SKIP), or FAIL "
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
-    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
+    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range "
+    "(and md_crc32 its metadata region, QEMU's layout)",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
     "options: an 'opt: error' naming a control byte points at that byte in its source's text",
     "untested: the verdict's untested equals the 'nvme: untested counted=true' lines "
@@ -50,6 +51,10 @@ BUILTIN_CHECKS = (
     "time: one 'time: calibrated' (an accepted source, plausible rate) or 'time: calibration "
     "failed' (no source accepted, the conservative rate); no 'timeout after N s' result shorter "
     "than N s",
+    "nvme-shapes: LBA format table, metadata layout, served/skip reasons, zone count, CMB "
+    "size, interrupt proof and the namespace list agree with their own fields, and reads of "
+    "one namespace through two controllers agree (proofboot/nvmecheck.py); "
+    "non-ASCII identify strings warn",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
     "environment line's order= names: table, reverse, or the seeded shuffle, with the rows "
     "whose plan says runs_last=true moved to the end",
@@ -824,6 +829,37 @@ def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, repo
                            f"nvme read crc32={r.fields['crc32']} but {os.path.basename(disk.path)} "
                            f"LBAs [{slba}, {slba + blocks}) have crc32=0x{crc:08x} "
                            f"(wrong data, wrong LBA or stale buffer)", "crc"))
+    _check_read_md_crc(r, disk, reader, out)
+
+
+def _check_read_md_crc(r: Record, disk: Disk, reader, out: list) -> None:
+    """md_crc32: the metadata the read moved, against the image's metadata region."""
+    ms = r.number("metadata_size") or 0
+    if "md_crc32" not in r.fields:
+        if ms and r.fields.get("md_layout") in ("extended", "separate"):
+            out.append(Finding("error", r.lineno,
+                               f"nvme read of a namespace with {ms}-byte "
+                               f"{r.fields['md_layout']} metadata has no md_crc32", "crc"))
+        return
+    slba, blocks, lba_size = r.number("slba"), r.number("blocks"), r.number("lba_size")
+    if not ms:
+        out.append(Finding("error", r.lineno, "nvme read has md_crc32 but metadata_size=0", "crc"))
+        return
+    try:
+        # QEMU 7.2's layout: the data of all NSZE blocks first, then their metadata
+        offset, length = diskimage.metadata_range(os.path.getsize(disk.path), slba, blocks,
+                                                  lba_size, ms)
+    except (OSError, ValueError) as e:
+        out.append(Finding("error", r.lineno, f"nvme read metadata slba={slba}: {e}", "crc"))
+        return
+    crc, why = reader.crc(disk.path, offset, length)
+    if why:
+        out.append(Finding("error", r.lineno, f"nvme read metadata slba={slba}: {why}", "crc"))
+    elif crc != r.number("md_crc32"):
+        out.append(Finding("error", r.lineno,
+                           f"nvme read md_crc32={r.fields['md_crc32']} but the metadata of "
+                           f"{os.path.basename(disk.path)} LBAs [{slba}, {slba + blocks}) has "
+                           f"crc32=0x{crc:08x}", "crc"))
 
 
 def check_backends_agree(reads, out: list) -> None:
@@ -1085,6 +1121,108 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+_PLAN_REG = re.compile(r"io:0x[0-9a-f]{4}|mem:0x[0-9a-f]{16}")
+PM1_SLP_EN = 0x2000
+SLEEP_CONTROL_SLP_EN = 0x20
+
+
+def _poweroff_plan_problems(r: Record) -> list:
+    """What is inconsistent in one 'acpi: poweroff plan' line (docs/proof-lines.md)."""
+    f = r.fields
+    method, s5 = f.get("method"), f.get("s5")
+    problems = []
+    for key in ("pm1a", "pm1b", "sleep_control", "sleep_status"):
+        if key in f and not _PLAN_REG.fullmatch(f[key]):
+            problems.append(f"{key}={f[key]} is not io:0x<4 hex> or mem:0x<16 hex>")
+    if method == "none":
+        return problems + ([] if f.get("reason") else ["method=none without a reason"])
+    if "reason" in f:
+        problems.append(f"method={method} with a reason")
+    if s5 in (None, "missing"):
+        problems.append(f"method={method} without an \\_S5 package (s5={s5})")
+        return problems
+    if r.number("slp_typ_a") is None or r.number("slp_typ_b") is None:
+        return problems + [f"s5={s5} without slp_typ_a and slp_typ_b"]
+    typ_a, typ_b = r.number("slp_typ_a") & 7, r.number("slp_typ_b") & 7
+    if method == "pm1":
+        if f.get("hw_reduced") != "false" or "pm1a" not in f:
+            problems.append("method=pm1 needs hw_reduced=false and a pm1a register")
+        elif r.number("pm1a_value") != typ_a << 10 | PM1_SLP_EN:
+            problems.append(f"pm1a_value={f.get('pm1a_value')} is not SLP_TYPa<<10|SLP_EN")
+        if "pm1b" in f and r.number("pm1b_value") != typ_b << 10 | PM1_SLP_EN:
+            problems.append(f"pm1b_value={f.get('pm1b_value')} is not SLP_TYPb<<10|SLP_EN")
+    elif method == "sleep-control":
+        if f.get("hw_reduced") != "true" or "sleep_control" not in f:
+            problems.append("method=sleep-control needs hw_reduced=true and a sleep_control register")
+        elif r.number("sleep_control_value") != typ_a << 2 | SLEEP_CONTROL_SLP_EN:
+            problems.append(f"sleep_control_value={f.get('sleep_control_value')} "
+                            "is not SLP_TYPa<<2|SLP_EN")
+    else:
+        problems.append(f"unknown method={method}")
+    return problems
+
+
+def _reset_plan_problems(r: Record) -> list:
+    f = r.fields
+    if f.get("method") == "none":
+        return [] if f.get("reason") else ["method=none without a reason"]
+    if f.get("method") != "register":
+        return [f"unknown method={f.get('method')}"]
+    if not _PLAN_REG.fullmatch(f.get("register", "")) or "value" not in f or "reason" in f:
+        return ["method=register needs register=io:.../mem:..., a value and no reason"]
+    return []
+
+
+def check_acpi_plans(log: ProofLog, out: list) -> None:
+    """The end= plans: at most one of each per boot, each self-consistent."""
+    for event, judge in (("poweroff plan", _poweroff_plan_problems),
+                         ("reset plan", _reset_plan_problems)):
+        lines = log.find("acpi", event)
+        if len(lines) > 1:
+            out.append(Finding("error", lines[1].lineno,
+                               f"'acpi: {event}' printed {len(lines)} times (lines "
+                               f"{_lines(lines)}); once per boot", "acpi-plan"))
+        for r in lines:
+            for problem in judge(r):
+                out.append(Finding("error", r.lineno, f"acpi: {event}: {problem}", "acpi-plan"))
+
+
+DMAR_WARNING_KINDS = frozenset((
+    "zero-length-structure", "rmrr-not-page-granular", "rmrr-end-below-base",
+    "drhd-base-not-4k-aligned", "drhd-base-zero", "path-step-out-of-range", "too-many-units",
+    "too-many-rmrrs", "too-many-scopes", "too-many-path-steps"))
+DMAR_WARNINGS_SHOWN_MAX = 16
+
+
+def check_dmar_warnings(log: ProofLog, out: list) -> None:
+    """'iommu: dmar warning' lines against their 'iommu: dmar warnings' count line."""
+    lines = log.find("iommu", "dmar warning")
+    totals = log.find("iommu", "dmar warnings")
+    for r in lines:
+        if r.fields.get("kind") not in DMAR_WARNING_KINDS or not r.fields.get("detail"):
+            out.append(Finding("error", r.lineno, f"iommu: dmar warning: unknown kind "
+                               f"{r.fields.get('kind')!r} or no detail", "dmar-warning"))
+    if not lines and not totals:
+        return
+    if len(totals) != 1:
+        where = totals[1].lineno if totals else lines[-1].lineno
+        out.append(Finding("error", where, f"{len(lines)} 'iommu: dmar warning' line(s) need "
+                           f"exactly one 'iommu: dmar warnings' line, found {len(totals)}",
+                           "dmar-warning"))
+        return
+    total = totals[0]
+    count, shown = total.number("count"), total.number("shown")
+    if count is None or shown != min(count, DMAR_WARNINGS_SHOWN_MAX) or shown != len(lines):
+        out.append(Finding("error", total.lineno, f"iommu: dmar warnings count={count} "
+                           f"shown={shown} with {len(lines)} warning line(s) (shown must be "
+                           f"min(count, {DMAR_WARNINGS_SHOWN_MAX}) and equal the lines)",
+                           "dmar-warning"))
+    if any(r.fields.get("kind") == "drhd-base-zero" for r in lines) and \
+            not (total.number("disabled_units") or 0):
+        out.append(Finding("error", total.lineno, "a drhd-base-zero warning but "
+                           "disabled_units=0", "dmar-warning"))
+
+
 # ------------------------------------------------------------ platform checks
 
 def _is_control_byte(b: int) -> bool:
@@ -1256,6 +1394,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_acpi_plans(log, out)
+    check_dmar_warnings(log, out)
     check_run_order(log, results, out)
     check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
@@ -1264,6 +1404,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_untested(log, verdict, out)
     check_pci_walk(log, out)
     check_time(log, out)
+    for severity, lineno, message in nvmecheck.problems(log):
+        out.append(Finding(severity, lineno, message, "nvme-shapes"))
     check_aliases(log, out)
     check_isolation(log, results, out)
     check_fault_paths(log, out)

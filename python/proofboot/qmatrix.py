@@ -14,6 +14,7 @@ import dataclasses
 import fnmatch
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -48,10 +49,25 @@ NO_VERDICT = "NO-VERDICT"
 TIMEOUT = "TIMEOUT"
 QEMU_ERROR = "QEMU-ERROR"
 
+# How a configuration's run ends (key ends_by): through isa-debug-exit with the verdict code
+# (the default, end=auto), or by the machine itself after the verdict (end=poweroff /
+# end=reboot): QEMU then exits 0 (-no-reboot turns a reset into an exit) and a QEMU trace
+# proves which it was.
+ENDS_BY = ("debug-exit", "poweroff", "reboot")
+QEMU_CLEAN_EXIT = 0
+# qemu_system_shutdown_request reason=6: SHUTDOWN_CAUSE_GUEST_SHUTDOWN (ACPI S5).
+TRACE_GUEST_SHUTDOWN = re.compile(r"^qemu_system_shutdown_request reason=6$")
+# The last register write before the reset: ICH9's reset control (0xCF9) or the 8042.
+TRACE_RESET_WRITE = re.compile(r"^memory_region_ops_write .* name '(lpc-reset-control|kbd|"
+                               r"i8042-cmd|piix-reset-control|rcr)'$")
+TRACE_EVENTS = {"poweroff": ["qemu_system_shutdown_request"],
+                "reboot": ["qemu_system_shutdown_request", "memory_region_ops_write"]}
+
 # Verdicts a configuration accepts when its expectations name none: anything but FAIL.
 DEFAULT_VERDICTS = ("PASS", "SKIP")
 
 SECTOR_SIZE = 512                   # blkdebug's "sector" unit
+LBA_SIZE_MAX = 2 << 20              # QEMU 7.2 nvme-ns: logical_block_size up to 2 MiB
 BLKDEBUG_EIO = 5
 
 # Where a controller sits: on the root complex (default), behind its own PCIe
@@ -85,6 +101,19 @@ class Namespace:
     spec: diskimage.DiskSpec | None      # generated image, or None for a user image
     image: str | None = None             # user image path (spec None)
     read_errors: tuple = ()              # ((first_lba, count), ...) injected with blkdebug
+    ms: int = 0                          # metadata bytes per block (nvme-ns ms=)
+    mset: int = 0                        # 1: extended LBAs (metadata after each block's data)
+    pi: int = 0                          # protection information type 0..3 (nvme-ns pi=)
+    props: str = ""                      # extra nvme-ns properties, "a=b,c=d" (e.g. zoned=true)
+
+    def device_props(self) -> str:
+        """The nvme-ns properties beyond drive/nsid/block sizes."""
+        out = []
+        if self.ms:
+            out += [f"ms={self.ms}", f"mset={self.mset}", f"pi={self.pi}"]
+        if self.props:
+            out.append(self.props)
+        return "".join("," + p for p in out)
 
 
 @dataclasses.dataclass
@@ -92,6 +121,7 @@ class Controller:
     serial: str
     namespaces: list
     props: str = ""                      # extra nvme device properties, "a=b,c=d"
+    subsys: str = ""                     # NVM subsystem id: its namespaces are shared by its controllers
     bus: str = ""                        # "", BUS_ROOT_PORT, BUS_SWITCH or a bus id
 
 
@@ -113,6 +143,7 @@ class Config:
     acpi_tables: tuple = ()              # extra ACPI tables (absolute paths), QEMU -acpitable file=
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
+    ends_by: str = "debug-exit"          # ENDS_BY
 
     @property
     def expected_verdict(self) -> str:
@@ -121,15 +152,16 @@ class Config:
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "options_file", "timeout",
                 "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
-                "console_port", "acpi_tables", "boot"}
+                "console_port", "acpi_tables", "boot", "ends_by"}
 BOOT_KINDS = ("cdrom", "pxe")
 # What QEMU's built-in DHCP hands a PXE client: grub-mknetdir's core image per firmware.
 PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-efi/core.efi"}
 COM_PORTS = 4
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
 _CTRL_KEYS = {"serial", "ns", "props", "bus", "size", "lba_size", "seed", "fill", "ranges",
-              "read_error", "image", "nsid"}
-_NS_KEYS = {"nsid", "size", "lba_size", "seed", "fill", "ranges", "read_error", "image"}
+              "read_error", "image", "nsid", "subsys", "ms", "mset", "pi", "ns_props"}
+_NS_KEYS = {"nsid", "size", "lba_size", "seed", "fill", "ranges", "read_error", "image",
+            "ms", "mset", "pi", "ns_props"}
 
 
 def _check_keys(table: dict, allowed: set, where: str) -> None:
@@ -171,7 +203,7 @@ def positive_timeout(value, where: str) -> float:
 
 
 def lba_size_value(value, where: str) -> int:
-    size = number_in_range(value, where, SECTOR_SIZE, 65536)
+    size = number_in_range(value, where, SECTOR_SIZE, LBA_SIZE_MAX)
     if size & (size - 1):
         raise MatrixError(f"{where}: {value!r} is not a power of two")
     return size
@@ -193,15 +225,27 @@ def _ranges(value, where: str) -> tuple:
     return tuple(out)
 
 
+def _format_keys(table: dict, where: str) -> dict:
+    """ms / mset / pi / ns_props: the namespace format QEMU's nvme-ns emulates."""
+    fmt = {"ms": int(table.get("ms", 0)), "mset": int(table.get("mset", 0)),
+           "pi": int(table.get("pi", 0)), "props": str(table.get("ns_props", ""))}
+    if not 0 <= fmt["ms"] <= 0xffff or fmt["mset"] not in (0, 1) or not 0 <= fmt["pi"] <= 3:
+        raise MatrixError(f"{where}: ms must be 0..65535, mset 0 or 1, pi 0..3")
+    if (fmt["mset"] or fmt["pi"]) and not fmt["ms"]:
+        raise MatrixError(f"{where}: mset and pi need metadata (ms)")
+    return fmt
+
+
 def _namespace(table: dict, index: int, config_name: str, serial: str,
                base_dir: str, where: str) -> Namespace:
     nsid = number_in_range(table.get("nsid", index + 1), f"{where}.nsid", 1, NSID_MAX)
     lba_size = lba_size_value(table.get("lba_size", SECTOR_SIZE), f"{where}.lba_size")
     read_errors = _ranges(table["read_error"], f"{where}.read_error") if "read_error" in table else ()
+    fmt = _format_keys(table, where)
     if "image" in table:
         image = os.path.join(base_dir, table["image"])
         return Namespace(nsid=nsid, lba_size=lba_size, spec=None, image=image,
-                         read_errors=read_errors)
+                         read_errors=read_errors, **fmt)
     if "size" not in table:
         raise MatrixError(f"{where}: a namespace needs size (or image)")
     try:
@@ -209,13 +253,14 @@ def _namespace(table: dict, index: int, config_name: str, serial: str,
             size=diskimage.parse_size(table["size"]), lba_size=lba_size,
             seed=str(table.get("seed", f"{config_name}/{serial}/{nsid}")),
             fill=table.get("fill", "auto"),
-            ranges=_ranges(table["ranges"], f"{where}.ranges") if "ranges" in table else ())
+            ranges=_ranges(table["ranges"], f"{where}.ranges") if "ranges" in table else (),
+            metadata_size=fmt["ms"])
     except ValueError as e:
         raise MatrixError(f"{where}: {e}")
     for first, count in read_errors:
         if first < 0 or count <= 0 or first + count > spec.lbas:
             raise MatrixError(f"{where}: read_error {first}+{count} is outside the disk")
-    return Namespace(nsid=nsid, lba_size=lba_size, spec=spec, read_errors=read_errors)
+    return Namespace(nsid=nsid, lba_size=lba_size, spec=spec, read_errors=read_errors, **fmt)
 
 
 def _controller(table: dict, index: int, config_name: str, base_dir: str, where: str) -> Controller:
@@ -235,6 +280,7 @@ def _controller(table: dict, index: int, config_name: str, base_dir: str, where:
     if len(set(nsids)) != len(nsids):
         raise MatrixError(f"{where}: duplicate nsid in {nsids}")
     return Controller(serial=serial, namespaces=namespaces, props=str(table.get("props", "")),
+                      subsys=str(table.get("subsys", "")),
                       bus=_bus(table.get("bus", ""), f"{where}.bus"))
 
 
@@ -266,9 +312,15 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     firmware = merged.get("firmware", "bios")
     if firmware not in ("bios", "uefi"):
         raise MatrixError(f"{where}: firmware must be bios or uefi")
+    ends_by = merged.get("ends_by", "debug-exit")
+    if ends_by not in ENDS_BY:
+        raise MatrixError(f"{where}: ends_by must be one of {', '.join(ENDS_BY)}")
     controllers = [_controller(c, i, name, base_dir, f"{name}.nvme[{i}]")
                    for i, c in enumerate(table.get("nvme", []))]
-    serials = [c.serial for c in controllers]
+    # Controllers of one NVM subsystem share its serial (QEMU 7.2 requires it); others may not.
+    serials = [c.serial for c in controllers if not c.subsys]
+    serials += sorted({(c.subsys, c.serial) for c in controllers if c.subsys})
+    serials = [s if isinstance(s, str) else s[1] for s in serials]
     if len(set(serials)) != len(serials):
         raise MatrixError(f"{where}: duplicate controller serial in {serials}")
     boot = merged.get("boot", "cdrom")
@@ -296,7 +348,8 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
         controllers=controllers, boot=boot, console_port=console_port, acpi_tables=acpi_tables,
-        expect=exp, description=str(merged.get("description", "")))
+        expect=exp, description=str(merged.get("description", "")),
+        ends_by=ends_by)
 
 
 def load_matrix_text(text: str, base_dir: str = REPO_ROOT, source: str = "matrix") -> list:
@@ -379,6 +432,10 @@ class RunPaths:
     def disk_map(self) -> str:
         return os.path.join(self.out_dir, "disks.toml")
 
+    @property
+    def trace(self) -> str:
+        return os.path.join(self.out_dir, "qemu-trace.log")
+
     def blkdebug_config(self, ctrl: int, ns: Namespace) -> str:
         return os.path.join(self.out_dir, f"blkdebug-nvme{ctrl}-ns{ns.nsid}.conf")
 
@@ -444,11 +501,19 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},file={qemu_escape(config.options_file)}"]
     for device in config.devices:
         cmd += ["-device", device]
+    subsystems = []
     for c_index, ctrl in enumerate(config.controllers):
         ctrl_id = f"nvme{c_index}"
         bus_args, bus = placement_devices(ctrl.bus, c_index)
         cmd += bus_args
         device = f"nvme,id={ctrl_id},serial={qemu_escape(ctrl.serial)}"
+        if ctrl.subsys:
+            # QEMU 7.2: every controller of a subsystem has the subsystem's serial, and a
+            # namespace on one of them (shared=on, the default) is attached to all.
+            if ctrl.subsys not in subsystems:
+                subsystems.append(ctrl.subsys)
+                cmd += ["-device", f"nvme-subsys,id={ctrl.subsys},nqn={ctrl.subsys}"]
+            device += f",subsys={ctrl.subsys}"
         if bus:
             device += f",bus={bus}"
         if ctrl.props:
@@ -460,7 +525,11 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
             cmd += ["-drive", drive_arg(drive_id, image_path(ns, paths), conf),
                     "-device", f"nvme-ns,bus={ctrl_id},drive={drive_id},nsid={ns.nsid},"
                                f"logical_block_size={ns.lba_size},"
-                               f"physical_block_size={ns.lba_size}"]
+                               f"physical_block_size={ns.lba_size}{ns.device_props()}"]
+    for event in TRACE_EVENTS.get(config.ends_by, []):
+        cmd += ["-trace", event]
+    if config.ends_by in TRACE_EVENTS:
+        cmd += ["-D", paths.trace]
     cmd += list(config.qemu_args) + list(extra_args)
     return cmd
 
@@ -616,6 +685,11 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         else:
             how = f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)"
         problems.append(how)
+    elif config.ends_by != "debug-exit":
+        outcome = verdict
+        if exit_code != QEMU_CLEAN_EXIT:
+            problems.append(f"exit code {exit_code}: end={config.ends_by} must leave QEMU with "
+                            f"status {QEMU_CLEAN_EXIT} (after the verdict line {verdict})")
     else:
         outcome = verdict
         if exit_verdict != verdict:
@@ -629,6 +703,35 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         problems[:0] = [proofcheck.describe_failed(r, "console.log")
                         for r in proofcheck.failed_tests(report)]
     return outcome, not problems, problems
+
+
+def end_evidence(ends_by: str, trace_lines) -> list:
+    """Problems with the QEMU trace of a run that must end by power-off or reset."""
+    shutdown = last_reset_write = False
+    for line in trace_lines:
+        line = line.rstrip("\n")
+        if TRACE_GUEST_SHUTDOWN.match(line):
+            shutdown = True
+        elif line.startswith("memory_region_ops_write"):
+            last_reset_write = bool(TRACE_RESET_WRITE.match(line))
+    if ends_by == "poweroff" and not shutdown:
+        return ["no 'qemu_system_shutdown_request reason=6' (guest ACPI shutdown) in the QEMU "
+                "trace: end=poweroff did not power the machine off"]
+    if ends_by == "reboot" and (shutdown or not last_reset_write):
+        return ["the QEMU trace does not end with a write to a reset register (ICH9 0xCF9 or the "
+                "8042)" + (" but with a guest shutdown" if shutdown else "") +
+                ": end=reboot did not reset the machine"]
+    return []
+
+
+def _trace_problems(config: Config, paths: "RunPaths") -> list:
+    if config.ends_by not in TRACE_EVENTS:
+        return []
+    try:
+        with open(paths.trace, encoding="latin-1") as f:
+            return end_evidence(config.ends_by, f)
+    except OSError as e:
+        return [f"no QEMU trace for end={config.ends_by}: {e}"]
 
 
 def describe_exit(code: int | None) -> str:
@@ -648,7 +751,7 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
     paths = RunPaths(out_dir=os.path.join(out_root, config.name),
                      disk_dir=disk_dir or os.path.join(out_root, "disks"))
     prepare(config, paths)
-    for stale in (paths.log, paths.qemu_output):
+    for stale in (paths.log, paths.qemu_output, paths.trace):
         if os.path.exists(stale):
             os.unlink(stale)
     cmd = build_command(config, iso, paths, qemu, extra_args)
@@ -667,6 +770,9 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
     report = proofcheck.check_log(log, config.expect, disks)
     outcome, ok, problems = classify(config, code, timed_out, not log_bytes.strip(),
                                      qemu_output, report)
+    if outcome in EXIT_CODES.values():
+        problems += _trace_problems(config, paths)
+        ok = not problems
     result = Result(config=config, outcome=outcome, ok=ok, problems=problems, exit_code=code,
                     wall=wall, report=report, log_path=paths.log, qemu_output=qemu_output)
     _write_result_files(result, log, paths)
@@ -749,13 +855,9 @@ def progress_line(result: Result, done: int, total: int) -> str:
 
 def summary_table(results: list) -> str:
     header = ("configuration", "verdict", "expected", "pass/fail/skip", "wall", "result")
-    rows = [header]
-    for r in results:
-        rows.append((r.config.name, r.outcome, r.config.expected_verdict,
-                     "/".join(str(n) for n in r.counts), f"{r.wall:.1f}s", "OK" if r.ok else "FAIL"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = reports.text_table(header, [
+        (r.config.name, r.outcome, r.config.expected_verdict, "/".join(str(n) for n in r.counts),
+         f"{r.wall:.1f}s", "OK" if r.ok else "FAIL") for r in results])
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"{len(results)} configuration(s), {len(results) - bad} OK, {bad} unexpected")
     return "\n".join(lines)

@@ -16,6 +16,12 @@ nvme_parse_nsid_list, the 4096-byte pages it parses are dumped too.
 `synth` writes the inputs QEMU cannot give us (cloud controller identities,
 NVMe status words, option strings, proof values) from documented facts.
 
+`real` copies tables of real machines from tests/unit/data/acpi-real
+(linuxhw/ACPI, CC BY 4.0): one DMAR per distinct shape (structure types,
+device scope types, path lengths, include-all, register base 0) for the
+dmar harness, and the smallest AML table defining \_S5 (an SSDT) for
+acpi_s5.
+
 Every file written is listed in tests/fuzz/corpus/PROVENANCE.md with how it
 was made.  Standard library only.
 """
@@ -435,6 +441,7 @@ def synth(w):
     w.add("nvme_nsid_list", "small-array.bin", nsid_list(0, [1, 2, 3, 4, 5], cap=3),
           "synthesized: the caller's array (3) is smaller than the list")
 
+    synth_id_desc(w)
     synth_dmar(w)
     synth_ivrs(w)
     seed_ivrs_unit_data(w)
@@ -468,6 +475,28 @@ def synth(w):
                         ("utf8", "r\u00e9sum\u00e9 \u2713".encode()), ("empty", b"")]:
         w.add("proof", f"{name}.bin", value,
               "synthesized: proof values (the fixed-width NVMe strings and arbitrary bytes)")
+
+
+def synth_id_desc(w):
+    """fuzz_nvme_id_desc input: format index (1 byte), NSZE (8 bytes big-endian), the page."""
+    def desc(*items):
+        out = b"".join(bytes([t, len(v), 0, 0]) + v for t, v in items)
+        return out.ljust(PAGE, b"\0")
+
+    def header(flbas_index, nsze):
+        return bytes([flbas_index]) + struct.pack(">Q", nsze)
+    uuid = bytes(range(0x10, 0x20))
+    w.add("nvme_id_desc", "qemu72-nvm.bin", header(0, 32768) + desc((3, uuid), (4, b"\0")),
+          "synthesized from QEMU 7.2 hw/nvme/ctrl.c nvme_identify_ns_descr_list: UUID then CSI 0")
+    w.add("nvme_id_desc", "all-types.bin",
+          header(0, 32768) + desc((1, b"\x11" * 8), (2, b"\x22" * 16), (3, uuid), (4, b"\x02")),
+          "synthesized: EUI-64, NGUID, UUID and CSI 2 (zoned) descriptors")
+    zns = bytearray(PAGE)
+    struct.pack_into("<II", zns, 4, 0xffffffff, 0xffffffff)      # MAR, MOR: no limit
+    struct.pack_into("<Q", zns, 2816, 2048)                       # LBAFE[0].ZSZE: 1 MiB of 512 B
+    w.add("nvme_id_desc", "qemu72-zoned-1m.bin", header(0, 131072) + bytes(zns),
+          "synthesized from QEMU 7.2 zoned.zone_size=1M on 512-byte blocks: ZSZE 2048, "
+          "no active/open limits (the same bytes also read as a descriptor list)")
 
 
 def dmar_scope(kind, start_bus, path, enum_id=0):
@@ -614,6 +643,64 @@ def synth_mb2(w):
               f"{cmdline.decode()!r}")
 
 
+# ------------------------------------------------------------------ real machines
+
+REAL = os.path.join(ROOT, "tests", "unit", "data", "acpi-real")
+REAL_HOW = ("real: {m}/{t}.dat of tests/unit/data/acpi-real, {machine} "
+            "(linuxhw/ACPI, CC BY 4.0)")
+
+
+def real_machines():
+    """(folder, machine path) from the data set's index.tsv."""
+    with open(os.path.join(REAL, "index.tsv"), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    return [(r[0], r[1]) for r in rows]
+
+
+def dmar_shape(t):
+    """What a DMAR exercises: structure types, scope types and path lengths, flags, base 0."""
+    shape, off = set(), 48
+    while off + 4 <= min(len(t), u32(t, 4)):
+        stype, slen = t[off] | t[off + 1] << 8, t[off + 2] | t[off + 3] << 8
+        if slen == 0:
+            break
+        first = {0: 16, 1: 24}.get(stype, slen)
+        if stype == 0:
+            shape.add(("flags", t[off + 4], u64(t, off + 8) == 0))
+        at = off + first
+        while at + 2 <= off + slen and t[at + 1]:
+            shape.add(("scope", stype, t[at], (t[at + 1] - 6) // 2))
+            at += t[at + 1]
+        shape.add(("struct", stype))
+        off += slen
+    return frozenset(shape)
+
+
+def real(w):
+    shapes = set()
+    for m, machine in real_machines():
+        path = os.path.join(REAL, m, "dmar.dat")
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        shape = dmar_shape(data)
+        if shape in shapes:
+            continue
+        shapes.add(shape)
+        w.add("dmar", f"real-{m}.bin", data, REAL_HOW.format(m=m, t="dmar", machine=machine))
+    s5_tables = []
+    for m, machine in real_machines():
+        for name in sorted(os.listdir(os.path.join(REAL, m))):
+            if name.startswith("ssdt"):
+                with open(os.path.join(REAL, m, name), "rb") as f:
+                    data = f.read()
+                if b"_S5_\x12" in data:
+                    s5_tables.append((len(data), m, name[:-4], machine, data))
+    for _, m, t, machine, data in sorted(s5_tables)[:1]:
+        w.add("acpi_s5", f"real-{m}-{t}.bin", data, REAL_HOW.format(m=m, t=t, machine=machine))
+
+
 def write_provenance(w):
     rows = []
     if os.path.exists(PROVENANCE):
@@ -637,7 +724,7 @@ def write_provenance(w):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", choices=["capture", "synth"])
+    ap.add_argument("mode", choices=["capture", "synth", "real"])
     ap.add_argument("--iso", default=os.path.join(ROOT, "build", "proofboot.iso"))
     ap.add_argument("--elf", default=os.path.join(ROOT, "build", "proofboot.elf"))
     args = ap.parse_args(argv)
@@ -647,6 +734,8 @@ def main(argv=None):
     w = Writer()
     if args.mode == "capture":
         capture(args, w)
+    elif args.mode == "real":
+        real(w)
     else:
         synth(w)
     write_provenance(w)
