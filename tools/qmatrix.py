@@ -26,6 +26,7 @@ import diskimage
 import prooflog
 import proofcheck
 import reports
+import witness
 
 REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 DEFAULT_MATRIX = os.path.join(REPO_ROOT, "tests", "matrix.toml")
@@ -93,6 +94,7 @@ class Config:
     controllers: list = dataclasses.field(default_factory=list)
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
+    witness: str = witness.EXPECT_CLEAN  # what QEMU's trace must show (docs/witness.md)
 
     @property
     def expected_verdict(self) -> str:
@@ -100,7 +102,7 @@ class Config:
 
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
-                "devices", "qemu_args", "nvme", "expect", "expect_file", "description"}
+                "devices", "qemu_args", "nvme", "expect", "expect_file", "description", "witness"}
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
 _CTRL_KEYS = {"serial", "ns", "props", "size", "lba_size", "seed", "fill", "ranges",
               "read_error", "image", "nsid"}
@@ -209,6 +211,8 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     exp = default_exp.merged(_load_expect(table, base_dir, f"{name}.expect"))
     if exp.verdict is None:
         exp.verdict = DEFAULT_VERDICTS
+    if merged.get("witness", witness.EXPECT_CLEAN) not in witness.EXPECTATIONS:
+        raise MatrixError(f"{where}: witness must be one of {', '.join(witness.EXPECTATIONS)}")
     return Config(
         name=name, groups=_str_list(merged.get("groups", []), f"{where}.groups"),
         machine=str(merged.get("machine", "q35")), memory=str(merged.get("memory", "256M")),
@@ -216,7 +220,8 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         timeout=float(merged.get("timeout", 120)),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
-        controllers=controllers, expect=exp, description=str(merged.get("description", "")))
+        controllers=controllers, expect=exp, description=str(merged.get("description", "")),
+        witness=merged.get("witness", witness.EXPECT_CLEAN))
 
 
 def load_matrix_text(text: str, base_dir: str = REPO_ROOT, source: str = "matrix") -> list:
@@ -291,6 +296,10 @@ class RunPaths:
     @property
     def qemu_output(self) -> str:
         return os.path.join(self.out_dir, "qemu-output.txt")
+
+    @property
+    def trace(self) -> str:
+        return os.path.join(self.out_dir, "qemu-trace.log")
 
     @property
     def disk_map(self) -> str:
@@ -396,6 +405,7 @@ class Result:
     report: proofcheck.Report | None = None
     log_path: str = ""
     qemu_output: str = ""
+    witness: witness.WitnessReport | None = None     # None: run without --witness
 
     @property
     def counts(self) -> tuple:
@@ -504,13 +514,15 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
 
 
 def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system-x86_64",
-               extra_args=()) -> Result:
+               extra_args=(), with_witness: bool = False) -> Result:
     paths = RunPaths(out_dir=os.path.join(out_root, config.name),
                      disk_dir=os.path.join(out_root, "disks"))
     prepare(config, paths)
-    for stale in (paths.log, paths.qemu_output):
+    for stale in (paths.log, paths.qemu_output, paths.trace):
         if os.path.exists(stale):
             os.unlink(stale)
+    if with_witness:
+        extra_args = tuple(extra_args) + tuple(witness.qemu_args(paths.trace))
     cmd = build_command(config, iso, paths, qemu, extra_args)
     with open(os.path.join(paths.out_dir, "cmd.sh"), "w", encoding="utf-8") as f:
         f.write("#!/bin/sh\n# " + config.name + ": reproduce with a hard timeout\n"
@@ -527,8 +539,15 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
     report = proofcheck.check_log(log, config.expect, disks)
     outcome, ok, problems = classify(config, code, timed_out, not log_bytes.strip(),
                                      qemu_output, report)
+    seen = None
+    if with_witness and outcome != QEMU_ERROR:
+        seen = witness.witness_run(log, paths.trace, disks, config.controllers)
+        witness.write_report(os.path.join(paths.out_dir, "witness.txt"), seen)
+        problems += witness.judge(seen, config.witness)
+        ok = not problems
     result = Result(config=config, outcome=outcome, ok=ok, problems=problems, exit_code=code,
-                    wall=wall, report=report, log_path=paths.log, qemu_output=qemu_output)
+                    wall=wall, report=report, log_path=paths.log, qemu_output=qemu_output,
+                    witness=seen)
     _write_result_files(result, log, paths)
     return result
 
@@ -542,13 +561,19 @@ def _write_result_files(result: Result, log, paths: RunPaths) -> None:
                "expected": result.config.expected_verdict, "exit_code": result.exit_code,
                "wall_seconds": round(result.wall, 3), "problems": result.problems,
                "passed_failed_skipped": list(result.counts)}
+    if result.witness is not None:
+        w = result.witness
+        summary["witness"] = {"expected": result.config.witness, "checked": w.checked,
+                              "backed": w.backed, "unbacked": w.unbacked,
+                              "contradicted": w.contradicted,
+                              "contradictions": len(w.contradictions)}
     with open(os.path.join(paths.out_dir, "result.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")
 
 
 def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: bool,
-               qemu: str, extra_args=(), progress=print) -> list:
+               qemu: str, extra_args=(), progress=print, with_witness: bool = False) -> list:
     """Run every configuration (jobs at a time); results in matrix order.
 
     fail_fast: after the first unexpected outcome no further configuration
@@ -563,7 +588,7 @@ def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: boo
         if cancel.is_set():
             return None
         try:
-            result = run_config(config, iso, out_root, qemu, extra_args)
+            result = run_config(config, iso, out_root, qemu, extra_args, with_witness)
         except (OSError, ValueError) as e:
             result = Result(config=config, outcome="ERROR", ok=False,
                             problems=[f"matrix could not run this configuration: {e}"],
@@ -596,6 +621,8 @@ def progress_line(result: Result, done: int, total: int) -> str:
     state = "ok  " if result.ok else "FAIL"
     line = (f"[{done:>{width}}/{total}] {state} {result.config.name:<24} {result.outcome:<10} "
             f"(expected {result.config.expected_verdict}) {result.wall:6.1f}s")
+    if result.witness is not None:
+        line += f" witness {result.witness.cell()}"
     if not result.ok:
         shown = result.problems[:6]
         line += "".join(f"\n      {p}" for p in shown)
@@ -606,16 +633,24 @@ def progress_line(result: Result, done: int, total: int) -> str:
 
 
 def summary_table(results: list) -> str:
-    header = ("configuration", "verdict", "expected", "pass/fail/skip", "wall", "result")
+    header = ("configuration", "verdict", "expected", "pass/fail/skip", "witness c/b/u/x", "wall",
+              "result")
     rows = [header]
     for r in results:
+        seen = r.witness.cell() if r.witness is not None else "-"
+        if r.witness is not None and r.config.witness != witness.EXPECT_CLEAN:
+            seen += f" (expected {r.config.witness})"
         rows.append((r.config.name, r.outcome, r.config.expected_verdict,
-                     "/".join(str(n) for n in r.counts), f"{r.wall:.1f}s", "OK" if r.ok else "FAIL"))
+                     "/".join(str(n) for n in r.counts), seen, f"{r.wall:.1f}s",
+                     "OK" if r.ok else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"{len(results)} configuration(s), {len(results) - bad} OK, {bad} unexpected")
+    if any(r.witness is not None for r in results):
+        lines.append("witness c/b/u/x: claims checked/backed/unbacked/contradicted "
+                     "against QEMU's trace (docs/witness.md)")
     return "\n".join(lines)
 
 
@@ -671,6 +706,9 @@ def parse_args(argv):
                     help="ignore the matrix: run one configuration NAME made of the [defaults] "
                          "plus --disk/--qemu-arg/--options (built-in checks only)")
     ap.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
+    ap.add_argument("--witness", nargs="?", const="on", default="off", choices=("on", "auto", "off"),
+                    help="hold every proof line against QEMU's trace (docs/witness.md); "
+                         "auto: only when this QEMU has the trace events")
     return ap.parse_args(argv)
 
 
@@ -701,11 +739,17 @@ def main(argv=None) -> int:
     if any(c.firmware == "uefi" for c in configs) and not os.path.isfile(OVMF):
         print(f"matrix: UEFI configurations need {OVMF} (Debian package ovmf)", file=sys.stderr)
         return 2
+    with_witness = args.witness != "off" and witness.trace_available(args.qemu)
+    if args.witness == "on" and not with_witness:
+        print(f"matrix: --witness: {args.qemu} has no log trace backend with the witness's "
+              "events (qemu -trace help)", file=sys.stderr)
+        return 2
     print(f"matrix: {len(configs)} configuration(s), {args.jobs} at a time, ISO {iso}, "
-          f"results in {out_root}", flush=True)
+          f"results in {out_root}, witness {'on' if with_witness else 'off'}", flush=True)
     try:
         results = run_matrix(configs, iso, out_root, args.jobs, args.fail_fast, args.qemu,
-                             progress=lambda line: print(line, flush=True))
+                             progress=lambda line: print(line, flush=True),
+                             with_witness=with_witness)
     except KeyboardInterrupt:
         print("matrix: interrupted; QEMU processes killed", file=sys.stderr)
         return 130
