@@ -633,22 +633,23 @@ def progress_line(result: Result, done: int, total: int) -> str:
 
 
 def summary_table(results: list) -> str:
-    header = ("configuration", "verdict", "expected", "pass/fail/skip", "witness c/b/u/x", "wall",
-              "result")
+    witnessed = any(r.witness is not None for r in results)
+    header = ("configuration", "verdict", "expected", "pass/fail/skip") + \
+        (("witness c/b/u/x",) if witnessed else ()) + ("wall", "result")
     rows = [header]
     for r in results:
         seen = r.witness.cell() if r.witness is not None else "-"
         if r.witness is not None and r.config.witness != witness.EXPECT_CLEAN:
             seen += f" (expected {r.config.witness})"
         rows.append((r.config.name, r.outcome, r.config.expected_verdict,
-                     "/".join(str(n) for n in r.counts), seen, f"{r.wall:.1f}s",
-                     "OK" if r.ok else "FAIL"))
+                     "/".join(str(n) for n in r.counts)) + ((seen,) if witnessed else ()) +
+                    (f"{r.wall:.1f}s", "OK" if r.ok else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"{len(results)} configuration(s), {len(results) - bad} OK, {bad} unexpected")
-    if any(r.witness is not None for r in results):
+    if witnessed:
         lines.append("witness c/b/u/x: claims checked/backed/unbacked/contradicted "
                      "against QEMU's trace (docs/witness.md)")
     return "\n".join(lines)
@@ -706,9 +707,12 @@ def parse_args(argv):
                     help="ignore the matrix: run one configuration NAME made of the [defaults] "
                          "plus --disk/--qemu-arg/--options (built-in checks only)")
     ap.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
-    ap.add_argument("--witness", nargs="?", const="on", default="off", choices=("on", "auto", "off"),
-                    help="hold every proof line against QEMU's trace (docs/witness.md); "
-                         "auto: only when this QEMU has the trace events")
+    seen = ap.add_mutually_exclusive_group()
+    seen.add_argument("--witness", dest="witness", action="store_const", const="on", default="off",
+                      help="hold every proof line against QEMU's trace (docs/witness.md); "
+                           "exit 2 when this QEMU has no trace backend")
+    seen.add_argument("--witness-if-available", dest="witness", action="store_const", const="auto",
+                      help="--witness when this QEMU has the trace events, else run without")
     return ap.parse_args(argv)
 
 
