@@ -328,9 +328,17 @@ class Witness:
 
     # -- ledger
     def check_ledger(self) -> None:
-        """Every DMA address the device used lies in the pool (untranslated) or window (translated)."""
+        """Every DMA address the device used lies in a bounce pool, or in a remapping window while
+        translation is on.
+
+        Translated, pools stay in the ledger too: a device bound to the bounce backend may run
+        in pass-through while the unit translates for another one, and a pool address used as
+        an IOVA by a translated device faults, which the fault checks judge.  Without VT-d
+        events (no unit QEMU traces, e.g. AMD-Vi) the windows count throughout.
+        """
         pools, windows = [], []
-        translated = False
+        vtd_traced = bool(self.by_name.get("vtd_dmar_enable"))
+        translated = not vtd_traced
         fault_pages = {(_page(e.args.get("addr", 0))) for e in self.by_name.get("vtd_dmar_fault", ())}
         claims = iter(self.claims)
         pending = next(claims, None)
@@ -348,14 +356,14 @@ class Witness:
             ranges = self._dma_ranges(e)
             for addr, length, what in ranges:
                 self.report.device_accesses += 1
-                ledger = windows if translated else pools
+                ledger = pools + windows if translated else pools
                 inside = any(base <= addr and addr + length <= base + size for base, size in ledger)
                 if inside:
                     continue
                 if translated and _page(addr) in fault_pages:
                     continue        # blocked by the IOMMU: judged by the fault checks
-                space = "IOVA" if translated else "physical address"
-                held = "remapping window" if translated else "bounce pool"
+                space = ("IOVA" if translated else "physical address") if vtd_traced else "address"
+                held = "bounce pool or remapping window" if translated and windows else "bounce pool"
                 self.blame(e.pos, f"the device used {space} 0x{addr:x} (+{length} bytes, {what}) "
                                   f"outside the firmware's {held} (trace: {e.text.strip()})")
                 self.report.notes.append(f"outside ledger: {e.text.strip()}")
@@ -500,11 +508,13 @@ class Witness:
             c.problems.append(f"slba={slba} blocks={blocks} but the device read LBAs "
                               + ", ".join(f"{lba}+{n}" for lba, n in spans[:6])
                               + (" ..." if len(spans) > 6 else ""))
+        per_block = lba_size + self.extended_metadata(c, nsid)
         for e in reads:
             nlb, count = e.args.get("nlb", 0), e.args.get("count", 0)
-            if lba_size and nlb and count != nlb * lba_size:
+            if lba_size and nlb and count != nlb * per_block:
                 c.problems.append(f"lba_size={lba_size} but the device transferred {count} bytes "
-                                  f"for {nlb} block(s) (cid {e.args.get('cid')}): metadata?")
+                                  f"for {nlb} block(s) (cid {e.args.get('cid')}): a namespace "
+                                  f"format other than the one identified")
                 break
         comps = self.completions_for(c, reads)
         codes = [e.args.get("status", 0) & NVME_STATUS_CODE for e in comps]
@@ -517,6 +527,15 @@ class Witness:
         if _flag(r, "data_valid") and total == end - first:
             self.check_range_crc(c, serial, nsid, lba_size, first, total, r.number("crc32"), "crc32")
         self.check_depth_and_irqs(c, _num(r, "max_in_flight"), "max_in_flight")
+
+    def extended_metadata(self, c: Claim, nsid) -> int:
+        """Metadata bytes per block that travel with the data, from the namespace's Identify line."""
+        bdf = c.rec.fields.get("bdf")
+        for o in reversed(self.claims[:c.index]):
+            if (o.rec.kind == "nvme: identify namespace" and o.rec.fields.get("bdf") == bdf
+                    and o.rec.number("nsid") == nsid):
+                return _num(o.rec, "metadata_size", 0) if _flag(o.rec, "metadata_extended") else 0
+        return 0
 
     def check_depth_and_irqs(self, c: Claim, claimed_depth: int | None, depth_key: str) -> None:
         r = c.rec
