@@ -66,6 +66,10 @@ ADMIN_QUEUE = 0
 NVME_OPC_IDENTIFY = 0x06
 NVME_SQE_BYTES = 64
 NVME_CQE_BYTES = 16
+# The firmware's MSI-X table entries (docs/proof-lines.md, nvme: interrupts).
+ADMIN_MSIX_ENTRY = 0
+IO_MSIX_ENTRY = 1
+MSI_DATA_VECTOR = 0xff          # MSI data bits 7:0: the vector (compatibility format)
 
 # Proof lines printed while a command or a test step is under way: they do
 # not end the previous claim's window.
@@ -694,6 +698,48 @@ class Witness:
             if _flag(r, "proven") and not self.msix_raises(c, r.number("msix_entry")):
                 c.problems.append(f"proven=true but the device raised no MSI-X on entry "
                                   f"{r.number('msix_entry')}")
+            allowed = {r.number("vector")} | self.other_vectors(r.fields.get("bdf"), "io_vector")
+            wrong = {v for v in self.deliveries(c.start, c.pos, r.number("msix_entry"))
+                     if v not in allowed}
+            if wrong:
+                c.problems.append(f"vector=0x{_num(r, 'vector', 0):02x} but entry "
+                                  f"{r.number('msix_entry')} delivered vector(s) "
+                                  + ",".join(f"0x{v:02x}" for v in sorted(wrong)))
+
+    def deliveries(self, lo: int, hi: int, entry) -> list:
+        """CPU vectors the MSI-X messages of table entry `entry` carried in [lo, hi).
+
+        QEMU traces a message's data (its low byte is the vector) only on its way through
+        VT-d's interrupt-remapping check, so without an IOMMU the list is empty."""
+        msgs = self.window(lo, hi, "vtd_ir_remap_msi")
+        out = []
+        for raise_ in self.window(lo, hi, "pci_nvme_irq_msix"):
+            if raise_.args.get("vector") != entry:
+                continue
+            nxt = msgs[bisect.bisect_left([m.pos for m in msgs], raise_.pos):][:1]
+            if nxt and nxt[0].pos == raise_.pos + 1:
+                out.append(nxt[0].args.get("data", 0) & MSI_DATA_VECTOR)
+        return out
+
+    def other_vectors(self, bdf, key) -> set:
+        """Vectors other controllers claim: the trace does not say which device raised an MSI-X."""
+        return {o.rec.number(key) for o in self.claims
+                if o.rec.kind == "nvme: interrupts" and o.rec.fields.get("bdf") != bdf}
+
+    def check_interrupts(self, c: Claim) -> None:
+        """`nvme: interrupts`: until the next bring-up, entry 0 delivers admin_vector, entry 1 io_vector."""
+        r = c.rec
+        if r.fields.get("mode") != "msix":
+            return
+        end = next((o.pos for o in self.claims[c.index + 1:] if o.rec.kind == "nvme: interrupts"
+                    and o.rec.fields.get("bdf") == r.fields.get("bdf")), len(self.ev))
+        for entry, key in ((ADMIN_MSIX_ENTRY, "admin_vector"), (IO_MSIX_ENTRY, "io_vector")):
+            seen = self.deliveries(c.pos, end, entry)
+            c.witnessed |= bool(seen)
+            wrong = {v for v in seen if v != r.number(key)} - self.other_vectors(r.fields.get("bdf"), key)
+            if wrong:
+                c.problems.append(f"{key}=0x{_num(r, key, 0):02x} but MSI-X entry {entry} "
+                                  "delivered vector(s) " + ",".join(f"0x{v:02x}" for v in sorted(wrong)))
 
     def check_iommu(self, c: Claim, index: int) -> None:
         r = c.rec
@@ -844,6 +890,8 @@ class Witness:
                 self.check_iommu(c, i)
             elif kind == "dma: audit":
                 self.check_audit(c)
+            elif kind == "nvme: interrupts":
+                self.check_interrupts(c)
         rep = self.report
         for c in self.claims:
             rep.checked += 1

@@ -164,6 +164,16 @@ def test_polling_claim_against_raised_interrupts_is_caught(disks):
     assert any("mode=poll but the device raised" in m for m in messages(rep)), messages(rep)
 
 
+def test_wrong_interrupt_vector_is_caught(disks):
+    log = _log_text("iommu")
+    line = next(ln for ln in log.splitlines() if ln.startswith("nvme: interrupts") and "io_vector=" in ln)
+    vector = re.search(r"io_vector=(0x[0-9a-f]{2})", line).group(1)
+    rep = run(log.replace(line, line.replace(f"io_vector={vector}", "io_vector=0x7e")),
+              _trace_text("iommu"), disks)
+    assert any(f"io_vector=0x7e but MSI-X entry 1 delivered vector(s) {vector}" in m
+               for m in messages(rep)), messages(rep)
+
+
 def test_unreported_command_failure_is_caught(disks):
     trace = _trace_text("bounce")
     done = next(ln for ln in trace.splitlines()
