@@ -729,10 +729,16 @@ class Witness:
     def check_interrupts(self, c: Claim) -> None:
         """`nvme: interrupts`: until the next bring-up, entry 0 delivers admin_vector, entry 1 io_vector."""
         r = c.rec
-        if r.fields.get("mode") != "msix":
-            return
         end = next((o.pos for o in self.claims[c.index + 1:] if o.rec.kind == "nvme: interrupts"
                     and o.rec.fields.get("bdf") == r.fields.get("bdf")), len(self.ev))
+        if r.fields.get("mode") == "poll":
+            if self.other_vectors(r.fields.get("bdf"), "io_vector") - {None}:
+                return      # another controller's MSI-X: the trace cannot tell them apart
+            c.witnessed = True
+            raised = len(self.window(c.pos, end, "pci_nvme_irq_msix"))
+            if raised:
+                c.problems.append(f"mode=poll but the device raised {raised} MSI-X interrupt(s)")
+            return
         for entry, key in ((ADMIN_MSIX_ENTRY, "admin_vector"), (IO_MSIX_ENTRY, "io_vector")):
             seen = self.deliveries(c.pos, end, entry)
             c.witnessed |= bool(seen)

@@ -239,3 +239,54 @@ def test_reports_carry_the_witness_column(disks):
     assert f"witness {rep.cell()}" in reports.tap([result])
     junit = reports.junit([result])
     assert 'name="witness"' in junit and 'type="WITNESS"' in junit
+
+
+# ----------------------------------------------- the matrix runner, end to end
+
+FAKE_QEMU = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_qemu.py")
+FAKE_MATRIX = """
+[[config]]
+name = "fake"
+witness = "%s"
+  [[config.nvme]]
+  serial = "pb-fake"
+  size = "64K"
+"""
+
+
+def run_fake(tmp_path, monkeypatch, mode, expected="clean"):
+    monkeypatch.setenv("FAKE_QEMU_MODE", mode)
+    config = qmatrix.load_matrix_text(FAKE_MATRIX % expected)[0]
+    iso = tmp_path / "fake.iso"
+    iso.write_bytes(b"")
+    return qmatrix.run_config(config, str(iso), str(tmp_path / "out"), qemu=FAKE_QEMU,
+                              with_witness=True)
+
+
+def test_run_config_with_witness_backs_the_read(tmp_path, monkeypatch):
+    r = run_fake(tmp_path, monkeypatch, "pass")
+    assert r.ok and r.witness is not None and r.witness.ok, r.problems
+    assert r.witness.backed == 1                    # the nvme: read line
+    assert os.path.isfile(tmp_path / "out" / "fake" / "qemu-trace.log")
+    assert "witness: OK" in (tmp_path / "out" / "fake" / "witness.txt").read_text()
+
+
+def test_run_config_fails_a_pass_the_trace_contradicts(tmp_path, monkeypatch):
+    r = run_fake(tmp_path, monkeypatch, "stray")
+    assert r.outcome == "PASS" and not r.ok
+    assert any("address 0x0" in p and "bounce pool" in p for p in r.problems), r.problems
+
+
+def test_run_config_expecting_a_contradiction(tmp_path, monkeypatch):
+    assert run_fake(tmp_path, monkeypatch, "stray", "contradicted").ok
+    r = run_fake(tmp_path, monkeypatch, "pass", "contradicted")
+    assert not r.ok and "expected a contradiction" in r.problems[0]
+
+
+def test_matrix_witness_needs_a_trace_backend(tmp_path):
+    iso = tmp_path / "fake.iso"
+    iso.write_bytes(b"")
+    code = qmatrix.main(["--matrix", os.devnull, "--adhoc", "x", "--iso", str(iso),
+                         "--qemu", str(tmp_path / "no-qemu"), "--witness",
+                         "--out-dir", str(tmp_path / "o")])
+    assert code == 2
