@@ -8,6 +8,7 @@
 #include "fbcon.h"
 #include "io.h"
 #include "proof.h"
+#include "screen_text.h"
 #include "serial.h"
 #include "textgrid.h"
 #include "vga.h"
@@ -19,7 +20,6 @@
 #define EARLY_LOG_SIZE 4096
 #define EARLY_LOG_TRUNCATED "[screen: early output truncated; see the serial log]\n"
 /* The line pinned in the status row so the verdict stays visible. */
-#define VERDICT_PREFIX "proofboot: verdict "
 #define STATUS_WAITING "[waiting for the verdict; full log on serial COM1]"
 /*
  * Framebuffer redraws are slow (under QEMU's TCG and through uncached
@@ -29,6 +29,11 @@
 #define BITS_PER_BYTE 8
 /* Never equal to a grid character, so the first flush draws every cell. */
 #define CELL_NEVER_DRAWN '\0'
+/* The screen is drawn a line at a time (a result line is rewritten for people). */
+#define SCREEN_LINE_MAX 512
+/* Failed tests repeated above the verdict so they stay on screen. */
+#define FAILURES_KEPT 6
+#define FAILURE_TEXT_MAX 160
 
 enum screen_kind { SCREEN_NONE, SCREEN_VGA_TEXT, SCREEN_FRAMEBUFFER };
 
@@ -51,6 +56,11 @@ static struct {
 	enum screen_kind kind;
 	struct textgrid grid;
 	char *shown; /* what the backend has drawn, per cell */
+	unsigned char *shown_attrs;
+	char pending[SCREEN_LINE_MAX]; /* the line being assembled */
+	size_t pending_len;
+	char failures[FAILURES_KEPT][FAILURE_TEXT_MAX]; /* the last failed results, rendered */
+	unsigned failures_total;
 } screen;
 
 static char early_log[EARLY_LOG_SIZE];
@@ -58,12 +68,12 @@ static size_t early_len;
 static bool early_truncated;
 static bool screen_decided;
 
-static void draw_cell(unsigned col, unsigned row, char c, bool inverse)
+static void draw_cell(unsigned col, unsigned row, char c, unsigned char attr, bool status)
 {
 	if (screen.kind == SCREEN_VGA_TEXT)
-		vga_text_draw(col, row, c, inverse);
+		vga_text_draw(col, row, c, attr, status);
 	else
-		fbcon_draw(col, row, c, inverse);
+		fbcon_draw(col, row, c, attr, status);
 }
 
 static void screen_flush(void)
@@ -74,11 +84,12 @@ static void screen_flush(void)
 	if (!textgrid_take_dirty(g, &first, &end))
 		return;
 	for (size_t i = first; i < end; i++) {
-		if (screen.shown[i] == g->cells[i])
+		if (screen.shown[i] == g->cells[i] && screen.shown_attrs[i] == g->attrs[i])
 			continue;
 		unsigned row = (unsigned)(i / g->cols);
-		draw_cell((unsigned)(i % g->cols), row, g->cells[i], row == g->rows);
+		draw_cell((unsigned)(i % g->cols), row, g->cells[i], g->attrs[i], row == g->rows);
 		screen.shown[i] = g->cells[i];
+		screen.shown_attrs[i] = g->attrs[i];
 	}
 	if (screen.kind == SCREEN_VGA_TEXT)
 		vga_text_cursor(g->col < g->cols ? g->col : g->cols - 1, g->row);
@@ -107,6 +118,70 @@ void console_init(void)
  * itself (its report is printed through here): the screen is given up and
  * the serial port carries on alone.
  */
+static void grid_put(const char *text, size_t len, enum screen_attr attr)
+{
+	textgrid_set_attr(&screen.grid, (unsigned char)attr);
+	textgrid_write(&screen.grid, text, len);
+	textgrid_write(&screen.grid, "\n", 1);
+}
+
+static void remember_failure(const char *text, size_t len)
+{
+	char *slot = screen.failures[screen.failures_total++ % FAILURES_KEPT];
+	size_t n = len < FAILURE_TEXT_MAX - 1 ? len : FAILURE_TEXT_MAX - 1;
+
+	memcpy(slot, text, n);
+	slot[n] = '\0';
+}
+
+/* The failed tests again, right above the verdict, so they are on screen at the end. */
+static void show_failures(void)
+{
+	unsigned shown = screen.failures_total < FAILURES_KEPT ? screen.failures_total : FAILURES_KEPT;
+	char title[FAILURE_TEXT_MAX];
+
+	screen_text_failures_title(screen.failures_total, shown, title, sizeof(title));
+	grid_put(title, strlen(title), SCREEN_ATTR_HEADING);
+	for (unsigned i = screen.failures_total - shown; i < screen.failures_total; i++) {
+		const char *text = screen.failures[i % FAILURES_KEPT];
+		grid_put(text, strlen(text), SCREEN_ATTR_FAIL);
+	}
+}
+
+static void screen_line_done(void)
+{
+	char text[SCREEN_LINE_MAX];
+	struct screen_line info;
+
+	screen_text_render(screen.pending, screen.pending_len, text, sizeof(text), &info);
+	screen.pending_len = 0;
+	if (info.failed)
+		remember_failure(text, info.len);
+	if (info.is_verdict) {
+		if (screen.failures_total)
+			show_failures();
+		textgrid_set_status_attr(&screen.grid, (unsigned char)info.attr);
+	}
+	grid_put(text, info.len, info.attr);
+}
+
+/* Whole lines are rendered; a line longer than the buffer is shown as it comes. */
+static void screen_feed(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			screen_line_done();
+			continue;
+		}
+		if (screen.pending_len == sizeof(screen.pending)) {
+			textgrid_set_attr(&screen.grid, SCREEN_ATTR_PLAIN);
+			textgrid_write(&screen.grid, screen.pending, screen.pending_len);
+			screen.pending_len = 0;
+		}
+		screen.pending[screen.pending_len++] = buf[i];
+	}
+}
+
 static void screen_write(const char *buf, size_t len)
 {
 	static bool busy;
@@ -117,7 +192,7 @@ static void screen_write(const char *buf, size_t len)
 	}
 	uint64_t flags = irq_save();
 	busy = true;
-	textgrid_write(&screen.grid, buf, len);
+	screen_feed(buf, len);
 	screen_flush();
 	busy = false;
 	irq_restore(flags);
@@ -180,22 +255,31 @@ static bool setup_grid(struct screen_mode *m)
 	char *grid_cells = malloc(cells);
 	char *shown = malloc(cells);
 	char *line = malloc(m->cols);
+	unsigned char *attrs = malloc(cells);
+	unsigned char *shown_attrs = malloc(cells);
 
-	if (!grid_cells || !shown || !line) {
+	if (!grid_cells || !shown || !line || !attrs || !shown_attrs) {
 		free(grid_cells);
 		free(shown);
 		free(line);
+		free(attrs);
+		free(shown_attrs);
 		return false;
 	}
 	unsigned scroll = m->kind == SCREEN_FRAMEBUFFER ? m->screen_rows / FB_SCROLL_FRACTION : 1;
-	if (!textgrid_init(&screen.grid, grid_cells, line, m->cols, m->screen_rows, scroll, VERDICT_PREFIX)) {
+	if (!textgrid_init(&screen.grid, grid_cells, line, m->cols, m->screen_rows, scroll, SCREEN_VERDICT_PREFIX)) {
 		free(grid_cells);
 		free(shown);
 		free(line);
+		free(attrs);
+		free(shown_attrs);
 		return false;
 	}
+	textgrid_use_attrs(&screen.grid, attrs);
 	memset(shown, CELL_NEVER_DRAWN, cells);
+	memset(shown_attrs, 0, cells);
 	screen.shown = shown;
+	screen.shown_attrs = shown_attrs;
 	screen.kind = m->kind;
 	textgrid_set_status(&screen.grid, STATUS_WAITING, strlen(STATUS_WAITING));
 	return true;

@@ -4,17 +4,49 @@
 #include "font8x16.h"
 #include "mmio.h"
 #include "paging.h"
+#include "screen_text.h"
 
 #define BITS_PER_BYTE 8
 #define GLYPH_LEFTMOST_BIT 0x80
-#define GLYPH_ALL_BITS 0xff
 #define BPP_16 16
 #define BPP_24 24
 #define BPP_32 32
 
+#define RGB_RED_SHIFT 16
+#define RGB_GREEN_SHIFT 8
+#define RGB_CHANNEL_MASK 0xff
+#define RGB_CHANNEL_BITS 8
+
+/* Colours as 0xRRGGBB; turned into the framebuffer's pixel layout at init. */
+#define RGB_BLACK 0x000000u
+#define RGB_WHITE 0xffffffu
+#define RGB_LIGHT_GREEN 0x55ff55u
+#define RGB_LIGHT_RED 0xff5555u
+#define RGB_YELLOW 0xffff55u
+#define RGB_GREEN 0x00aa00u
+#define RGB_RED 0xaa0000u
+#define RGB_BROWN 0xaa5500u
+
+struct cell_colours {
+	uint32_t ink, paper;
+};
+
+/* As in VGA text mode: coloured text; the status row's colour is its background. */
+static const uint32_t text_rgb[SCREEN_ATTR_COUNT] = {
+	[SCREEN_ATTR_PLAIN] = RGB_WHITE, [SCREEN_ATTR_PASS] = RGB_LIGHT_GREEN,
+	[SCREEN_ATTR_FAIL] = RGB_LIGHT_RED, [SCREEN_ATTR_SKIP] = RGB_YELLOW,
+	[SCREEN_ATTR_HEADING] = RGB_WHITE,
+};
+static const uint32_t status_rgb[SCREEN_ATTR_COUNT] = {
+	[SCREEN_ATTR_PLAIN] = RGB_WHITE, [SCREEN_ATTR_PASS] = RGB_GREEN,
+	[SCREEN_ATTR_FAIL] = RGB_RED, [SCREEN_ATTR_SKIP] = RGB_BROWN,
+	[SCREEN_ATTR_HEADING] = RGB_WHITE,
+};
+
 static struct mb2_framebuffer fbcon;
 static unsigned bytes_per_pixel;
 static uint32_t white; /* every bit of a pixel set: white in any RGB layout */
+static struct cell_colours text_colours[SCREEN_ATTR_COUNT], status_colours[SCREEN_ATTR_COUNT];
 
 static bool bpp_supported(uint8_t bpp)
 {
@@ -47,6 +79,43 @@ static void clear_screen(void)
 	}
 }
 
+/* One 8-bit channel scaled to a field of `size` bits at `pos`. */
+static uint32_t channel(uint32_t rgb, unsigned shift, uint8_t pos, uint8_t size)
+{
+	uint32_t value = (rgb >> shift) & RGB_CHANNEL_MASK;
+
+	if (size == 0 || size > RGB_CHANNEL_BITS || pos >= BPP_32)
+		return 0;
+	return (value >> (RGB_CHANNEL_BITS - size)) << pos;
+}
+
+static uint32_t pixel_of(uint32_t rgb)
+{
+	const struct mb2_rgb_layout *l = &fbcon.rgb;
+
+	return channel(rgb, RGB_RED_SHIFT, l->red_pos, l->red_size) |
+	       channel(rgb, RGB_GREEN_SHIFT, l->green_pos, l->green_size) |
+	       channel(rgb, 0, l->blue_pos, l->blue_size);
+}
+
+/*
+ * Without the tag's colour layout every attribute is white on black (the
+ * status row black on white): the bracketed status in the text still tells
+ * PASS from FAIL.
+ */
+static void make_colours(void)
+{
+	for (unsigned a = 0; a < SCREEN_ATTR_COUNT; a++) {
+		if (fbcon.has_rgb_layout) {
+			text_colours[a] = (struct cell_colours){ pixel_of(text_rgb[a]), pixel_of(RGB_BLACK) };
+			status_colours[a] = (struct cell_colours){ pixel_of(RGB_BLACK), pixel_of(status_rgb[a]) };
+		} else {
+			text_colours[a] = (struct cell_colours){ white, 0 };
+			status_colours[a] = (struct cell_colours){ 0, white };
+		}
+	}
+}
+
 const char *fbcon_init(const struct mb2_framebuffer *fb)
 {
 	if (fb->type != MB2_FB_TYPE_RGB)
@@ -61,6 +130,7 @@ const char *fbcon_init(const struct mb2_framebuffer *fb)
 	fbcon = *fb;
 	bytes_per_pixel = fb->bpp / BITS_PER_BYTE;
 	white = fb->bpp == BPP_32 ? UINT32_MAX : (1u << fb->bpp) - 1;
+	make_colours();
 	clear_screen();
 	return NULL;
 }
@@ -84,17 +154,18 @@ static const uint8_t *glyph_for(char c)
 	return font8x16_glyphs[code - FONT8X16_FIRST];
 }
 
-void fbcon_draw(unsigned col, unsigned row, char c, bool inverse)
+void fbcon_draw(unsigned col, unsigned row, char c, unsigned char attr, bool status)
 {
 	const uint8_t *glyph = glyph_for(c);
-	uint8_t flip = inverse ? GLYPH_ALL_BITS : 0;
+	unsigned a = attr < SCREEN_ATTR_COUNT ? attr : SCREEN_ATTR_PLAIN;
+	struct cell_colours colours = status ? status_colours[a] : text_colours[a];
 	uint64_t origin = fbcon.addr + (uint64_t)row * FONT8X16_HEIGHT * fbcon.pitch +
 			  (uint64_t)col * FONT8X16_WIDTH * bytes_per_pixel;
 
 	for (unsigned y = 0; y < FONT8X16_HEIGHT; y++) {
-		uint8_t bits = glyph[y] ^ flip;
+		uint8_t bits = glyph[y];
 		uint64_t at = origin + (uint64_t)y * fbcon.pitch;
 		for (unsigned x = 0; x < FONT8X16_WIDTH; x++, at += bytes_per_pixel)
-			put_pixel(at, (bits & (GLYPH_LEFTMOST_BIT >> x)) ? white : 0);
+			put_pixel(at, (bits & (GLYPH_LEFTMOST_BIT >> x)) ? colours.ink : colours.paper);
 	}
 }

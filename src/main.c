@@ -7,6 +7,7 @@
 #include "boot_defs.h"
 #include "dma_iommu.h"
 #include "console.h"
+#include "console_serial.h"
 #include "cpu.h"
 #include "lapic.h"
 #include "mb2.h"
@@ -32,6 +33,8 @@
 #define HEAP_LIMIT (4ull << 30)
 /* Lets the firmware still report when the memory map is unusable. */
 #define EMERGENCY_HEAP_SIZE (256u << 10)
+/* The console= ports list in the environment line. */
+#define PORTS_TEXT_MAX 160
 
 extern char __image_start[], __image_end[];
 
@@ -112,6 +115,7 @@ static void load_options(void)
 		options_add_error(&opts, FW_CFG_OPTIONS_FILE, "options-text-too-long");
 	else if (size >= 0)
 		apply_options("fw_cfg", fw_cfg_text);
+	runner_check_test_globs(&opts); /* a mistyped glob would otherwise run nothing */
 	for (unsigned i = 0; i < opts.error_count && i < OPTIONS_MAX_ERRORS; i++) {
 		struct proof p;
 		proof_begin(&p, "opt", "error");
@@ -140,6 +144,9 @@ static void report_environment(uint64_t heap_size)
 	proof_u64(&p, "timeout_s", opts.timeout_s);
 	proof_str(&p, "end", options_end_name(opts.end));
 	proof_u64(&p, "option_errors", opts.error_count);
+	char ports[PORTS_TEXT_MAX];
+	console_serial_describe(ports, sizeof(ports));
+	proof_str(&p, "console", ports);
 	proof_emit(&p);
 }
 
@@ -186,9 +193,11 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	time_init();
 	lapic_init();
 	load_options();
+	/* Before the environment line: SPCR may name the port the lab listens on. */
+	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
+	console_serial_configure(&opts.console, opts.console_text);
 	report_environment(heap_size);
 	report_safety();
-	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	dma_iommu_register();
 	runner_run(&opts);
 }

@@ -18,14 +18,15 @@
 #include <stdint.h>
 
 #include "cloud_shape.h"
+#include "proof.h"
 #include "dma.h"
 #include "nvme_cmd.h"
+#include "nvme_io.h"
 #include "pci.h"
 
 #define NVME_MAX_CONTROLLERS 8
 #define NVME_MAX_NAMESPACES 16
 #define NVME_FAILURE_MAX 160
-#define NVME_IO_QID 1u /* the one I/O queue pair (admin is NVME_ADMIN_QID) */
 
 enum nvme_stage {
 	NVME_STAGE_NONE = 0,
@@ -37,38 +38,6 @@ enum nvme_stage {
 enum nvme_irq_mode {
 	NVME_IRQ_POLL = 0,
 	NVME_IRQ_MSIX,
-};
-
-struct nvme_slot {
-	bool busy;              /* submitted, completion not yet consumed */
-	bool done;              /* completion arrived */
-	uint16_t status;        /* status field (CQE status >> 1) */
-	struct dma_mapping map; /* data mapping, len 0 when none */
-	struct dma_buffer prp_lists; /* this slot's PRP list pages */
-	uint64_t cookie;        /* caller's tag */
-};
-
-struct nvme_queue {
-	uint16_t qid;
-	uint32_t entries;
-	struct dma_buffer sq_mem;
-	struct dma_buffer cq_mem;
-	struct nvme_sqe *sq;
-	volatile struct nvme_cqe *cq;
-	uint32_t sq_tail;
-	uint32_t cq_head;
-	uint8_t phase;
-	uint64_t sq_doorbell;   /* MMIO addresses */
-	uint64_t cq_doorbell;
-	uint32_t in_flight;
-	uint32_t max_in_flight;
-	uint32_t next_slot;
-	struct nvme_slot *slots; /* `entries` slots, index = CID */
-	size_t prp_list_pages;   /* per slot */
-	bool irq_enabled;
-	uint16_t msix_entry;
-	uint8_t vector;
-	volatile uint64_t irq_count;
 };
 
 struct nvme_namespace {
@@ -120,89 +89,6 @@ struct nvme_ctrl *nvme_controller(size_t index);
  */
 bool nvme_bring_up(struct nvme_ctrl *c, const struct dma_backend_ops *ops, enum nvme_stage stage);
 
-/* Prints `nvme: cloud shape classification` (and the EBS line on EBS volumes). */
-void nvme_report_classification(struct nvme_ctrl *c);
-
-struct nvme_read_stats {
-	uint16_t status;          /* first non-success status field, else 0 */
-	uint32_t commands;
-	uint32_t blocks_per_command;
-	uint32_t max_in_flight;
-	uint64_t irq_count;       /* interrupts on the I/O queue during the read */
-	uint64_t duration_us;
-	uint32_t crc32;
-	bool timed_out;
-	bool dma_check_failed;
-	uint64_t dma_faults;      /* transfers the DMA backend saw blocked during the read */
-};
-
-/*
- * Reads nblocks from slba into buf (nblocks * lba_size bytes), split by
- * MDTS, with up to the queue depth of commands in flight, and prints the
- * `nvme: read` line.  True when every command succeeded and the DMA checks
- * held.
- */
-bool nvme_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
-	       uint64_t nblocks, void *buf, const char *purpose, struct nvme_read_stats *st);
-/* The same with commands of at most chunk_blocks blocks (0 = as large as allowed). */
-bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
-		       uint64_t nblocks, void *buf, uint32_t chunk_blocks, const char *purpose,
-		       struct nvme_read_stats *st);
-
-/*
- * Streaming reads (the benchmark): sequential commands of one size from
- * LBA 0, wrapping at the end of the namespace, with up to `depth` of them
- * kept in flight and the SQ doorbell rung once per batch.  Each command
- * reads into one of the caller's buffers, reused as soon as its command
- * completes; data still goes through the DMA backend (and its per-reap
- * check).  Submission stops after max_bytes or max_us, whichever comes
- * first; what is in flight then completes.  No per-command proof line.
- */
-struct nvme_stream_params {
-	uint32_t blocks_per_command;
-	uint32_t depth;
-	uint64_t max_bytes;
-	uint64_t max_us;
-	uint8_t *buffers;       /* buffer_count page-aligned buffers of one command each */
-	uint32_t buffer_count;
-};
-
-struct nvme_stream_result {
-	uint64_t bytes;            /* read by successful commands */
-	uint64_t commands;
-	uint64_t duration_us;      /* first submission to last completion (calibrated TSC) */
-	uint32_t max_in_flight;
-	const char *stopped_by;    /* "bytes" (max_bytes) or "time" (max_us) */
-	const char *limited_by;    /* why the depth was never reached, NULL when it was */
-	uint64_t sq_doorbells;     /* MMIO writes: one per submitted batch ... */
-	uint64_t cq_doorbells;     /* ... and one per reaped batch */
-	uint64_t irq_count;
-	uint64_t waits;            /* times the CPU slept for a completion ... */
-	uint64_t wait_us;          /* ... and for how long in all */
-	uint64_t mmio_accesses;    /* every register access (doorbells, IOMMU, ...) */
-	uint16_t status;           /* first non-success status field, else 0 */
-	bool timed_out;
-	bool dma_check_failed;
-	uint64_t dma_faults;
-	/* The last command submitted: its LBAs and the CRC-32 of what it read. */
-	uint64_t sample_lba;
-	uint32_t sample_blocks;
-	uint32_t sample_crc32;
-};
-
-/* True when every command succeeded, no transfer was blocked and the DMA checks held. */
-bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
-		      const struct nvme_stream_params *p, struct nvme_stream_result *r);
-
-/* TSC when the first read command of this boot completed successfully; false if none yet. */
-bool nvme_first_read_tsc(uint64_t *tsc);
-
-/*
- * Submits one single-block read and waits for the I/O queue's interrupt
- * alone (the CQ is not polled until it arrives), then checks the CQE.
- */
-bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns);
-
 /*
  * Raw hooks for the negative tests (src/tests_negative.c): they send the
  * device exactly what the caller built, print nothing, and leave judging
@@ -237,8 +123,33 @@ bool nvme_raw_disable(struct nvme_ctrl *c, uint32_t *csts);
  */
 bool nvme_raw_command(struct nvme_ctrl *c, uint16_t qid, struct nvme_sqe *sqe,
 		      struct dma_mapping *map, uint16_t *status);
+/*
+ * The same for a well-formed command whose addresses the I/O engine builds
+ * (cmd->data mapped, PRPs written into cmd->sqe, where the caller can
+ * print them afterwards).  A command the engine refuses is not sent.
+ */
+bool nvme_raw_command_built(struct nvme_ctrl *c, uint16_t qid, struct nvme_io_cmd *cmd,
+			    uint16_t *status);
 
 /* Deletes the I/O queues and performs a normal shutdown (CC.SHN). */
 bool nvme_shutdown(struct nvme_ctrl *c);
+
+/* For the driver's own files (nvme_identify.c, nvme_io.c, nvme_read.c, nvme_classify.c). */
+void nvme_line_begin(struct proof *p, const struct nvme_ctrl *c, const char *event);
+/* Every failed step ends here: one `nvme: step failed` line, the controller marked failed. */
+bool nvme_step_failed(struct nvme_ctrl *c, const char *step, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* `nvme: command failed` for an error status; marks the controller failed. */
+bool nvme_command_failed(struct nvme_ctrl *c, const char *step, uint8_t opcode, uint16_t qid,
+			 uint16_t status_field);
+/*
+ * One admin command, optionally with a data buffer (the I/O engine maps it
+ * and builds its PRPs).  *status receives the status field (0 on success).
+ * `quiet_status` leaves reporting a failed status to the caller.
+ */
+bool nvme_admin_command(struct nvme_ctrl *c, const char *step, struct nvme_sqe *sqe, void *buf,
+			size_t len, enum dma_dir dir, bool quiet_status, uint16_t *status);
+/* Identify Controller, the active namespaces and each namespace (stage identified). */
+bool nvme_identify_all(struct nvme_ctrl *c);
 
 #endif

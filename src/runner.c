@@ -10,6 +10,7 @@
 #include "io.h"
 #include "irq.h"
 #include "lapic.h"
+#include "options_tests.h"
 #include "proof.h"
 #include "power.h"
 #include "qemu.h"
@@ -19,7 +20,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define US_PER_S 1000000ull
 #define RUNNER_MAX_TESTS 256
 
 static const char *const status_names[] = {
@@ -72,6 +72,16 @@ static bool is_selected(const struct test_case *t, const struct options *opts)
 	if (opts->tests[0] == '\0')
 		return !(t->flags & TEST_FLAG_NOT_DEFAULT);
 	return glob_list_match(opts->tests, t->name);
+}
+
+void runner_check_test_globs(struct options *opts)
+{
+	static const char *names[RUNNER_MAX_TESTS];
+	unsigned count = tests_table_count < RUNNER_MAX_TESTS ? tests_table_count : RUNNER_MAX_TESTS;
+
+	for (unsigned i = 0; i < count; i++)
+		names[i] = tests_table[i].name;
+	options_check_test_globs(opts, names, count);
 }
 
 static void print_plan(void)
@@ -156,6 +166,7 @@ static void run_one(unsigned index)
 
 	announce_start(index);
 	run.ctx.reason[0] = '\0';
+	run.ctx.arg = tests_table[index].arg;
 	run.current = (int)index;
 	run.current_start_us = time_now_us();
 	if (setjmp(run.watchdog_jump) == 0) {

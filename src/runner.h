@@ -13,6 +13,9 @@
 /* Period of the watchdog tick that enforces per-test timeouts. */
 #define RUNNER_TICK_US 10000
 
+/* Adds an option error for each tests= glob that names no row of the table. */
+void runner_check_test_globs(struct options *opts);
+
 /* Runs every selected test, prints the verdict and ends the run. */
 void runner_run(const struct options *opts) __attribute__((noreturn));
 

@@ -2,7 +2,9 @@
  * The test table and the small report API tests use.
  *
  * A test is one row in tests_table (src/tests.c): a dotted name such as
- * nvme.read.bounce, the groups it belongs to, and a function.  The runner
+ * nvme.read.bounce, the groups it belongs to, a function and the
+ * parameter the function gets (e.g. which DMA backend), so one function
+ * serves several rows.  The runner
  * (src/runner.c) selects rows with the tests= option, runs each under the
  * per-test timeout, and prints one `test: result` line per row.
  */
@@ -22,6 +24,7 @@ enum test_status {
 
 struct test_ctx {
 	char reason[TEST_REASON_MAX];
+	const void *arg; /* the running row's parameter (struct test_case.arg) */
 };
 
 typedef enum test_status (*test_fn)(struct test_ctx *ctx);
@@ -38,6 +41,7 @@ struct test_case {
 	const char *groups;   /* comma-separated, e.g. "nvme,bounce" */
 	unsigned flags;
 	test_fn fn;
+	const void *arg;      /* the row's parameter, seen by fn as ctx->arg (may be NULL) */
 };
 
 /* Records why and returns the status: `return test_fail(ctx, "...", ...);` */

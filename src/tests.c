@@ -3,6 +3,8 @@
  * subsystem.what[.backend]; tests= selects by glob.  Rows flagged
  * TEST_FLAG_EXPLICIT_ONLY run only when named exactly in tests=; rows flagged
  * TEST_FLAG_NOT_DEFAULT (the benchmark) only when a glob in tests= matches.
+ * The last column is the row's parameter (ctx->arg): the DMA backend an
+ * NVMe lifecycle or benchmark row runs on, or the negative case.
  *
  * Order matters around the IOMMU: the remapping self-test runs before the
  * bounce lifecycle and leaves translation off; the remapped lifecycle and
@@ -12,48 +14,49 @@
 #include "test.h"
 
 #include "tests_bench.h"
+#include "tests_common.h"
 #include "tests_core.h"
 #include "tests_iommu.h"
 #include "tests_negative.h"
 #include "tests_nvme.h"
 
 const struct test_case tests_table[] = {
-	{ "boot.options", "boot", TEST_FLAG_ON_OPTION_ERROR, test_boot_options },
-	{ "boot.multiboot2", "boot", 0, test_boot_multiboot2 },
-	{ "time.calibration", "boot", 0, test_time_calibration },
+	{ "boot.options", "boot", TEST_FLAG_ON_OPTION_ERROR, test_boot_options, NULL },
+	{ "boot.multiboot2", "boot", 0, test_boot_multiboot2, NULL },
+	{ "time.calibration", "boot", 0, test_time_calibration, NULL },
 	/* Early, so tests=runner.hang,libc.newlib proves the run goes on after a hung test. */
-	{ "runner.hang", "negative", TEST_FLAG_EXPLICIT_ONLY, test_runner_hang },
-	{ "libc.newlib", "boot", 0, test_libc_newlib },
-	{ "pci.enumerate", "pci", 0, test_pci_enumerate },
-	{ "iommu.units", "iommu", 0, test_iommu_units },
-	{ "iommu.selftest", "iommu", 0, test_iommu_selftest },
+	{ "runner.hang", "negative", TEST_FLAG_EXPLICIT_ONLY, test_runner_hang, NULL },
+	{ "libc.newlib", "boot", 0, test_libc_newlib, NULL },
+	{ "pci.enumerate", "pci", 0, test_pci_enumerate, NULL },
+	{ "iommu.units", "iommu", 0, test_iommu_units, NULL },
+	{ "iommu.selftest", "iommu", 0, test_iommu_selftest, NULL },
 
-	{ "nvme.bind.bounce", "nvme,bounce", 0, test_nvme_bind_bounce },
-	{ "nvme.identify.bounce", "nvme,bounce", 0, test_nvme_identify_bounce },
-	{ "nvme.classify", "nvme", 0, test_nvme_classify },
-	{ "nvme.read.bounce", "nvme,bounce", 0, test_nvme_read_bounce },
-	{ "nvme.irq.bounce", "nvme,bounce", 0, test_nvme_irq_bounce },
-	{ "dma.audit.bounce", "dma,bounce", 0, test_dma_audit_bounce },
-	{ "nvme.shutdown.bounce", "nvme,bounce", 0, test_nvme_shutdown_bounce },
-	{ "bench.read.bounce", "bench,bounce", TEST_FLAG_NOT_DEFAULT, test_bench_read_bounce },
+	{ "nvme.bind.bounce", "nvme,bounce", 0, test_nvme_bind, &test_backend_bounce },
+	{ "nvme.identify.bounce", "nvme,bounce", 0, test_nvme_identify, &test_backend_bounce },
+	{ "nvme.classify", "nvme", 0, test_nvme_classify, NULL },
+	{ "nvme.read.bounce", "nvme,bounce", 0, test_nvme_read, &test_backend_bounce },
+	{ "nvme.irq.bounce", "nvme,bounce", 0, test_nvme_irq, &test_backend_bounce },
+	{ "dma.audit.bounce", "dma,bounce", 0, test_dma_audit_bounce, NULL },
+	{ "nvme.shutdown.bounce", "nvme,bounce", 0, test_nvme_shutdown, &test_backend_bounce },
+	{ "bench.read.bounce", "bench,bounce", TEST_FLAG_NOT_DEFAULT, test_bench_read, &test_backend_bounce },
 	/* Refused requests on the real device; each proves the controller works afterwards. */
-	{ "nvme.negative.iosqes", "nvme,negative,bounce", 0, test_nvme_negative_iosqes },
-	{ "nvme.negative.prp-misaligned", "nvme,negative,bounce", 0, test_nvme_negative_prp_misaligned },
-	{ "nvme.negative.mdts", "nvme,negative,bounce", 0, test_nvme_negative_mdts },
-	{ "nvme.negative.bad-nsid", "nvme,negative,bounce", 0, test_nvme_negative_bad_nsid },
+	{ "nvme.negative.iosqes", "nvme,negative,bounce", 0, test_nvme_negative, &nvme_negative_iosqes },
+	{ "nvme.negative.prp-misaligned", "nvme,negative,bounce", 0, test_nvme_negative, &nvme_negative_prp_misaligned },
+	{ "nvme.negative.mdts", "nvme,negative,bounce", 0, test_nvme_negative, &nvme_negative_mdts },
+	{ "nvme.negative.bad-nsid", "nvme,negative,bounce", 0, test_nvme_negative, &nvme_negative_bad_nsid },
 
-	{ "nvme.bind.iommu", "nvme,iommu", 0, test_nvme_bind_iommu },
-	{ "nvme.identify.iommu", "nvme,iommu", 0, test_nvme_identify_iommu },
-	{ "nvme.read.iommu", "nvme,iommu", 0, test_nvme_read_iommu },
-	{ "nvme.irq.iommu", "nvme,iommu", 0, test_nvme_irq_iommu },
-	{ "iommu.translate", "iommu", 0, test_iommu_translate },
-	{ "iommu.isolation.blocked", "iommu", 0, test_iommu_blocked },
-	{ "iommu.isolation.revoke", "iommu", 0, test_iommu_revoke },
-	{ "iommu.faults.none", "iommu", 0, test_iommu_no_stray_faults },
-	{ "nvme.shutdown.iommu", "nvme,iommu", 0, test_nvme_shutdown_iommu },
-	{ "bench.read.iommu", "bench,iommu", TEST_FLAG_NOT_DEFAULT, test_bench_read_iommu },
+	{ "nvme.bind.iommu", "nvme,iommu", 0, test_nvme_bind, &test_backend_remapped },
+	{ "nvme.identify.iommu", "nvme,iommu", 0, test_nvme_identify, &test_backend_remapped },
+	{ "nvme.read.iommu", "nvme,iommu", 0, test_nvme_read, &test_backend_remapped },
+	{ "nvme.irq.iommu", "nvme,iommu", 0, test_nvme_irq, &test_backend_remapped },
+	{ "iommu.translate", "iommu", 0, test_iommu_translate, NULL },
+	{ "iommu.isolation.blocked", "iommu", 0, test_iommu_blocked, NULL },
+	{ "iommu.isolation.revoke", "iommu", 0, test_iommu_revoke, NULL },
+	{ "iommu.faults.none", "iommu", 0, test_iommu_no_stray_faults, NULL },
+	{ "nvme.shutdown.iommu", "nvme,iommu", 0, test_nvme_shutdown, &test_backend_remapped },
+	{ "bench.read.iommu", "bench,iommu", TEST_FLAG_NOT_DEFAULT, test_bench_read, &test_backend_remapped },
 
-	{ "cpu.fault", "negative", TEST_FLAG_EXPLICIT_ONLY, test_cpu_fault },
+	{ "cpu.fault", "negative", TEST_FLAG_EXPLICIT_ONLY, test_cpu_fault, NULL },
 };
 
 const unsigned tests_table_count = sizeof(tests_table) / sizeof(tests_table[0]);

@@ -12,11 +12,11 @@
 
 #include "bench_grid.h"
 #include "dma.h"
-#include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"
-#include "tests_nvme.h"
+#include "tests_common.h"
 #include "timer.h"
 
 #include <inttypes.h>
@@ -47,14 +47,6 @@ static const struct bench_area *bench_area(void)
 	return area.base ? &area : NULL;
 }
 
-static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
-{
-	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable)
-			return &c->ns[i];
-	return NULL;
-}
-
 /*
  * Printed once, after the first read of the boot completed: from the TSC
  * at the boot loader's hand-off to that completion.  entry_tsc_us is how
@@ -83,7 +75,7 @@ static void report_first_io(void)
 static bool first_read(struct nvme_ctrl *c, const struct nvme_namespace *ns)
 {
 	uint64_t blocks = ns->id.nsze < BENCH_FIRST_READ_BLOCKS ? ns->id.nsze : BENCH_FIRST_READ_BLOCKS;
-	uint8_t *buf = malloc((size_t)blocks * ns->id.lba_size);
+	uint8_t *buf = malloc((size_t)blocks * nvme_io_block_bytes(ns));
 	struct nvme_read_stats st;
 	bool ok = buf && nvme_read(c, ns, 0, blocks, buf, "bench-first-read", &st);
 
@@ -155,7 +147,7 @@ static bool run_point(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 {
 	size_t buffers = area->bytes / pt->bs;
 	struct nvme_stream_params params = {
-		.blocks_per_command = pt->bs / ns->id.lba_size,
+		.blocks_per_command = pt->bs / nvme_io_block_bytes(ns),
 		.depth = pt->qd,
 		.max_bytes = runner_options()->bench_bytes,
 		.max_us = BENCH_POINT_MAX_US,
@@ -172,77 +164,51 @@ static bool run_point(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 	return ok;
 }
 
+struct bench_job {
+	const struct dma_backend_ops *ops;
+	unsigned points;
+};
+
 /* Benchmarks one controller's first usable namespace; not PASS with `why`. */
-static enum test_status bench_controller(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
-					 unsigned *points, char *why, size_t cap)
+static enum test_status bench_controller(struct nvme_ctrl *c, void *job, char *why, size_t cap)
 {
+	struct bench_job *j = job;
 	const struct bench_area *area;
 	const struct nvme_namespace *ns;
 	struct bench_point grid[BENCH_GRID_MAX];
 
-	if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY)) {
-		snprintf(why, cap, "%s %s", c->bdf, c->failure);
-		return TEST_FAIL;
-	}
-	if (!(ns = first_usable(c))) {
-		snprintf(why, cap, "%s has no usable namespace", c->bdf);
-		return TEST_SKIP;
-	}
-	if (!first_read(c, ns)) {
-		snprintf(why, cap, "%s first read: %s", c->bdf, c->failure);
-		return TEST_FAIL;
-	}
+	if (!nvme_bring_up(c, j->ops, NVME_STAGE_IO_READY))
+		return test_outcome(TEST_FAIL, why, cap, "%s", c->failure);
+	if (!(ns = test_first_namespace(c)))
+		return test_outcome(TEST_SKIP, why, cap, "has no usable namespace");
+	if (!first_read(c, ns))
+		return test_outcome(TEST_FAIL, why, cap, "first read: %s", c->failure);
 	/* Taken after the first read: zeroing it must not delay boot-to-first-I/O. */
 	area = bench_area();
-	if (!area) {
-		snprintf(why, cap, "no memory for benchmark buffers");
-		return TEST_FAIL;
-	}
-	size_t n = bench_grid(c->max_transfer_bytes, ns->id.lba_size, c->io.entries - 1, grid,
+	if (!area)
+		return test_outcome(TEST_FAIL, why, cap, "no memory for benchmark buffers");
+	size_t n = bench_grid(c->max_transfer_bytes, nvme_io_block_bytes(ns), c->io.entries - 1, grid,
 			      BENCH_GRID_MAX);
 
-	for (size_t i = 0; i < n; i++, (*points)++) {
-		if (!run_point(c, ns, &grid[i], area)) {
-			snprintf(why, cap, "%s bs=%" PRIu32 " qd=%" PRIu32 ": %s", c->bdf, grid[i].bs,
-				 grid[i].qd, c->failure);
-			return TEST_FAIL;
-		}
+	for (size_t i = 0; i < n; i++, j->points++) {
+		if (!run_point(c, ns, &grid[i], area))
+			return test_outcome(TEST_FAIL, why, cap, "bs=%" PRIu32 " qd=%" PRIu32 ": %s",
+					    grid[i].bs, grid[i].qd, c->failure);
 	}
 	return TEST_PASS;
 }
 
-static enum test_status test_bench_read(struct test_ctx *ctx, enum nvme_test_backend backend)
+/* The row's parameter (ctx->arg) is the backend. */
+enum test_status test_bench_read(struct test_ctx *ctx)
 {
-	const struct dma_backend_ops *ops;
+	struct bench_job job = { 0 };
+	struct test_tally t = { 0 };
 	enum test_status status;
-	unsigned points = 0, failed = 0, skipped = 0, controllers = 0;
-	char why[TEST_REASON_MAX] = "", skip_why[TEST_REASON_MAX] = "";
+	char done[TEST_REASON_MAX];
 
-	if (!nvme_test_prologue(ctx, backend, &ops, &status))
+	if (!test_nvme_prologue(ctx, ctx->arg, &job.ops, &status))
 		return status;
-	for (size_t i = 0; nvme_controller(i); i++, controllers++) {
-		char this_why[TEST_REASON_MAX];
-
-		status = bench_controller(nvme_controller(i), ops, &points, this_why, sizeof(this_why));
-		if (status == TEST_FAIL && failed++ == 0)
-			snprintf(why, sizeof(why), "%s", this_why);
-		if (status == TEST_SKIP && skipped++ == 0)
-			snprintf(skip_why, sizeof(skip_why), "%s", this_why);
-	}
-	if (failed)
-		return test_fail(ctx, "%u of %u controllers failed; first: %s", failed, controllers, why);
-	if (skipped == controllers)
-		return test_skip(ctx, "%s", skip_why);
-	return test_pass(ctx, "%u points on %u controllers (bench: read lines)", points,
-			 controllers - skipped);
-}
-
-enum test_status test_bench_read_bounce(struct test_ctx *ctx)
-{
-	return test_bench_read(ctx, NVME_TEST_BOUNCE);
-}
-
-enum test_status test_bench_read_iommu(struct test_ctx *ctx)
-{
-	return test_bench_read(ctx, NVME_TEST_REMAPPED);
+	test_each_controller_tally(bench_controller, &job, &t);
+	snprintf(done, sizeof(done), "benchmarked: %u points (bench: read lines)", job.points);
+	return test_tally_result(ctx, &t, done);
 }

@@ -9,7 +9,7 @@
 
 #include "test.h"
 
-enum test_status test_bench_read_bounce(struct test_ctx *ctx);
-enum test_status test_bench_read_iommu(struct test_ctx *ctx);
+/* The row's parameter is the backend (&test_backend_bounce or &test_backend_remapped). */
+enum test_status test_bench_read(struct test_ctx *ctx);
 
 #endif

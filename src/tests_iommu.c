@@ -3,7 +3,7 @@
 
 #include "acpi.h"
 #include "dma_iommu.h"
-#include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"

@@ -26,19 +26,4 @@ enum test_status test_iommu_revoke(struct test_ctx *ctx);
 /* No fault was recorded that a test did not cause (run last). */
 enum test_status test_iommu_no_stray_faults(struct test_ctx *ctx);
 
-/*
- * Suggested rows.  The selection rows go early (before the bounce NVMe
- * rows): the self-test runs under its own name, and leaves translation off
- * and the controller shut down, so bounce tests after it are unaffected.
- * The isolation rows go after every bounce row: they turn translation on.
- */
-#define TESTS_IOMMU_SELECT_ROWS                                                   \
-	{ "iommu.units", "iommu", 0, test_iommu_units },                          \
-	{ "iommu.selftest", "iommu", 0, test_iommu_selftest },
-#define TESTS_IOMMU_ROWS                                                          \
-	{ "iommu.translate", "iommu", 0, test_iommu_translate },                  \
-	{ "iommu.isolation.blocked", "iommu", 0, test_iommu_blocked },            \
-	{ "iommu.isolation.revoke", "iommu", 0, test_iommu_revoke },              \
-	{ "iommu.faults.none", "iommu", 0, test_iommu_no_stray_faults },
-
 #endif

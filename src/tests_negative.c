@@ -15,13 +15,12 @@
 #include "tests_negative.h"
 
 #include "dma.h"
-#include "nvme.h"
+#include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
-#include "tests_nvme.h"
+#include "tests_common.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,45 +37,12 @@
 typedef enum test_status (*negative_case_fn)(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 					     char *why, size_t cap);
 
-/* Records why and returns the status (per controller, summed up by run_case). */
-static enum test_status outcome(enum test_status status, char *why, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static enum test_status outcome(enum test_status status, char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-	return status;
-}
-
-static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
-{
-	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable)
-			return &c->ns[i];
-	return NULL;
-}
-
-/* `bytes` starting on a page boundary (the cases build PRPs from page offsets). */
-static uint8_t *alloc_page_aligned(size_t bytes, void **to_free)
-{
-	uint8_t *raw = malloc(bytes + PAGE_SIZE);
-
-	*to_free = raw;
-	if (!raw)
-		return NULL;
-	return (uint8_t *)(((uintptr_t)raw + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1));
-}
-
 /* The controller still works: a one-block read of the namespace's last LBA succeeds. */
 static bool still_usable(struct nvme_ctrl *c, const struct nvme_namespace *ns)
 {
 	struct nvme_read_stats st;
 	uint64_t last;
-	uint8_t *buf = malloc(ns->id.lba_size);
+	uint8_t *buf = malloc(nvme_io_block_bytes(ns));
 	bool ok = buf && nvme_last_lba(ns->id.nsze, &last) &&
 		  nvme_read(c, ns, last, 1, buf, "negative-check", &st);
 
@@ -84,40 +50,39 @@ static bool still_usable(struct nvme_ctrl *c, const struct nvme_namespace *ns)
 	return ok;
 }
 
-/* Brings every controller up on the bounce backend and runs `fn` on it. */
-static enum test_status run_case(struct test_ctx *ctx, negative_case_fn fn, const char *done)
-{
+/* A negative case: what it does to one controller, and what a PASS says. */
+struct nvme_negative_case {
+	negative_case_fn fn;
+	const char *done;
+};
+
+struct negative_job {
 	const struct dma_backend_ops *ops;
+	const struct nvme_negative_case *nc;
+};
+
+/* Brings the controller up on the bounce backend and runs the case on it. */
+static enum test_status negative_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
+{
+	const struct negative_job *j = job;
+	const struct nvme_namespace *ns;
+
+	if (!nvme_bring_up(c, j->ops, NVME_STAGE_IO_READY))
+		return test_outcome(TEST_FAIL, why, cap, "bring-up: %s", c->failure);
+	if (!(ns = test_first_namespace(c)))
+		return test_outcome(TEST_SKIP, why, cap, "no usable namespace to read from");
+	return j->nc->fn(c, ns, why, cap);
+}
+
+/* The row's parameter (ctx->arg) is the case. */
+enum test_status test_nvme_negative(struct test_ctx *ctx)
+{
+	struct negative_job job = { .nc = ctx->arg };
 	enum test_status status;
-	unsigned controllers = 0, failed = 0, skipped = 0;
-	char first_failure[TEST_REASON_MAX] = "", first_skip[TEST_REASON_MAX] = "";
 
-	if (!nvme_test_prologue(ctx, NVME_TEST_BOUNCE, &ops, &status))
+	if (!test_nvme_prologue(ctx, &test_backend_bounce, &job.ops, &status))
 		return status;
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-		const struct nvme_namespace *ns = NULL;
-		char why[TEST_REASON_MAX] = "";
-		enum test_status s;
-
-		controllers++;
-		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY))
-			s = outcome(TEST_FAIL, why, sizeof(why), "bring-up: %s", c->failure);
-		else if (!(ns = first_usable(c)))
-			s = outcome(TEST_SKIP, why, sizeof(why), "no usable namespace to read from");
-		else
-			s = fn(c, ns, why, sizeof(why));
-		if (s == TEST_FAIL && failed++ == 0)
-			snprintf(first_failure, sizeof(first_failure), "%s %s", c->bdf, why);
-		if (s == TEST_SKIP && skipped++ == 0)
-			snprintf(first_skip, sizeof(first_skip), "%s %s", c->bdf, why);
-	}
-	if (failed)
-		return test_fail(ctx, "%u of %u controllers failed; first: %s", failed, controllers,
-				 first_failure);
-	if (skipped == controllers)
-		return test_skip(ctx, "%s", first_skip);
-	return test_pass(ctx, "%u controllers %s", controllers - skipped, done);
+	return test_each_controller(ctx, negative_one, &job, job.nc->done);
 }
 
 /* ================================================================ wrong IOSQES */
@@ -137,11 +102,11 @@ static enum test_status case_iosqes(struct nvme_ctrl *c, const struct nvme_names
 	(void)ns; /* the namespace table is identified again by the re-bind */
 	if (!nvme_raw_enable(c, NVME_CC_IOSQES_MASK, NEGATIVE_WRONG_IOSQES << NVME_CC_IOSQES_SHIFT,
 			     &en))
-		return outcome(TEST_FAIL, why, cap, "raw enable: %s", c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "raw enable: %s", c->failure);
 	/* A refused enable leaves CC.EN=1: clearing it is the reset, then a normal bind. */
 	bool reset = nvme_raw_disable(c, &csts_after_reset);
 	bool recovered = reset && nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IO_READY);
-	const struct nvme_namespace *again = recovered ? first_usable(c) : NULL;
+	const struct nvme_namespace *again = recovered ? test_first_namespace(c) : NULL;
 	bool usable = again && still_usable(c, again);
 	bool ok = en.cfs && !en.ready && recovered && usable;
 
@@ -161,19 +126,19 @@ static enum test_status case_iosqes(struct nvme_ctrl *c, const struct nvme_names
 	proof_bool(&p, "ok", ok);
 	proof_emit(&p);
 	if (!en.cfs)
-		return outcome(TEST_FAIL, why, cap, "CC.EN with IOSQES=%u: expected CSTS.CFS, observed %s "
+		return test_outcome(TEST_FAIL, why, cap, "CC.EN with IOSQES=%u: expected CSTS.CFS, observed %s "
 			       "(csts 0x%08" PRIx32 ")", NEGATIVE_WRONG_IOSQES, enable_observed(&en), en.csts);
 	if (!recovered)
-		return outcome(TEST_FAIL, why, cap, "CFS seen but no recovery: %s", c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "CFS seen but no recovery: %s", c->failure);
 	if (!usable)
-		return outcome(TEST_FAIL, why, cap, "re-bound but the read after failed: %s", c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "re-bound but the read after failed: %s", c->failure);
 	return TEST_PASS;
 }
 
-enum test_status test_nvme_negative_iosqes(struct test_ctx *ctx)
-{
-	return run_case(ctx, case_iosqes, "refused the wrong IOSQES with CSTS.CFS, then reset, re-bound and read");
-}
+const struct nvme_negative_case nvme_negative_iosqes = {
+	case_iosqes,
+	"refused the wrong IOSQES with CSTS.CFS, then reset, re-bound and read"
+};
 
 /* ================================================================ refused commands */
 
@@ -185,6 +150,7 @@ struct bad_command {
 	struct nvme_sqe sqe;
 	struct dma_mapping map;    /* what the PRPs point into; the queue unmaps it */
 	void *buffer;              /* malloc'd memory behind map */
+	void *engine_data;         /* instead of map: the I/O engine maps this and builds the PRPs */
 	uint64_t bytes;            /* data length the command asks for */
 	const char *limit_key;     /* optional: the limit the command breaks ... */
 	uint64_t limit;            /* ... and its value */
@@ -217,6 +183,19 @@ static void report_bad_command(const struct nvme_ctrl *c, const struct bad_comma
 	proof_emit(&p);
 }
 
+/* A well-formed command goes out through the engine (it builds the PRPs), a malformed one raw. */
+static bool send_bad_command(struct nvme_ctrl *c, struct bad_command *b, uint16_t *status)
+{
+	if (!b->engine_data)
+		return nvme_raw_command(c, b->qid, &b->sqe, &b->map, status);
+	struct nvme_io_cmd cmd = { .sqe = b->sqe, .data = b->engine_data, .bytes = (size_t)b->bytes,
+				   .dir = DMA_DIR_FROM_DEVICE };
+	bool completed = nvme_raw_command_built(c, b->qid, &cmd, status);
+
+	b->sqe = cmd.sqe; /* with the addresses the engine wrote */
+	return completed;
+}
+
 /*
  * Sends the command, decodes the answer, checks the controller afterwards.
  * PASS when the status is the expected one and the controller still reads.
@@ -227,19 +206,19 @@ static enum test_status judge(struct nvme_ctrl *c, const struct nvme_namespace *
 	struct nvme_status_info got;
 	uint16_t status;
 
-	b->completed = nvme_raw_command(c, b->qid, &b->sqe, &b->map, &status);
+	b->completed = send_bad_command(c, b, &status);
 	if (!b->completed)
-		return outcome(TEST_FAIL, why, cap, "%s: no completion: %s", b->name, c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "%s: no completion: %s", b->name, c->failure);
 	nvme_status_decode(status, &got);
 	bool usable = still_usable(c, ns);
 	bool ok = got.code == b->expected && usable;
 
 	report_bad_command(c, b, &got, usable, ok);
 	if (got.code != b->expected)
-		return outcome(TEST_FAIL, why, cap, "%s: expected status 0x%03x %s, got 0x%03x %s",
+		return test_outcome(TEST_FAIL, why, cap, "%s: expected status 0x%03x %s, got 0x%03x %s",
 			       b->name, b->expected, nvme_status_name(b->expected), got.code, got.name);
 	if (!usable)
-		return outcome(TEST_FAIL, why, cap, "%s: refused as expected, but the read after failed: %s",
+		return test_outcome(TEST_FAIL, why, cap, "%s: refused as expected, but the read after failed: %s",
 			       b->name, c->failure);
 	return TEST_PASS;
 }
@@ -247,7 +226,7 @@ static enum test_status judge(struct nvme_ctrl *c, const struct nvme_namespace *
 /* Maps a page-aligned buffer of map_bytes for the device to write into; NULL reason on success. */
 static const char *map_target(struct nvme_ctrl *c, size_t map_bytes, struct bad_command *b)
 {
-	uint8_t *buf = alloc_page_aligned(map_bytes, &b->buffer);
+	uint8_t *buf = test_alloc_buffer(map_bytes, 0, &b->buffer);
 
 	if (!buf)
 		return "no memory for the target buffer";
@@ -275,16 +254,16 @@ static enum test_status case_prp_misaligned(struct nvme_ctrl *c, const struct nv
 	struct bad_command b = { .name = "prp-misaligned", .qid = NVME_IO_QID,
 				 .expected = NVME_SC_INVALID_PRP_OFFSET,
 				 .bytes = NEGATIVE_PRP_PAGES * PAGE_SIZE };
-	uint64_t blocks = b.bytes / ns->id.lba_size;
+	uint64_t blocks = b.bytes / nvme_io_block_bytes(ns);
 	const char *problem;
 
 	if (blocks == 0 || blocks > ns->id.nsze)
-		return outcome(TEST_SKIP, why, cap, "nsid %" PRIu32 " smaller than %u pages",
+		return test_outcome(TEST_SKIP, why, cap, "nsid %" PRIu32 " smaller than %u pages",
 			       ns->nsid, NEGATIVE_PRP_PAGES);
 	problem = map_target(c, NEGATIVE_PRP_MAP_PAGES * PAGE_SIZE, &b);
 	if (problem) {
 		free(b.buffer);
-		return outcome(TEST_FAIL, why, cap, "%s: %s", b.name, problem);
+		return test_outcome(TEST_FAIL, why, cap, "%s: %s", b.name, problem);
 	}
 	/* Two pages: PRP2 is a direct data pointer, which must have offset 0. */
 	struct nvme_prp prp = { .prp1 = b.map.dev,
@@ -297,10 +276,10 @@ static enum test_status case_prp_misaligned(struct nvme_ctrl *c, const struct nv
 	return s;
 }
 
-enum test_status test_nvme_negative_prp_misaligned(struct test_ctx *ctx)
-{
-	return run_case(ctx, case_prp_misaligned, "refused a misaligned PRP2 with Invalid PRP Offset");
-}
+const struct nvme_negative_case nvme_negative_prp_misaligned = {
+	case_prp_misaligned,
+	"refused a misaligned PRP2 with Invalid PRP Offset"
+};
 
 /* ---------------------------------------------------------------- above MDTS */
 
@@ -327,19 +306,19 @@ static enum test_status case_mdts(struct nvme_ctrl *c, const struct nvme_namespa
 	struct nvme_prp prp;
 
 	if (c->id.mdts == 0)
-		return outcome(TEST_SKIP, why, cap, "MDTS 0: the controller sets no transfer limit");
+		return test_outcome(TEST_SKIP, why, cap, "MDTS 0: the controller sets no transfer limit");
 	b.limit = nvme_mdts_bytes(c->id.mdts, c->mps_min_bytes);
-	uint64_t blocks = b.limit / ns->id.lba_size + 1; /* one block too many */
+	uint64_t blocks = b.limit / nvme_io_block_bytes(ns) + 1; /* one block too many */
 	size_t list_count;
 
-	b.bytes = blocks * ns->id.lba_size;
+	b.bytes = blocks * nvme_io_block_bytes(ns);
 	list_count = (size_t)nvme_prp_list_pages_needed(0, b.bytes, c->page_size);
 	if (blocks > NVME_MAX_BLOCKS_PER_RW || blocks > ns->id.nsze ||
 	    list_count > NEGATIVE_LIST_PAGES_MAX)
-		return outcome(TEST_SKIP, why, cap, "%" PRIu64 " blocks (one above MDTS) do not fit "
+		return test_outcome(TEST_SKIP, why, cap, "%" PRIu64 " blocks (one above MDTS) do not fit "
 			       "nsid %" PRIu32 " or one command", blocks, ns->nsid);
 	if (!alloc_lists(c, list_count, &lists, pages))
-		return outcome(TEST_FAIL, why, cap, "mdts: no PRP list pages");
+		return test_outcome(TEST_FAIL, why, cap, "mdts: no PRP list pages");
 	const char *problem = map_target(c, (size_t)b.bytes, &b);
 	/* Valid PRPs for the whole length: only the size is wrong. */
 	enum nvme_prp_error e = problem ? NVME_PRP_OK :
@@ -350,7 +329,7 @@ static enum test_status case_mdts(struct nvme_ctrl *c, const struct nvme_namespa
 			dma_unmap(&c->dma, &b.map);
 		free(b.buffer);
 		dma_free_coherent(&c->dma, &lists);
-		return outcome(TEST_FAIL, why, cap, "mdts: %s", problem ? problem : nvme_prp_error_name(e));
+		return test_outcome(TEST_FAIL, why, cap, "mdts: %s", problem ? problem : nvme_prp_error_name(e));
 	}
 	nvme_cmd_read(&b.sqe, ns->nsid, 0, (uint32_t)blocks, &prp);
 	enum test_status s = judge(c, ns, &b, why, cap);
@@ -361,10 +340,10 @@ static enum test_status case_mdts(struct nvme_ctrl *c, const struct nvme_namespa
 	return s;
 }
 
-enum test_status test_nvme_negative_mdts(struct test_ctx *ctx)
-{
-	return run_case(ctx, case_mdts, "refused a read one block above MDTS with Invalid Field");
-}
+const struct nvme_negative_case nvme_negative_mdts = {
+	case_mdts,
+	"refused a read one block above MDTS with Invalid Field"
+};
 
 /* ---------------------------------------------------------------- invalid NSID */
 
@@ -376,23 +355,19 @@ static enum test_status case_bad_nsid(struct nvme_ctrl *c, const struct nvme_nam
 				 .bytes = NVME_IDENTIFY_DATA_SIZE, .limit_key = "nn", .limit = c->id.nn };
 	/* Valid NSIDs are 1..NN; NN + 1 never is (0 if that would be the broadcast NSID). */
 	uint32_t nsid = c->id.nn < NVME_NSID_BROADCAST - 1 ? c->id.nn + 1 : 0;
-	const char *problem = map_target(c, NVME_IDENTIFY_DATA_SIZE, &b);
-	struct nvme_prp prp;
+	struct nvme_prp none = { 0 };
 
-	if (problem) {
-		free(b.buffer);
-		return outcome(TEST_FAIL, why, cap, "%s: %s", b.name, problem);
-	}
-	nvme_prp_build(b.map.dev, NVME_IDENTIFY_DATA_SIZE, c->page_size, NULL, 0, &prp, NULL);
-	nvme_cmd_identify(&b.sqe, NVME_CNS_NAMESPACE, nsid, &prp);
+	b.engine_data = test_alloc_buffer(NVME_IDENTIFY_DATA_SIZE, 0, &b.buffer);
+	if (!b.engine_data)
+		return test_outcome(TEST_FAIL, why, cap, "%s: no memory for the target buffer", b.name);
+	nvme_cmd_identify(&b.sqe, NVME_CNS_NAMESPACE, nsid, &none);
 	enum test_status s = judge(c, ns, &b, why, cap);
 
 	release_target(&b);
 	return s;
 }
 
-enum test_status test_nvme_negative_bad_nsid(struct test_ctx *ctx)
-{
-	return run_case(ctx, case_bad_nsid,
-			"refused Identify Namespace for NSID NN+1 with Invalid Namespace or Format");
-}
+const struct nvme_negative_case nvme_negative_bad_nsid = {
+	case_bad_nsid,
+	"refused Identify Namespace for NSID NN+1 with Invalid Namespace or Format"
+};

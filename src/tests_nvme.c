@@ -8,15 +8,15 @@
 #include "tests_nvme.h"
 
 #include "dma.h"
-#include "dma_iommu.h"
-#include "nvme.h"
+#include "nvme_classify.h"
+#include "nvme_read.h"
 #include "pci.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"
+#include "tests_common.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,90 +28,6 @@
 #define READ_MDTS_MULTIPLE    2u   /* the MDTS read spans this many full commands ... */
 #define READ_MDTS_EXTRA       3u   /* ... plus a few blocks, so the last one is short */
 #define READ_MDTS_SLBA        2u
-
-struct tally {
-	unsigned controllers;
-	unsigned failed;
-	unsigned skipped;
-	char first_failure[TEST_REASON_MAX];
-};
-
-static void tally_fail(struct tally *t, const char *bdf, const char *what)
-{
-	if (t->failed++ == 0)
-		snprintf(t->first_failure, sizeof(t->first_failure), "%s %s", bdf, what);
-}
-
-static enum test_status tally_result(struct test_ctx *ctx, const struct tally *t, const char *done)
-{
-	if (t->failed)
-		return test_fail(ctx, "%u of %u controllers failed; first: %s", t->failed,
-				 t->controllers, t->first_failure);
-	if (t->skipped == t->controllers)
-		return test_skip(ctx, "%s", t->first_failure[0] ? t->first_failure : "nothing to test");
-	return test_pass(ctx, "%u controllers %s", t->controllers - t->skipped, done);
-}
-
-static bool controllers_present(struct test_ctx *ctx, enum test_status *status)
-{
-	if (nvme_probe() > 0)
-		return true;
-	*status = test_skip(ctx, "no NVMe controller (PCI class 01/08/02) found");
-	return false;
-}
-
-/*
- * Whether the lifecycle runs on `backend` under the dma= option; *ops gets
- * the backend.  Bounce runs unless dma=iommu; remapping runs unless
- * dma=bounce, and only once verified (dma=iommu makes "unavailable" a FAIL).
- */
-static bool backend_usable(struct test_ctx *ctx, enum nvme_test_backend backend,
-			   const struct dma_backend_ops **ops, enum test_status *status)
-{
-	struct dma_selection sel;
-	enum dma_mode mode = runner_options()->dma;
-	const char *why;
-
-	dma_select_backend(mode, &sel);
-	if (backend == NVME_TEST_BOUNCE) {
-		*ops = &dma_bounce_ops;
-		if (mode != DMA_IOMMU)
-			return true;
-		*status = test_skip(ctx, "dma=iommu selects the remapping backend only");
-		return false;
-	}
-	*ops = &dma_iommu_ops;
-	if (mode == DMA_BOUNCE) {
-		*status = test_skip(ctx, "dma=bounce forces the bounce-buffer backend");
-		return false;
-	}
-	if (dma_iommu_verified(&why))
-		return true;
-	*status = mode == DMA_IOMMU ? test_fail(ctx, "dma=iommu but remapping is unavailable: %s", why)
-				    : test_skip(ctx, "remapping unavailable: %s", why);
-	return false;
-}
-
-/* Common prologue of the lifecycle tests; false with *status set when the test cannot run. */
-static bool lifecycle_prologue(struct test_ctx *ctx, enum nvme_test_backend backend,
-			       const struct dma_backend_ops **ops, enum test_status *status)
-{
-	return controllers_present(ctx, status) && backend_usable(ctx, backend, ops, status);
-}
-
-bool nvme_test_prologue(struct test_ctx *ctx, enum nvme_test_backend backend,
-			const struct dma_backend_ops **ops, enum test_status *status)
-{
-	return lifecycle_prologue(ctx, backend, ops, status);
-}
-
-static const struct nvme_namespace *first_usable(const struct nvme_ctrl *c)
-{
-	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable)
-			return &c->ns[i];
-	return NULL;
-}
 
 /* ================================================================ pci */
 
@@ -135,55 +51,74 @@ enum test_status test_pci_enumerate(struct test_ctx *ctx)
 			 (unsigned long)count, bridges, nvme, bad_caps, pci_access_name());
 }
 
+/* ================================================================ lifecycle rows */
+
+/* What a lifecycle row hands each controller: the backend it runs on. */
+struct lifecycle_job {
+	const struct dma_backend_ops *ops;
+};
+
+/* Runs `fn` on every controller with the row's backend (ctx->arg), after the common checks. */
+static enum test_status lifecycle_row(struct test_ctx *ctx, const struct test_backend *backend,
+				      test_controller_fn fn, const char *done)
+{
+	struct lifecycle_job job;
+	enum test_status status;
+
+	if (!test_nvme_prologue(ctx, backend, &job.ops, &status))
+		return status;
+	return test_each_controller(ctx, fn, &job, done);
+}
+
+static enum test_status bring_up(struct nvme_ctrl *c, const struct dma_backend_ops *ops,
+				 enum nvme_stage stage, char *why, size_t cap)
+{
+	if (!nvme_bring_up(c, ops, stage))
+		return test_outcome(TEST_FAIL, why, cap, "%s", c->failure);
+	return TEST_PASS;
+}
+
 /* ================================================================ bring-up tests */
 
-static enum test_status bring_all_up(struct test_ctx *ctx, const struct dma_backend_ops *ops,
-				     enum nvme_stage stage, const char *done)
+static enum test_status bind_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
 {
-	struct tally t = { 0 };
+	const struct lifecycle_job *j = job;
 
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-
-		t.controllers++;
-		if (!nvme_bring_up(c, ops, stage))
-			tally_fail(&t, c->bdf, c->failure);
-	}
-	return tally_result(ctx, &t, done);
+	return bring_up(c, j->ops, NVME_STAGE_BOUND, why, cap);
 }
 
-enum test_status test_nvme_bind(struct test_ctx *ctx, enum nvme_test_backend backend)
+enum test_status test_nvme_bind(struct test_ctx *ctx)
 {
-	const struct dma_backend_ops *ops;
-	enum test_status status;
-
-	if (!lifecycle_prologue(ctx, backend, &ops, &status))
-		return status;
-	return bring_all_up(ctx, ops, NVME_STAGE_BOUND, "reset, enabled and ready");
+	return lifecycle_row(ctx, ctx->arg, bind_one, "reset, enabled and ready");
 }
 
-enum test_status test_nvme_identify(struct test_ctx *ctx, enum nvme_test_backend backend)
+static enum test_status identify_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
 {
-	const struct dma_backend_ops *ops;
-	enum test_status status;
-	struct tally t = { 0 };
+	const struct lifecycle_job *j = job;
 
-	if (!lifecycle_prologue(ctx, backend, &ops, &status))
-		return status;
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-		char why[TEST_REASON_MAX];
+	if (bring_up(c, j->ops, NVME_STAGE_IDENTIFIED, why, cap) != TEST_PASS)
+		return TEST_FAIL;
+	if (c->ns_unusable)
+		return test_outcome(TEST_FAIL, why, cap, "%" PRIu32 " namespaces with malformed identify data",
+				    c->ns_unusable);
+	return TEST_PASS;
+}
 
-		t.controllers++;
-		if (!nvme_bring_up(c, ops, NVME_STAGE_IDENTIFIED)) {
-			tally_fail(&t, c->bdf, c->failure);
-		} else if (c->ns_unusable) {
-			snprintf(why, sizeof(why), "%" PRIu32 " namespaces with malformed identify data",
-				 c->ns_unusable);
-			tally_fail(&t, c->bdf, why);
-		}
-	}
-	return tally_result(ctx, &t, "identified (controller, active namespaces, each namespace)");
+enum test_status test_nvme_identify(struct test_ctx *ctx)
+{
+	return lifecycle_row(ctx, ctx->arg, identify_one,
+			     "identified (controller, active namespaces, each namespace)");
+}
+
+/* Without any usable backend the ids alone are classified (no model number). */
+static enum test_status classify_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
+{
+	const struct lifecycle_job *j = job;
+	const struct dma_backend_ops *ops = c->dma.ops ? c->dma.ops : j->ops;
+	enum test_status status = ops ? bring_up(c, ops, NVME_STAGE_IDENTIFIED, why, cap) : TEST_PASS;
+
+	nvme_report_classification(c);
+	return status;
 }
 
 /* Classification is backend-neutral: it uses whatever the dma= policy selects. */
@@ -191,45 +126,24 @@ enum test_status test_nvme_classify(struct test_ctx *ctx)
 {
 	enum test_status status;
 	struct dma_selection sel;
-	struct tally t = { 0 };
+	struct lifecycle_job job;
 
-	if (!controllers_present(ctx, &status))
+	if (!test_controllers_present(ctx, &status))
 		return status;
 	dma_select_backend(runner_options()->dma, &sel);
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-		const struct dma_backend_ops *ops = c->dma.ops ? c->dma.ops : sel.ops;
-
-		t.controllers++;
-		/* Without any usable backend the ids alone are classified (no model number). */
-		if (ops && !nvme_bring_up(c, ops, NVME_STAGE_IDENTIFIED))
-			tally_fail(&t, c->bdf, c->failure);
-		nvme_report_classification(c);
-	}
-	return tally_result(ctx, &t, "classified by PCI class, described by ids and model");
+	job.ops = sel.ops;
+	return test_each_controller(ctx, classify_one, &job,
+				    "classified by PCI class, described by ids and model");
 }
 
 /* ================================================================ reads */
-
-/* A buffer of `bytes` whose start sits `offset` bytes into a page. */
-static uint8_t *alloc_offset_buffer(size_t bytes, size_t offset, void **to_free)
-{
-	uint8_t *raw = malloc(bytes + PAGE_SIZE + offset);
-
-	*to_free = raw;
-	if (!raw)
-		return NULL;
-	uintptr_t aligned = ((uintptr_t)raw + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
-
-	return (uint8_t *)(aligned + offset);
-}
 
 static bool read_range(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
 		       uint64_t blocks, size_t offset, uint32_t chunk, const char *purpose,
 		       struct nvme_read_stats *st)
 {
 	void *to_free;
-	uint8_t *buf = alloc_offset_buffer((size_t)(blocks * ns->id.lba_size), offset, &to_free);
+	uint8_t *buf = test_alloc_buffer((size_t)(blocks * nvme_io_block_bytes(ns)), offset, &to_free);
 	bool ok = buf && nvme_read_chunked(c, ns, slba, blocks, buf, chunk, purpose, st);
 
 	free(to_free);
@@ -243,48 +157,39 @@ static uint64_t clamp_blocks(const struct nvme_namespace *ns, uint64_t slba, uin
 	return want < ns->id.nsze - slba ? want : ns->id.nsze - slba;
 }
 
-/* Records why a read check failed; always returns false. */
-static bool read_failed(char *why, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool read_failed(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 /* Start and last LBA: the first blocks, and the very last block (64-bit LBAs). */
-static bool read_edges(struct nvme_ctrl *c, const struct nvme_namespace *ns, char *why, size_t cap)
+static enum test_status read_edges(struct nvme_ctrl *c, const struct nvme_namespace *ns, char *why,
+				   size_t cap)
 {
 	struct nvme_read_stats st;
 	uint64_t last;
 
 	if (!read_range(c, ns, 0, clamp_blocks(ns, 0, READ_FIRST_BLOCKS), 0, 0, "first-blocks", &st))
-		return read_failed(why, cap, "nsid %" PRIu32 " first blocks: %s", ns->nsid, c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " first blocks: %s", ns->nsid,
+				    c->failure);
 	nvme_last_lba(ns->id.nsze, &last);
 	if (!read_range(c, ns, last, 1, 0, 0, "last-lba", &st))
-		return read_failed(why, cap, "nsid %" PRIu32 " last LBA: %s", ns->nsid, c->failure);
-	return true;
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " last LBA: %s", ns->nsid,
+				    c->failure);
+	return TEST_PASS;
 }
 
 /* Several pages at a non-zero LBA from a buffer with a PRP1 offset: PRP2 points to a list. */
-static bool read_prp_list(struct nvme_ctrl *c, const struct nvme_namespace *ns, char *why,
-			  size_t cap)
+static enum test_status read_prp_list(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+				      char *why, size_t cap)
 {
-	uint32_t lba = ns->id.lba_size;
-	uint64_t want = (READ_LIST_DATA_PAGES * PAGE_SIZE + lba - 1) / lba + 1;
+	uint32_t block = nvme_io_block_bytes(ns);
+	uint64_t want = (READ_LIST_DATA_PAGES * PAGE_SIZE + block - 1) / block + 1;
 	uint64_t blocks = clamp_blocks(ns, READ_LIST_SLBA, want);
 	struct nvme_read_stats st;
 
 	if (blocks < want)
-		return read_failed(why, cap, "nsid %" PRIu32 " too small for the PRP-list read", ns->nsid);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " too small for the PRP-list read",
+				    ns->nsid);
 	if (!read_range(c, ns, READ_LIST_SLBA, blocks, READ_LIST_OFFSET, 0, "prp-list", &st))
-		return read_failed(why, cap, "nsid %" PRIu32 " PRP-list read: %s", ns->nsid, c->failure);
-	return true;
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " PRP-list read: %s", ns->nsid,
+				    c->failure);
+	return TEST_PASS;
 }
 
 /*
@@ -292,108 +197,90 @@ static bool read_prp_list(struct nvme_ctrl *c, const struct nvme_namespace *ns, 
  * the same range again in page-sized commands (many in flight): both must
  * give the same CRC.
  */
-static bool read_split(struct nvme_ctrl *c, const struct nvme_namespace *ns, char *why, size_t cap)
+static enum test_status read_split(struct nvme_ctrl *c, const struct nvme_namespace *ns, char *why,
+				   size_t cap)
 {
-	uint32_t lba = ns->id.lba_size;
-	uint32_t max = nvme_max_blocks_per_cmd(c->id.mdts, c->mps_min_bytes, lba, c->max_transfer_bytes);
+	uint32_t block = nvme_io_block_bytes(ns);
+	uint32_t max = nvme_max_blocks_per_cmd(c->id.mdts, c->mps_min_bytes, block,
+					       c->max_transfer_bytes);
 	uint64_t want = (uint64_t)READ_MDTS_MULTIPLE * max + READ_MDTS_EXTRA;
 	uint64_t blocks = clamp_blocks(ns, READ_MDTS_SLBA, want);
-	uint32_t page_blocks = lba >= PAGE_SIZE ? 1 : PAGE_SIZE / lba;
+	uint32_t page_blocks = block >= PAGE_SIZE ? 1 : PAGE_SIZE / block;
 	struct nvme_read_stats big, small;
 
 	if (blocks < want)
-		return read_failed(why, cap, "nsid %" PRIu32 " too small for the MDTS split read",
-				ns->nsid);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " too small for the MDTS split read",
+				    ns->nsid);
 	if (!read_range(c, ns, READ_MDTS_SLBA, blocks, 0, 0, "mdts-split", &big))
-		return read_failed(why, cap, "nsid %" PRIu32 " MDTS split read: %s", ns->nsid,
-				c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " MDTS split read: %s", ns->nsid,
+				    c->failure);
 	uint32_t expected = (uint32_t)((blocks + max - 1) / max);
 
 	if (big.commands != expected)
-		return read_failed(why, cap, "nsid %" PRIu32 " split into %" PRIu32 " commands, expected %"
-				PRIu32, ns->nsid, big.commands, expected);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " split into %" PRIu32
+				    " commands, expected %" PRIu32, ns->nsid, big.commands, expected);
 	if (!read_range(c, ns, READ_MDTS_SLBA, blocks, 0, page_blocks, "queue-depth", &small))
-		return read_failed(why, cap, "nsid %" PRIu32 " queue-depth read: %s", ns->nsid,
-				c->failure);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " queue-depth read: %s", ns->nsid,
+				    c->failure);
 	if (small.crc32 != big.crc32)
-		return read_failed(why, cap, "nsid %" PRIu32 " crc32 0x%08" PRIx32 " vs 0x%08" PRIx32
-				" for the same range", ns->nsid, big.crc32, small.crc32);
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " crc32 0x%08" PRIx32 " vs 0x%08"
+				    PRIx32 " for the same range", ns->nsid, big.crc32, small.crc32);
 	if (small.max_in_flight < 2)
-		return read_failed(why, cap, "nsid %" PRIu32 " never had two commands in flight",
-				ns->nsid);
-	return true;
+		return test_outcome(TEST_FAIL, why, cap, "nsid %" PRIu32 " never had two commands in flight",
+				    ns->nsid);
+	return TEST_PASS;
 }
 
-static bool read_namespace(struct nvme_ctrl *c, const struct nvme_namespace *ns, char *why,
-			   size_t cap)
+static enum test_status read_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
 {
-	return read_edges(c, ns, why, cap) && read_prp_list(c, ns, why, cap) &&
-	       read_split(c, ns, why, cap);
-}
-
-enum test_status test_nvme_read(struct test_ctx *ctx, enum nvme_test_backend backend)
-{
-	const struct dma_backend_ops *ops;
-	enum test_status status;
-	struct tally t = { 0 };
+	const struct lifecycle_job *j = job;
 	unsigned namespaces = 0;
 
-	if (!lifecycle_prologue(ctx, backend, &ops, &status))
-		return status;
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-		char why[TEST_REASON_MAX] = "";
+	if (bring_up(c, j->ops, NVME_STAGE_IO_READY, why, cap) != TEST_PASS)
+		return TEST_FAIL;
+	for (size_t n = 0; n < c->ns_count; n++) {
+		const struct nvme_namespace *ns = &c->ns[n];
 
-		t.controllers++;
-		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY)) {
-			tally_fail(&t, c->bdf, c->failure);
+		if (!ns->usable)
 			continue;
-		}
-		for (size_t n = 0; n < c->ns_count; n++) {
-			if (!c->ns[n].usable)
-				continue;
-			namespaces++;
-			if (!read_namespace(c, &c->ns[n], why, sizeof(why))) {
-				tally_fail(&t, c->bdf, why);
-				break;
-			}
-		}
+		namespaces++;
+		if (read_edges(c, ns, why, cap) != TEST_PASS || read_prp_list(c, ns, why, cap) != TEST_PASS ||
+		    read_split(c, ns, why, cap) != TEST_PASS)
+			return TEST_FAIL;
 	}
-	if (!t.failed && namespaces == 0)
-		return test_skip(ctx, "no usable namespace on %u controllers", t.controllers);
-	return tally_result(ctx, &t, "read (first blocks, last LBA, PRP list, MDTS split, queue depth)");
+	if (namespaces == 0)
+		return test_outcome(TEST_SKIP, why, cap, "no usable namespace");
+	return TEST_PASS;
+}
+
+enum test_status test_nvme_read(struct test_ctx *ctx)
+{
+	return lifecycle_row(ctx, ctx->arg, read_one,
+			     "read (first blocks, last LBA, PRP list, MDTS split, queue depth)");
 }
 
 /* ================================================================ interrupts */
 
-enum test_status test_nvme_irq(struct test_ctx *ctx, enum nvme_test_backend backend)
+static enum test_status irq_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
 {
-	const struct dma_backend_ops *ops;
-	enum test_status status;
-	struct tally t = { 0 };
+	const struct lifecycle_job *j = job;
+	const struct nvme_namespace *ns;
 
-	if (!lifecycle_prologue(ctx, backend, &ops, &status))
-		return status;
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-		const struct nvme_namespace *ns;
+	if (bring_up(c, j->ops, NVME_STAGE_IO_READY, why, cap) != TEST_PASS)
+		return TEST_FAIL;
+	ns = test_first_namespace(c);
+	if (!ns)
+		return test_outcome(TEST_SKIP, why, cap, "no usable namespace to read from");
+	if (c->irq_mode != NVME_IRQ_MSIX)
+		return test_outcome(TEST_SKIP, why, cap, "%s", c->irq_reason);
+	if (!nvme_prove_interrupt(c, ns))
+		return test_outcome(TEST_FAIL, why, cap, "%s", c->failure);
+	return TEST_PASS;
+}
 
-		t.controllers++;
-		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY)) {
-			tally_fail(&t, c->bdf, c->failure);
-			continue;
-		}
-		ns = first_usable(c);
-		if (c->irq_mode != NVME_IRQ_MSIX || !ns) {
-			t.skipped++;
-			snprintf(t.first_failure, sizeof(t.first_failure), "%s: %s", c->bdf,
-				 ns ? c->irq_reason : "no usable namespace to read from");
-			continue;
-		}
-		if (!nvme_prove_interrupt(c, ns))
-			tally_fail(&t, c->bdf, c->failure);
-	}
-	return tally_result(ctx, &t, "delivered an MSI-X interrupt for a completion");
+enum test_status test_nvme_irq(struct test_ctx *ctx)
+{
+	return lifecycle_row(ctx, ctx->arg, irq_one, "delivered an MSI-X interrupt for a completion");
 }
 
 /* ================================================================ DMA audit */
@@ -429,58 +316,47 @@ static bool exercise_bounce(struct nvme_ctrl *c)
 		return true;
 	if (!nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IO_READY))
 		return false;
-	ns = first_usable(c);
+	ns = test_first_namespace(c);
 	return !ns || read_range(c, ns, 0, clamp_blocks(ns, 0, READ_FIRST_BLOCKS), 0, 0,
 				 "audit-exercise", &st);
 }
 
+static enum test_status audit_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
+{
+	struct dma_audit_report a;
+
+	(void)job;
+	if (!exercise_bounce(c))
+		return test_outcome(TEST_FAIL, why, cap, "%s", c->failure);
+	dma_audit(&c->dma, &a);
+	report_audit(c, &a);
+	if (!a.ok)
+		return test_outcome(TEST_FAIL, why, cap, "audit: %s", a.reason);
+	if (a.checks == 0)
+		return test_outcome(TEST_FAIL, why, cap, "audit: no post-command check ever ran");
+	return TEST_PASS;
+}
+
 enum test_status test_dma_audit_bounce(struct test_ctx *ctx)
 {
-	enum test_status status;
-	struct tally t = { 0 };
-
-	const struct dma_backend_ops *ops;
-
-	if (!lifecycle_prologue(ctx, NVME_TEST_BOUNCE, &ops, &status))
-		return status;
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
-		struct dma_audit_report a;
-		char why[TEST_REASON_MAX];
-
-		t.controllers++;
-		if (!exercise_bounce(c)) {
-			tally_fail(&t, c->bdf, c->failure);
-			continue;
-		}
-		dma_audit(&c->dma, &a);
-		report_audit(c, &a);
-		if (!a.ok) {
-			snprintf(why, sizeof(why), "audit: %s", a.reason);
-			tally_fail(&t, c->bdf, why);
-		} else if (a.checks == 0) {
-			tally_fail(&t, c->bdf, "audit: no post-command check ever ran");
-		}
-	}
-	return tally_result(ctx, &t, "audited: every address in the pool, none aliased, canaries intact");
+	return lifecycle_row(ctx, &test_backend_bounce, audit_one,
+			     "audited: every address in the pool, none aliased, canaries intact");
 }
 
 /* ================================================================ shutdown */
 
-enum test_status test_nvme_shutdown(struct test_ctx *ctx, enum nvme_test_backend backend)
+static enum test_status shutdown_one(struct nvme_ctrl *c, void *job, char *why, size_t cap)
 {
-	const struct dma_backend_ops *ops;
-	enum test_status status;
-	struct tally t = { 0 };
+	const struct lifecycle_job *j = job;
 
-	if (!lifecycle_prologue(ctx, backend, &ops, &status))
-		return status;
-	for (size_t i = 0; nvme_controller(i); i++) {
-		struct nvme_ctrl *c = nvme_controller(i);
+	if (bring_up(c, j->ops, NVME_STAGE_IO_READY, why, cap) != TEST_PASS)
+		return TEST_FAIL;
+	if (!nvme_shutdown(c))
+		return test_outcome(TEST_FAIL, why, cap, "%s", c->failure);
+	return TEST_PASS;
+}
 
-		t.controllers++;
-		if (!nvme_bring_up(c, ops, NVME_STAGE_IO_READY) || !nvme_shutdown(c))
-			tally_fail(&t, c->bdf, c->failure);
-	}
-	return tally_result(ctx, &t, "shut down normally (CC.SHN, SHST complete)");
+enum test_status test_nvme_shutdown(struct test_ctx *ctx)
+{
+	return lifecycle_row(ctx, ctx->arg, shutdown_one, "shut down normally (CC.SHN, SHST complete)");
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "time_units.h" /* US_PER_S, US_PER_MS */
+
 void time_init(void);
 /* Microseconds since time_init(). */
 uint64_t time_now_us(void);

@@ -25,9 +25,9 @@ import os
 import re
 import sys
 
-import proofcheck
-import prooflog
-import qmatrix
+from proofboot import proofcheck
+from proofboot import prooflog
+from proofboot import qmatrix
 
 MONITOR_NAME = "proofboot"          # the monitor's name is the results' definition
 LAVA_DEFINITION = "lava"            # LAVA's own pipeline results

@@ -33,7 +33,7 @@ import sys
 import urllib.parse
 
 import lavacheck
-import qmatrix
+from proofboot import qmatrix
 
 DEVICE_TYPE = "qemu"
 ARCH = "amd64"

@@ -33,8 +33,8 @@ import statistics
 import sys
 import time
 
-import prooflog
-import qmatrix
+from proofboot import prooflog
+from proofboot import qmatrix
 
 DEFAULT_OUT = os.path.join(qmatrix.REPO_ROOT, "build", "soak")
 RUNS_FILE = "runs.jsonl"

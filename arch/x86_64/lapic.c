@@ -7,7 +7,6 @@
 
 /* How long the LAPIC timer is counted against the TSC to learn its rate. */
 #define LAPIC_CALIBRATION_US 10000
-#define US_PER_S 1000000ull
 
 static uint64_t lapic_base;
 

@@ -29,7 +29,6 @@
 #define CALIBRATION_US 5000ull
 #define CALIBRATION_WINDOWS 5
 #define PPM 1000000ull
-#define US_PER_S 1000000ull
 /* A PIT that never counts down (absent) must not hang the boot. */
 #define CALIBRATION_SPIN_LIMIT 100000000ull
 /* Used, and labelled as such, only when the PIT does not respond. */

@@ -17,8 +17,8 @@
 
 /* Cells start at `addr` (identity mapped), one row every `pitch` bytes, `cols` wide. */
 void vga_text_init(uint64_t addr, uint32_t pitch, unsigned cols);
-/* Inverse: dark text on a light background (the status row). */
-void vga_text_draw(unsigned col, unsigned row, char c, bool inverse);
+/* screen_attr: a screen_text.h attribute; status: the status row (colour as background). */
+void vga_text_draw(unsigned col, unsigned row, char c, unsigned char screen_attr, bool status);
 void vga_text_cursor(unsigned col, unsigned row);
 
 #endif

@@ -1,9 +1,9 @@
 /* The read benchmark's grid and rates; see bench_grid.h. */
 #include "bench_grid.h"
 
-#include <stdbool.h>
+#include "time_units.h"
 
-#define US_PER_S UINT64_C(1000000)
+#include <stdbool.h>
 
 static const char *const depth_labels[BENCH_GRID_DEPTHS] = { "1", "32", "max" };
 

@@ -10,6 +10,9 @@
 #define MB2_MMAP_ENTRY_MIN 24
 #define MB2_RSDP_V1_LEN 20
 #define MB2_FB_MIN_SIZE 31
+/* Body offsets of the framebuffer tag (after addr, pitch, width, height, bpp, type, reserved). */
+#define MB2_FB_BODY_COLOR_INFO 24
+#define MB2_FB_RGB_INFO_LEN 6
 #define MB2_EFI64_SIZE 16
 
 struct tag_view {
@@ -112,6 +115,12 @@ static void parse_framebuffer(const struct tag_view *t, struct mb2_info *out)
 		.bpp = t->body[20],
 		.type = t->body[21],
 	};
+	if (out->fb.type == MB2_FB_TYPE_RGB &&
+	    t->body_len >= MB2_FB_BODY_COLOR_INFO + MB2_FB_RGB_INFO_LEN) {
+		const uint8_t *c = t->body + MB2_FB_BODY_COLOR_INFO;
+		out->fb.rgb = (struct mb2_rgb_layout){ c[0], c[1], c[2], c[3], c[4], c[5] };
+		out->fb.has_rgb_layout = true;
+	}
 	out->has_framebuffer = true;
 }
 

@@ -38,10 +38,22 @@ struct mb2_region {
 	uint32_t type;
 };
 
+/* framebuffer_type of the multiboot2 framebuffer tag (spec 3.6.12). */
+#define MB2_FB_TYPE_INDEXED 0
+#define MB2_FB_TYPE_RGB 1
+#define MB2_FB_TYPE_EGA_TEXT 2
+
+/* Where each colour's bits sit in a direct-RGB pixel (framebuffer type 1). */
+struct mb2_rgb_layout {
+	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
 struct mb2_framebuffer {
 	uint64_t addr;
 	uint32_t pitch, width, height;
 	uint8_t bpp, type;
+	bool has_rgb_layout; /* the tag carried the colour fields (direct RGB only) */
+	struct mb2_rgb_layout rgb;
 };
 
 struct mb2_problem {

@@ -28,6 +28,8 @@ void options_defaults(struct options *o)
 	o->dma = DMA_AUTO;
 	o->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
 	o->bench_bytes = OPTIONS_BENCH_BYTES_DEFAULT;
+	console_spec_default(&o->console);
+	strcpy(o->console_text, "all");
 }
 
 const char *options_dma_name(enum dma_mode mode)
@@ -147,6 +149,18 @@ static bool parse_bench_bytes(struct options *o, const char *value, size_t len)
 	return true;
 }
 
+static bool parse_console(struct options *o, const char *value, size_t len)
+{
+	struct console_spec spec;
+
+	if (len >= sizeof(o->console_text) || !console_spec_parse(value, len, &spec))
+		return false;
+	o->console = spec;
+	memcpy(o->console_text, value, len);
+	o->console_text[len] = '\0';
+	return true;
+}
+
 static bool parse_tests(struct options *o, const char *value, size_t len)
 {
 	if (len == 0 || len >= sizeof(o->tests))
@@ -175,6 +189,7 @@ static const struct option_key option_keys[] = {
 	{ "end", parse_end, "end-must-be-auto-halt-reboot-or-poweroff" },
 	{ "write", parse_write, "write-must-be-serial:nsid" },
 	{ "bench_bytes", parse_bench_bytes, "bench_bytes-must-be-1-to-64G-with-optional-K-M-G" },
+	{ "console", parse_console, "console-must-be-all-spcr-com1-to-com4-mmio:0xADDR-or-mmio32:0xADDR-comma-separated" },
 };
 
 static bool apply_word(struct options *o, const char *word, size_t len)

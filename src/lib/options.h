@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "console_spec.h"
+
 enum dma_mode { DMA_AUTO, DMA_BOUNCE, DMA_IOMMU };
 /* What happens after the verdict: auto = QEMU exit code when under QEMU, else halt. */
 enum end_action { END_AUTO, END_HALT, END_REBOOT, END_POWEROFF };
@@ -23,6 +25,7 @@ enum end_action { END_AUTO, END_HALT, END_REBOOT, END_POWEROFF };
 /* Bytes each benchmark point reads at most (it also stops after 1 s): bench_bytes=N[K|M|G]. */
 #define OPTIONS_BENCH_BYTES_DEFAULT (UINT64_C(64) << 20)
 #define OPTIONS_BENCH_BYTES_MAX (UINT64_C(64) << 30)
+#define OPTIONS_CONSOLE_MAX 64
 
 struct option_error {
 	char token[64]; /* the offending word, cut to fit */
@@ -38,6 +41,8 @@ struct options {
 	char write_serial[OPTIONS_SERIAL_MAX + 1];
 	unsigned write_nsid; /* 0 = no write target: the firmware only reads */
 	uint64_t bench_bytes; /* per benchmark point */
+	struct console_spec console;           /* which UARTs carry the log */
+	char console_text[OPTIONS_CONSOLE_MAX]; /* the console= value as given ("all") */
 	struct option_error errors[OPTIONS_MAX_ERRORS];
 	unsigned error_count;
 };

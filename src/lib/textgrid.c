@@ -55,6 +55,10 @@ static void scroll(struct textgrid *g)
 
 	memmove(g->cells, g->cells + shift, text - shift);
 	memset(g->cells + text - shift, ' ', shift);
+	if (g->attrs) {
+		memmove(g->attrs, g->attrs + shift, text - shift);
+		memset(g->attrs + text - shift, 0, shift);
+	}
 	g->row -= g->scroll_rows;
 	mark_dirty(g, 0, text);
 }
@@ -98,6 +102,8 @@ static void put(struct textgrid *g, char c)
 		next_row(g);
 	size_t at = (size_t)g->row * g->cols + g->col;
 	g->cells[at] = c;
+	if (g->attrs)
+		g->attrs[at] = g->attr;
 	mark_dirty(g, at, at + 1);
 	g->col++;
 	remember(g, c);
@@ -150,7 +156,35 @@ void textgrid_set_status(struct textgrid *g, const char *text, size_t len)
 	size_t n = len < g->cols ? len : g->cols;
 	memcpy(g->cells + start, text, n);
 	memset(g->cells + start + n, ' ', g->cols - n);
+	if (g->attrs)
+		memset(g->attrs + start, g->status_attr, g->cols);
 	mark_dirty(g, start, start + g->cols);
+}
+
+void textgrid_use_attrs(struct textgrid *g, unsigned char *attrs)
+{
+	g->attrs = attrs;
+	if (!attrs || !g->cells)
+		return;
+	memset(attrs, 0, cell_count(g));
+	mark_dirty(g, 0, cell_count(g));
+}
+
+void textgrid_set_attr(struct textgrid *g, unsigned char attr)
+{
+	g->attr = attr;
+}
+
+void textgrid_set_status_attr(struct textgrid *g, unsigned char attr)
+{
+	g->status_attr = attr;
+}
+
+unsigned char textgrid_attr_at(const struct textgrid *g, unsigned col, unsigned row)
+{
+	if (!g->attrs || !g->cells || col >= g->cols || row >= g->rows + (g->has_status ? 1u : 0u))
+		return 0;
+	return g->attrs[(size_t)row * g->cols + col];
 }
 
 char textgrid_at(const struct textgrid *g, unsigned col, unsigned row)

@@ -31,6 +31,9 @@ struct textgrid {
 	char *line;           /* the first `cols` characters of the current line */
 	unsigned line_len;
 	size_t dirty_first, dirty_end; /* cells changed since the last take; empty when equal */
+	unsigned char *attrs; /* optional: one attribute (colour) per cell, NULL = none */
+	unsigned char attr;   /* given to the characters written from now on */
+	unsigned char status_attr;
 };
 
 /* Bytes of `cells` storage textgrid_init needs for a screen of cols x screen_rows. */
@@ -45,6 +48,18 @@ size_t textgrid_cells_size(unsigned cols, unsigned screen_rows);
  */
 bool textgrid_init(struct textgrid *g, char *cells, char *line, unsigned cols,
 		   unsigned screen_rows, unsigned scroll_rows, const char *pin_prefix);
+
+/*
+ * Gives the grid per-cell attributes (storage of textgrid_cells_size bytes,
+ * set to 0 and all dirty): characters take the current attribute, the
+ * status row the status attribute.  Attribute 0 is the plain default.
+ */
+void textgrid_use_attrs(struct textgrid *g, unsigned char *attrs);
+void textgrid_set_attr(struct textgrid *g, unsigned char attr);
+/* Takes effect at the next textgrid_set_status (or pinned line). */
+void textgrid_set_status_attr(struct textgrid *g, unsigned char attr);
+/* The attribute at (col, row); 0 without attribute storage. */
+unsigned char textgrid_attr_at(const struct textgrid *g, unsigned col, unsigned row);
 
 /* Appends text: printable ASCII, '\n', '\r', '\t', '\b'; anything else is shown as TEXTGRID_REPLACEMENT. */
 void textgrid_write(struct textgrid *g, const char *buf, size_t len);

@@ -5,7 +5,7 @@
 #   make unit-san     host unit tests under AddressSanitizer + UBSan
 #   make fuzz-check   every harness over its seed corpus and regression inputs
 #   make fuzz         fuzz every harness FUZZ_SECONDS (default 60) each; table
-#   make fuzz-proof-roundtrip   C escapes through tools/prooflog.py's decoder
+#   make fuzz-proof-roundtrip   C escapes through python/proofboot/prooflog.py's decoder
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
@@ -73,7 +73,7 @@ fuzz: $(FUZZ_BINS)
 		--seconds $(FUZZ_SECONDS) $(or $(FUZZ_HARNESS),$(FUZZ_NAMES))
 
 # The proof-line round trip: escapes made by the C writer (src/lib/proof.c)
-# decoded by the Python parser (tools/prooflog.py).
+# decoded by the Python parser (python/proofboot/prooflog.py).
 PROOF_DUMP := $(FUZZ_DIR)/proof-dump
 
 $(PROOF_DUMP): tests/fuzz/proof_dump.c src/lib/proof.c src/lib/proof.h | deps

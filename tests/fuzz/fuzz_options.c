@@ -22,6 +22,7 @@ struct model {
 	unsigned write_nsid;
 	uint64_t bench_bytes;
 	char tests[OPTIONS_TESTS_MAX];
+	char console[OPTIONS_CONSOLE_MAX];
 	unsigned errors;
 	char tokens[OPTIONS_MAX_ERRORS][64];
 };
@@ -115,6 +116,44 @@ static bool model_tests(struct model *m, const char *v, size_t n)
 	return true;
 }
 
+/* One console= item: all, spcr, com1-4, mmio:0x<1-16 hex, not all zero>, mmio32:0x<...>. */
+static bool model_console_item(const char *v, size_t n, unsigned *mmio)
+{
+	if (word_is(v, n, "all") || word_is(v, n, "spcr"))
+		return true;
+	if (n == 4 && memcmp(v, "com", 3) == 0 && v[3] >= '1' && v[3] <= '4')
+		return true;
+	size_t p = n > 7 && memcmp(v, "mmio32:", 7) == 0 ? 7 : n > 5 && memcmp(v, "mmio:", 5) == 0 ? 5 : 0;
+	if (p == 0 || n - p < 3 || n - p > 18 || v[p] != '0' || v[p + 1] != 'x')
+		return false;
+	bool nonzero = false;
+	for (size_t i = p + 2; i < n; i++) {
+		if (!isxdigit((unsigned char)v[i]))
+			return false;
+		nonzero |= v[i] != '0';
+	}
+	return nonzero && ++*mmio <= 2;
+}
+
+static bool model_console(struct model *m, const char *v, size_t n)
+{
+	unsigned mmio = 0;
+	size_t start = 0;
+
+	if (n == 0 || n >= sizeof(m->console))
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && v[i] != ',')
+			continue;
+		if (!model_console_item(v + start, i - start, &mmio))
+			return false;
+		start = i + 1;
+	}
+	memcpy(m->console, v, n);
+	m->console[n] = '\0';
+	return true;
+}
+
 static bool model_word(struct model *m, const char *w, size_t n)
 {
 	const char *eq = memchr(w, '=', n);
@@ -148,6 +187,8 @@ static bool model_word(struct model *m, const char *w, size_t n)
 		return model_timeout(m, v, vn);
 	if (word_is(w, k, "tests"))
 		return model_tests(m, v, vn);
+	if (word_is(w, k, "console"))
+		return model_console(m, v, vn);
 	return false;
 }
 
@@ -158,6 +199,7 @@ static void model_parse(struct model *m, const char *text)
 	m->end = END_AUTO;
 	m->bench_bytes = OPTIONS_BENCH_BYTES_DEFAULT;
 	m->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
+	strcpy(m->console, "all");
 	for (const char *at = text;;) {
 		at += strspn(at, WS);
 		if (!*at)
@@ -208,6 +250,7 @@ static void check_options(const char *text)
 	FUZZ_CHECK(o.dma == m.dma);
 	FUZZ_CHECK(o.end == m.end);
 	FUZZ_CHECK(o.bench_bytes == m.bench_bytes);
+	FUZZ_CHECK(strcmp(o.console_text, m.console) == 0);
 	FUZZ_CHECK(o.bench_bytes >= 1 && o.bench_bytes <= OPTIONS_BENCH_BYTES_MAX);
 	FUZZ_CHECK(o.write_nsid == m.write_nsid);
 	FUZZ_CHECK(fuzz_terminated(o.write_serial, sizeof(o.write_serial)));

@@ -1,4 +1,4 @@
-"""Round trip of proof values: C writer (src/lib/proof.c) -> Python reader (tools/prooflog.py).
+"""Round trip of proof values: C writer (src/lib/proof.c) -> Python reader (python/proofboot/prooflog.py).
 
 The values are the proof harness's seed corpus, its regression inputs, the
 corpus `make fuzz` grew (build/fuzz/corpus/proof, when present) and
@@ -14,9 +14,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "python"))
 
-import prooflog  # noqa: E402
+from proofboot import prooflog  # noqa: E402
 
 CORPUS_DIRS = [os.path.join(HERE, "corpus", "proof"), os.path.join(HERE, "regressions", "proof"),
                os.path.join(ROOT, "build", "fuzz", "corpus", "proof")]

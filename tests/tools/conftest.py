@@ -1,4 +1,5 @@
-"""Shared fixtures for the host tool tests; puts tools/ and this directory on sys.path."""
+"""Shared fixtures for the host tool tests; puts tools/, the package (python/) and this
+directory on sys.path."""
 import os
 import sys
 
@@ -9,7 +10,9 @@ TOOLS = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir, "tools"))
 sys.path.insert(0, TOOLS)
 sys.path.insert(0, HERE)
 
-import diskimage  # noqa: E402
+import proofboot_path  # noqa: E402,F401  (python/ first; old module names are aliases)
+
+from proofboot import diskimage  # noqa: E402
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 
 Reads the command line tools/matrix builds, writes a plausible console log to
 the -chardev file, and exits like isa-debug-exit would.  FAKE_QEMU_MODE picks
-the behaviour: pass (default), fail, hang, crash, error, badcrc.  For every
+the behaviour: pass (default), fail, hang, crash, killed (SIGKILL after the
+first lines), error, badcrc.  For every
 NVMe namespace it "reads" LBAs 0-7 from the image named in -drive and prints
 the real crc32 (or status 0x0281 when a blkdebug config is attached).
 With -D FILE (tools/matrix --witness) it also writes a trace in QEMU's log
@@ -11,6 +12,7 @@ format: the console as serial_write events and each read's READ command;
 mode stray adds a device write to physical address 0 during the read.
 """
 import os
+import signal
 import sys
 import time
 import zlib
@@ -85,6 +87,10 @@ def main(argv):
     if mode == "fail":
         status, reason = "FAIL", "forced%20by%20fake"
     out.append("test: result name=boot.options status=PASS duration_us=3 reason=")
+    if mode == "killed":
+        with open(log_path, "w") as f:
+            f.write("\r\n".join(out) + "\r\n")
+        os.kill(os.getpid(), signal.SIGKILL)
     if mode in ("hang", "crash"):
         with open(log_path, "w") as f:
             f.write("\r\n".join(out) + "\r\n")

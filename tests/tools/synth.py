@@ -1,5 +1,5 @@
 """Synthetic proofboot console logs for the tests."""
-import diskimage
+from proofboot import diskimage
 
 GRUB_NOISE = [
     "\x1b[2J\x1b[H",

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-import prooflog
+from proofboot import prooflog
 from bench import grid, guest, measure, report, runs, synth
 
 POINTS = [(4096, 1), (4096, 32), (4096, "max"), (131072, 1), (524288, "max")]

@@ -1,4 +1,4 @@
-"""tools/diskimage.py and tools/mkdisk: deterministic, per-LBA distinct, sparse images."""
+"""python/proofboot/diskimage.py and tools/mkdisk: deterministic, per-LBA distinct, sparse images."""
 import os
 import subprocess
 import sys
@@ -6,9 +6,9 @@ import zlib
 
 import pytest
 
-import diskimage
+from proofboot import diskimage
 
-MKDISK = os.path.join(os.path.dirname(diskimage.__file__), "mkdisk")
+MKDISK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "mkdisk")
 MIB = 1 << 20
 
 

@@ -6,9 +6,9 @@ log with the documented Nitro EBS lines passes, the QEMU-shaped equivalent
 """
 import os
 
-import proofcheck
-import prooflog
-import qmatrix
+from proofboot import proofcheck
+from proofboot import prooflog
+from proofboot import qmatrix
 import synth
 
 NITRO = os.path.join(qmatrix.REPO_ROOT, "tests", "lab", "aws-nitro-ebs.toml")

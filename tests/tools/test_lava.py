@@ -19,8 +19,8 @@ import pytest
 
 import lavacheck
 import lavajob
-import proofcheck
-import qmatrix
+from proofboot import proofcheck
+from proofboot import qmatrix
 import synth
 
 try:

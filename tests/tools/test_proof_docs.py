@@ -45,3 +45,32 @@ def test_every_literal_proof_line_is_documented():
 def test_the_scan_would_notice_an_undocumented_line():
     assert not documented("`nvme: read bdf=`", "nvme", "reads")
     assert documented("`nvme: read bdf=<bdf>`", "nvme", "read")
+
+
+# Functions whose string-literal argument becomes an `nvme: read ... purpose=` value.
+PURPOSE_CALL = re.compile(r'\b(?:nvme_read|nvme_read_chunked|read_range|read_block|blocked_read)'
+                          r'\([^;{]*?"([a-z0-9-]+)"', re.S)
+
+
+def read_purposes():
+    found = set()
+    for name in os.listdir(os.path.join(REPO, "src")):
+        if name.endswith(".c"):
+            with open(os.path.join(REPO, "src", name), encoding="utf-8") as f:
+                found.update(PURPOSE_CALL.findall(f.read()))
+    return found
+
+
+def test_every_read_purpose_is_documented():
+    """Users filter reads by purpose (the deliberately blocked ones have dma_faults=1)."""
+    with open(DOC, encoding="utf-8") as f:
+        row = next(line for line in f if line.startswith("| purpose |"))
+    purposes = read_purposes()
+    assert {"first-blocks", "iommu-blocked", "iommu-revoke-unmapped"} <= purposes, purposes
+    missing = sorted(p for p in purposes if f"`{p}`" not in row)
+    assert missing == [], "purpose= values missing from the nvme: read table: " + ", ".join(missing)
+
+
+def test_the_python_package_knows_the_deliberately_blocked_purposes():
+    from proofboot import runs
+    assert set(runs.DELIBERATE_FAULT_PURPOSES) <= read_purposes()

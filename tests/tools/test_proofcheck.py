@@ -1,16 +1,16 @@
-"""tools/proofcheck.py and tools/check-log: built-in checks, expectations, CLI."""
+"""python/proofboot/proofcheck.py and tools/check-log: built-in checks, expectations, CLI."""
 import os
 import subprocess
 import sys
 
 import pytest
 
-import diskimage
-import prooflog
-import proofcheck
+from proofboot import diskimage
+from proofboot import prooflog
+from proofboot import proofcheck
 from synth import as_log, proof_lines, read_line
 
-CHECK_LOG = os.path.join(os.path.dirname(proofcheck.__file__), "check-log")
+CHECK_LOG = os.path.join(prooflog.repo.ROOT, "tools", "check-log")
 SUBS = frozenset(prooflog.BUILTIN_SUBSYSTEMS)
 
 
@@ -412,7 +412,7 @@ def test_check_log_cli_corrupted_log(tmp_path, disk):
     assert f"{log}:{crc_index + 1}: error: nvme read crc32=0x{good_crc ^ 0x10:08x} but " \
            f"disk.img LBAs [8, 16) have crc32=0x{good_crc:08x}" in out
     assert f"{log}: error: no 'proofboot: verdict' line" in out
-    assert "FAIL" in out.splitlines()[-1]
+    assert "verdict none: 2 error(s)" in out.splitlines()[-1]
 
 
 def test_check_log_cli_expect_and_usage_errors(tmp_path):
@@ -440,3 +440,47 @@ def test_check_log_cli_disk_map(tmp_path, disk):
     code, out = run_check_log(str(log), "--disk-map", str(dmap), "-q")
     assert code == 1 and "crc32=0x00000001 but disk.img LBAs [2, 5)" in out
     assert "check-log:" not in out          # -q: errors only
+
+
+# ------------------------------------------------------------- console ports
+
+SERIAL_LINE = "console: serial ports=com1,com2 selection=all selection_applied=true spcr=none"
+
+
+def env_line(console):
+    return ("proofboot: environment boot=bios bootloader=GRUB memory_regions=1 memory_usable_bytes=1 "
+            "heap_bytes=1 rsdp=acpi1 framebuffer=false qemu_fw_cfg=true dma=auto tests=default "
+            f"timeout_s=30 end=auto option_errors=0 console={console}")
+
+
+def test_console_line_agrees_with_environment():
+    assert check(proof_lines(extra=[SERIAL_LINE, env_line("com1,com2")])).ok
+
+
+def test_console_environment_disagreement_is_an_error():
+    report = check(proof_lines(extra=[SERIAL_LINE, env_line("com1")]))
+    only_error(report, "environment console=com1 but 'console: serial'")
+
+
+def test_console_line_twice_or_without_ports_is_an_error():
+    only_error(check(proof_lines(extra=[SERIAL_LINE, SERIAL_LINE])), "more than one 'console: serial'")
+    empty = SERIAL_LINE.replace("ports=com1,com2", "ports=")
+    only_error(check(proof_lines(extra=[empty])), "names no port")
+
+
+# ------------------------------------------------------------- boot loader errors
+
+def test_grub_errors_are_the_reason_when_no_proof_line_arrived():
+    text = ("\x1b[2J  Booting `proofboot (dma=auto)'\r\n\r\n"
+            "error: premature end of file /boot/proofboot.elf.\r\n"
+            "grub: cannot start proofboot.elf (error: above); powering off\r\n")
+    report = proofcheck.check_log(prooflog.parse_text(text, SUBS))
+    _, msg = only_error(report, "no 'proofboot: verdict' line")
+    assert "the boot loader reported: line 3: error: premature end of file" in msg
+
+
+def test_grub_errors_are_not_blamed_once_the_firmware_ran():
+    lines = proof_lines()[:-1]
+    report = check(lines)  # GRUB_NOISE holds "error: no suitable video mode found."
+    _, msg = only_error(report, "no 'proofboot: verdict' line")
+    assert "boot loader" not in msg

@@ -1,12 +1,12 @@
-"""tools/prooflog.py: proof-line grammar, console noise, subsystem list."""
+"""python/proofboot/prooflog.py: proof-line grammar, console noise, subsystem list."""
 import os
 
 import pytest
 
-import prooflog
+from proofboot import prooflog
 from synth import GRUB_NOISE, as_log, proof_lines
 
-DOC = os.path.join(os.path.dirname(prooflog.__file__), os.pardir, "docs", "proof-lines.md")
+DOC = prooflog.DEFAULT_DOC
 SUBS = frozenset(prooflog.BUILTIN_SUBSYSTEMS)
 
 
@@ -18,7 +18,7 @@ def test_builtin_subsystems_match_the_doc():
     with open(DOC, encoding="utf-8") as f:
         documented = prooflog.subsystems_from_doc(f.read())
     assert sorted(documented) == sorted(prooflog.BUILTIN_SUBSYSTEMS), \
-        "update BUILTIN_SUBSYSTEMS in tools/prooflog.py to match docs/proof-lines.md"
+        "update BUILTIN_SUBSYSTEMS in python/proofboot/prooflog.py to match docs/proof-lines.md"
 
 
 def test_load_subsystems_reads_the_doc_by_default():

@@ -1,4 +1,4 @@
-"""tools/qmatrix.py, tools/reports.py: matrix file, QEMU command line, runner, TAP/JUnit.
+"""python/proofboot/qmatrix.py, python/proofboot/reports.py: matrix file, QEMU command line, runner, TAP/JUnit.
 
 The runner tests use tests/tools/fake_qemu.py instead of QEMU, so they are fast
 and need no ISO.
@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import qmatrix
-import reports
+from proofboot import qmatrix
+from proofboot import reports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_QEMU = os.path.join(HERE, "fake_qemu.py")
@@ -117,6 +117,10 @@ def test_the_real_matrix_loads_and_covers_issue_5():
     ('[[config]]\nname = "a"\n[[config.nvme]]\nserial="s"\nsize="4K"\n'
      '[[config.nvme]]\nserial="s"\nsize="4K"\n', "duplicate controller serial"),
     ('not toml [', "test"),
+    ('[[config]]\nname = "a"\nboot = "floppy"\n', "boot must be one of cdrom, pxe"),
+    ('[[config]]\nname = "a"\nconsole_port = 5\n', "console_port must be 1 to 4"),
+    ('[[config]]\nname = "a"\nconsole_port = true\n', "console_port must be 1 to 4"),
+    ('[[config]]\nname = "a"\nacpi_tables = 3\n', "acpi_tables: must be a string"),
 ])
 def test_matrix_errors(text, message):
     with pytest.raises(qmatrix.MatrixError, match=message):
@@ -142,6 +146,30 @@ def test_command_line_for_plain_config(tmp_path):
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         "-chardev", f"file,id=console,path={p.log}", "-serial", "chardev:console",
         "-cdrom", "/iso/pb.iso", "-boot", "d", "-net", "none", "-s"]
+
+
+def one_config(text):
+    return qmatrix.load_matrix_text('[[config]]\nname = "c"\n' + text, HERE, "test")[0]
+
+
+@pytest.mark.parametrize("firmware, bootfile", [("bios", "boot/grub/i386-pc/core.0"),
+                                                ("uefi", "boot/grub/x86_64-efi/core.efi")])
+def test_command_line_pxe_boots_the_netboot_tree_without_a_cd(tmp_path, firmware, bootfile):
+    config = one_config(f'boot = "pxe"\nfirmware = "{firmware}"\n')
+    cmd = qmatrix.build_command(config, "/out/pb.iso", paths(tmp_path, "c"))
+    assert "-cdrom" not in cmd
+    assert cmd[cmd.index("-netdev") + 1] == f"user,id=pxe0,tftp=/out/netboot,bootfile={bootfile}"
+    assert cmd[cmd.index("-boot") + 1] == "n"
+    assert "e1000,netdev=pxe0" in cmd
+
+
+def test_command_line_console_port_and_acpi_tables(tmp_path):
+    p = paths(tmp_path, "c")
+    config = one_config('console_port = 3\nacpi_tables = ["spcr.bin"]\n')
+    cmd = qmatrix.build_command(config, "/iso/pb.iso", p)
+    serial = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-serial"]
+    assert serial == ["null", "null", "chardev:console"]
+    assert cmd[cmd.index("-acpitable") + 1] == f"file={os.path.join(HERE, 'spcr.bin')}"
 
 
 def test_command_line_nvme_iommu_and_comma_escaping(tmp_path):

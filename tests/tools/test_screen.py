@@ -10,7 +10,13 @@ back through QMP.
 
 Either way the decoded screen must show the verdict line, pinned in the
 status row, and the bottom of the scrolling area must be exactly the end of
-the serial log (wrapped at the screen width): the screen mirrors the console.
+the serial log as the screen renders it for people (wrapped at the screen
+width): `test: result` lines as `[STATUS] name (N ms): reason` with the reason
+percent-decoded, and before a FAIL verdict the failed tests again under a
+`---- N test(s) FAILED ----` title (src/lib/screen_text.c; the model is
+screen_text() below). A FAIL run must show its FAIL rows in red, PASS rows in
+green and the status row on a red background: read from the VGA attribute
+bytes and from the screendump's pixels.
 Needs build/proofboot.iso (or $PROOFBOOT_ISO), qemu-system-x86_64, and OVMF for
 the UEFI case; skips with the reason otherwise.
 """
@@ -24,7 +30,7 @@ import time
 import pytest
 
 import pf2font
-import prooflog
+from proofboot import prooflog
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 ISO = os.environ.get("PROOFBOOT_ISO", os.path.join(REPO, "build", "proofboot.iso"))
@@ -33,14 +39,19 @@ OVMF = "/usr/share/ovmf/OVMF.fd"
 QEMU = "qemu-system-x86_64"
 # A short, stable run: the verdict is PASS on any QEMU, and the firmware halts
 # (no isa-debug-exit device either) so the verdict stays on screen.
-OPTIONS = "tests=boot.*,end=halt"
+OPTIONS = "tests=boot.* end=halt"  # two words: a comma would make end=halt a tests= glob
+# The deliberate page fault: a FAIL among PASSes, for the colours.
+FAIL_OPTIONS = "tests=boot.*,cpu.fault end=halt"
 VERDICT = "proofboot: verdict status=PASS"
+FAIL_VERDICT = "proofboot: verdict status=FAIL"
+# src/console.c FAILURES_KEPT: failed tests repeated above the verdict.
+FAILURES_KEPT = 6
+# VGA attribute bytes the firmware uses (arch/x86_64/vga.c).
+VGA_ATTR_PASS, VGA_ATTR_FAIL, VGA_ATTR_STATUS_FAIL = 0x0A, 0x0C, 0x40
 UEFI_XRES, UEFI_YRES = 800, 600
 BOOT_TIMEOUT_S = 40
 SCREEN_SETTLE_S = 3
 GLYPH_W, GLYPH_H = pf2font.CELL_WIDTH, pf2font.CELL_HEIGHT
-# A pixel is lit when its channels sum above half of full white.
-LIT_THRESHOLD = 3 * 255 // 2
 # VGA text cells: rows below this show no ink when the cell is a space (the
 # hardware cursor, an underline at the bottom of one cell, is excluded).
 VGA_CURSOR_FREE_ROWS = 12
@@ -114,15 +125,75 @@ def read_ppm(path):
     return width, height, pixels
 
 
-def lit(pixels, width, x, y):
+def pixel(pixels, width, x, y):
     i = (y * width + x) * 3
-    return pixels[i] + pixels[i + 1] + pixels[i + 2] > LIT_THRESHOLD
+    return pixels[i], pixels[i + 1], pixels[i + 2]
+
+
+def cell_ink(pixels, width, x0, y0, w, h, rows=None):
+    """(paper colour, {(x, y): ink colour}) of one character cell.
+
+    Paper is the cell's most common colour (every glyph covers less than half
+    its cell), so text reads the same on black and on a coloured status row."""
+    colours = {}
+    for y in (rows if rows is not None else range(h)):
+        for x in range(w):
+            colours[(x, y)] = pixel(pixels, width, x0 + x, y0 + y)
+    counts = {}
+    for c in colours.values():
+        counts[c] = counts.get(c, 0) + 1
+    paper = max(counts, key=counts.get)
+    return paper, {xy: c for xy, c in colours.items() if c != paper}
+
+
+def dominant(colour):
+    """'red', 'green', 'yellow', 'white', 'black' or 'other' for an RGB triple."""
+    r, g, b = colour
+    if max(colour) < 64:
+        return "black"
+    if r > 2 * max(g, b, 1):
+        return "red"
+    if g > 2 * max(r, b, 1):
+        return "green"
+    if r > 2 * b and g > 2 * b and abs(r - g) < 64:
+        return "yellow"
+    if min(colour) > 160:
+        return "white"
+    return "other"
 
 
 def firmware_output(log_text):
     """What the firmware wrote, from its first line on (BIOS/GRUB chatter dropped)."""
     text = log_text.replace("\r\n", "\n")
     return text[text.rindex("proofboot: start"):]
+
+
+def render_line(line):
+    """One console line as src/lib/screen_text.c shows it: (text, is a FAIL result)."""
+    if not line.startswith("test: result "):
+        return line, False
+    f = prooflog.parse_line(line).fields
+    text = f"[{f['status']}] {f['name']} ({int(f['duration_us']) // 1000} ms)"
+    if f.get("reason"):
+        text += f": {f['reason']}"
+    return text, f["status"] == "FAIL"
+
+
+def screen_text(output):
+    """The serial output as the screen shows it (the failed tests again above the verdict)."""
+    shown, failures = [], []
+    for line in output.split("\n"):
+        text, failed = render_line(line)
+        if failed:
+            failures.append(text)
+        if line.startswith("proofboot: verdict ") and failures:
+            kept = failures[-FAILURES_KEPT:]
+            shown.append(f"---- {len(failures)} test(s) FAILED ----" if len(kept) == len(failures) else
+                         f"---- {len(failures)} test(s) FAILED (last {len(kept)} below; all in the "
+                         "serial log) ----")
+            shown += kept
+        shown.append(text)
+    return "\n".join(shown)
 
 
 def wrap(text, cols):
@@ -139,13 +210,13 @@ def wrap(text, cols):
 class Machine:
     """One QEMU run with a VGA display, serial log file, QMP socket, no exit device."""
 
-    def __init__(self, tmp_path, uefi):
+    def __init__(self, tmp_path, uefi, options=OPTIONS):
         self.dir = tmp_path
         self.log = tmp_path / "serial.log"
         qmp_path = str(tmp_path / "qmp.sock")
         cmd = [QEMU, "-M", "q35", "-m", "256M", "-display", "none", "-no-reboot", "-cdrom", ISO, "-boot", "d",
                "-serial", f"file:{self.log}", "-qmp", f"unix:{qmp_path},server=on,wait=off",
-               "-fw_cfg", f"name=opt/proofboot/cmdline,string={OPTIONS.replace(',', ',,')}"]
+               "-fw_cfg", f"name=opt/proofboot/cmdline,string={options.replace(',', ',,')}"]
         if uefi:
             # GRUB picks the display's preferred (EDID) mode: a small one makes the run scroll.
             cmd += ["-bios", OVMF, "-vga", "none", "-device", f"VGA,xres={UEFI_XRES},yres={UEFI_YRES}"]
@@ -197,7 +268,8 @@ class Machine:
 
 @pytest.fixture
 def machine(tmp_path, request):
-    m = Machine(tmp_path, uefi=request.param == "uefi")
+    firmware, _, run = request.param.partition("-")
+    m = Machine(tmp_path, uefi=firmware == "uefi", options=FAIL_OPTIONS if run == "fail" else OPTIONS)
     yield m
     m.stop()
 
@@ -209,44 +281,58 @@ def screen_line(log_text):
     return lines[0].fields
 
 
-def read_vga_text(m, info):
-    """(rows of text, cell -> has_char) from VGA text memory."""
+def read_vga_cells(m, info):
+    """(rows of text, rows of attribute bytes) from VGA text memory."""
     cols, height, pitch = int(info["cols"]), int(info["height"]), int(info["pitch"])
     mem = m.memory(int(info["addr"], 16), pitch * height)
-    return [bytes(mem[r * pitch + 2 * c] for c in range(cols)).decode("latin-1")
-            for r in range(height)]
+    text = [bytes(mem[r * pitch + 2 * c] for c in range(cols)).decode("latin-1") for r in range(height)]
+    attrs = [[mem[r * pitch + 2 * c + 1] for c in range(cols)] for r in range(height)]
+    return text, attrs
+
+
+def read_vga_text(m, info):
+    return read_vga_cells(m, info)[0]
 
 
 def check_vga_screendump(m, rows, status_row):
     """Every cell with a character shows ink in the screendump; every space shows none.
-
-    Ink is foreground colour: lit pixels, or dark ones in the inverse status row."""
+    Returns {row: (paper colour names, ink colour names)} for the colour checks."""
     width, height, pixels = m.screendump()
     cell_w, cell_h = width // len(rows[0]), height // len(rows)
     assert cell_h >= GLYPH_H and any(pixels), "screendump is blank"
+    colours = {}
     for r, text in enumerate(rows):
+        papers, inks = set(), set()
         for c, ch in enumerate(text):
             x0, y0 = c * cell_w, r * cell_h
             ys = range(cell_h) if ch != " " else range(VGA_CURSOR_FREE_ROWS)
-            ink = any(lit(pixels, width, x0 + x, y0 + y) != (r == status_row)
-                      for y in ys for x in range(cell_w))
-            assert ink == (ch != " "), f"screendump cell ({c},{r}) disagrees with text {ch!r}"
+            paper, ink = cell_ink(pixels, width, x0, y0, cell_w, cell_h, ys)
+            assert bool(ink) == (ch != " "), f"screendump cell ({c},{r}) disagrees with text {ch!r}"
+            papers.add(dominant(paper))
+            inks |= {dominant(i) for i in ink.values()}
+        colours[r] = (papers, inks)
+    return colours
 
 
-def decode_framebuffer(m, info, glyphs):
-    """Screen text decoded from the screendump by exact 8x16 glyph matching ('\\0' = no match)."""
+def decode_framebuffer(m, info, glyphs, colours=None):
+    """Screen text decoded from the screendump by exact 8x16 glyph matching ('\\0' = no match);
+    with `colours` (a dict), fills it as check_vga_screendump's result."""
     width, height, pixels = m.screendump()
     assert (width, height) == (int(info["width"]), int(info["height"])), "screendump size"
     cols, screen_rows = width // GLYPH_W, height // GLYPH_H
     rows = []
     for r in range(screen_rows):
-        text = []
+        text, papers, inks = [], set(), set()
         for c in range(cols):
-            cell = tuple(sum(0x80 >> x for x in range(GLYPH_W)
-                             if lit(pixels, width, c * GLYPH_W + x, r * GLYPH_H + y))
+            paper, ink = cell_ink(pixels, width, c * GLYPH_W, r * GLYPH_H, GLYPH_W, GLYPH_H)
+            cell = tuple(sum(0x80 >> x for x in range(GLYPH_W) if (x, y) in ink)
                          for y in range(GLYPH_H))
             text.append(glyphs.get(cell, "\0"))
+            papers.add(dominant(paper))
+            inks |= {dominant(i) for i in ink.values()}
         rows.append("".join(text))
+        if colours is not None:
+            colours[r] = (papers, inks)
     return rows
 
 
@@ -261,33 +347,49 @@ def font_glyphs():
     return glyphs
 
 
-def check_mirror(rows, text_rows, log_text):
+def check_mirror(rows, text_rows, log_text, verdict_prefix=VERDICT):
     """Status row = the verdict line; scrolling area bottom = end of the serial output."""
     cols = len(rows[0])
     verdict = next(line for line in firmware_output(log_text).split("\n")
                    if line.startswith("proofboot: verdict "))
-    assert verdict.startswith(VERDICT)
+    assert verdict.startswith(verdict_prefix)
     status = rows[text_rows]
     assert status.rstrip() == verdict[:cols], f"status row shows {status!r}"
     shown = rows[:text_rows]
     while shown and not shown[-1].strip():
         shown.pop()
-    output_rows = wrap(firmware_output(log_text), cols)
+    output_rows = wrap(screen_text(firmware_output(log_text)), cols)
     assert len(output_rows) > text_rows, "the run did not scroll: too little output to test it"
     expected = output_rows[-len(shown):]
     assert [s.rstrip() for s in shown] == [e.rstrip() for e in expected], \
         "screen:\n" + "\n".join(shown) + "\n--- expected (serial):\n" + "\n".join(expected)
-    assert shown[-1].startswith(VERDICT)
+    assert shown[-1].startswith(verdict_prefix)
 
 
-def decode_until_settled(decode, log_text):
+def decode_until_settled(decode, log_text, verdict_prefix=VERDICT):
     """The serial line lands before the screen catches up: retry briefly."""
     deadline = time.monotonic() + SCREEN_SETTLE_S
     while True:
         rows = decode()
-        if any(row.startswith(VERDICT) for row in rows) or time.monotonic() > deadline:
+        text = rows[0] if isinstance(rows, tuple) else rows
+        if any(row.startswith(verdict_prefix) for row in text) or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
+
+
+def check_fail_colours(rows, colours, status_row):
+    """FAIL rows red, PASS rows green, the status row black on red."""
+    fail_rows = [r for r, t in enumerate(rows) if t.startswith("[FAIL] ")]
+    pass_rows = [r for r, t in enumerate(rows) if t.startswith("[PASS] ")]
+    assert len(fail_rows) == 2, "the failed test, and again above the verdict:\n" + "\n".join(rows)
+    assert pass_rows, "no PASS row on screen"
+    for r in fail_rows:
+        assert colours[r][1] == {"red"}, f"row {r} {rows[r]!r} ink {colours[r]}"
+    for r in pass_rows:
+        assert colours[r][1] == {"green"}, f"row {r} {rows[r]!r} ink {colours[r]}"
+    assert colours[status_row][0] == {"red"} and colours[status_row][1] == {"black"}, \
+        f"status row {colours[status_row]}"
+    assert colours[0][0] == {"black"}, "plain rows are on black"
 
 
 @pytest.mark.parametrize("machine", ["bios"], indirect=True)
@@ -312,6 +414,46 @@ def test_uefi_framebuffer_shows_the_verdict(machine):
     assert not any("\0" in row for row in rows), "cells that match no glyph:\n" + \
         "\n".join(row.replace("\0", "#") for row in rows if "\0" in row)
     check_mirror(rows, int(info["rows"]), log_text)
+
+
+@pytest.mark.parametrize("machine", ["bios-fail"], indirect=True)
+def test_bios_fail_shows_in_colour_with_the_failures_above_the_verdict(machine):
+    log_text = machine.wait_for_verdict()
+    info = screen_line(log_text)
+    rows, attrs = decode_until_settled(lambda: read_vga_cells(machine, info), log_text, FAIL_VERDICT)
+    status_row = int(info["rows"])
+    check_mirror(rows, status_row, log_text, FAIL_VERDICT)
+    body = [r.rstrip() for r in rows[:status_row] if r.strip()]
+    assert body[-3].startswith("---- 1 test(s) FAILED ----") and body[-2].startswith("[FAIL] cpu.fault") \
+        and body[-1].startswith(FAIL_VERDICT), "\n".join(body[-4:])
+    for r, text in enumerate(rows):
+        if text.startswith("[FAIL] ") or text.startswith("[PASS] "):
+            want = VGA_ATTR_FAIL if text.startswith("[FAIL] ") else VGA_ATTR_PASS
+            assert set(attrs[r][:len(text.rstrip())]) == {want}, f"row {r} attributes {attrs[r][:8]}"
+    assert set(attrs[status_row]) == {VGA_ATTR_STATUS_FAIL}
+    check_fail_colours(rows, check_vga_screendump(machine, rows, status_row), status_row)
+
+
+@pytest.mark.skipif(not os.path.isfile(OVMF), reason=f"{OVMF} missing (Debian package ovmf)")
+@pytest.mark.parametrize("machine", ["uefi-fail"], indirect=True)
+def test_uefi_fail_shows_in_colour(machine):
+    log_text = machine.wait_for_verdict()
+    info = screen_line(log_text)
+    glyphs, colours = font_glyphs(), {}
+    rows = decode_until_settled(lambda: decode_framebuffer(machine, info, glyphs, colours),
+                                log_text, FAIL_VERDICT)
+    assert not any("\0" in row for row in rows)
+    check_mirror(rows, int(info["rows"]), log_text, FAIL_VERDICT)
+    check_fail_colours(rows, colours, int(info["rows"]))
+
+
+def test_screen_text_model():
+    out = screen_text("test: result name=a.b status=FAIL duration_us=12345 reason=no%20way\n"
+                      "test: result name=c status=PASS duration_us=7 reason=\n"
+                      "proofboot: verdict status=FAIL passed=1 failed=1 skipped=0")
+    assert out.split("\n") == ["[FAIL] a.b (12 ms): no way", "[PASS] c (0 ms)",
+                               "---- 1 test(s) FAILED ----", "[FAIL] a.b (12 ms): no way",
+                               "proofboot: verdict status=FAIL passed=1 failed=1 skipped=0"]
 
 
 def test_wrap_matches_the_textgrid():

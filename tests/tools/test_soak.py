@@ -8,7 +8,7 @@ import json
 import os
 import stat
 
-import prooflog
+from proofboot import prooflog
 import qsoak
 
 HERE = os.path.dirname(os.path.abspath(__file__))

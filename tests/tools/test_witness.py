@@ -1,4 +1,4 @@
-"""tools/witness.py: recorded console logs and QEMU traces, honest and with planted lies.
+"""proofboot.witness: recorded console logs and QEMU traces, honest and with planted lies.
 
 The fixtures in tests/tools/witness/ are real runs (see the README there),
 trimmed to the firmware's part of the trace.  Each planted lie edits the
@@ -11,12 +11,7 @@ import re
 
 import pytest
 
-import diskimage
-import prooflog
-import proofcheck
-import qmatrix
-import reports
-import witness
+from proofboot import diskimage, prooflog, proofcheck, qmatrix, reports, witness
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "witness")
 # The recorded runs' disk: tools/matrix made it from this spec (serial pb-wit, nsid 1).
@@ -290,3 +285,15 @@ def test_matrix_witness_needs_a_trace_backend(tmp_path):
                          "--qemu", str(tmp_path / "no-qemu"), "--witness",
                          "--out-dir", str(tmp_path / "o")])
     assert code == 2
+
+
+def test_a_trace_of_another_run_is_refused(disks):
+    rep = run(_log_text("bounce"), _trace_text("iommu"), disks)
+    assert any("not the same run" in m for m in messages(rep)), messages(rep)
+
+
+def test_console_mirrored_on_two_ports_is_read_once():
+    line = b"proofboot: start version=x schema=1 multiboot2=true"
+    events = "".join(f"serial_write write addr 0x00 val 0x{b:02x}\n" for b in line + line + b"\r\n\r\n")
+    timeline = witness.parse_trace(events)
+    assert [t for _, t in timeline.lines if t] == [line.decode()]

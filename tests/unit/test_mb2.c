@@ -197,7 +197,36 @@ UNIT_TEST(mb2_framebuffer_and_efi_tags)
 	CHECK_EQ(info.fb.width, 1024);
 	CHECK_EQ(info.fb.height, 768);
 	CHECK_EQ(info.fb.bpp, 32);
+	CHECK(!info.fb.has_rgb_layout); /* the tag stopped before the colour fields */
 	CHECK(info.efi);
+}
+
+UNIT_TEST(mb2_framebuffer_rgb_layout)
+{
+	static struct builder b;
+	static struct mb2_info info;
+	uint8_t fb[30] = { 0 };
+	/* OVMF's GOP as GRUB reports it: 8-bit fields, blue lowest (BGRX). */
+	static const uint8_t layout[6] = { 16, 8, 8, 8, 0, 8 };
+
+	begin(&b);
+	fb[20] = 32;
+	fb[21] = 1;
+	memcpy(fb + 24, layout, sizeof(layout));
+	add_tag(&b, MB2_INFO_TAG_FRAMEBUFFER, fb, sizeof(fb));
+	finish(&b);
+	CHECK(mb2_parse(b.buf, sizeof(b.buf), &info));
+	CHECK(info.fb.has_rgb_layout);
+	CHECK_EQ(info.fb.rgb.red_pos, 16);
+	CHECK_EQ(info.fb.rgb.green_size, 8);
+	CHECK_EQ(info.fb.rgb.blue_pos, 0);
+
+	fb[21] = 0; /* indexed colour: the same bytes are a palette description */
+	begin(&b);
+	add_tag(&b, MB2_INFO_TAG_FRAMEBUFFER, fb, sizeof(fb));
+	finish(&b);
+	CHECK(mb2_parse(b.buf, sizeof(b.buf), &info));
+	CHECK(!info.fb.has_rgb_layout);
 }
 
 UNIT_TEST(mb2_survives_random_garbage)

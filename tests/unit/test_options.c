@@ -1,4 +1,5 @@
 #include "unit.h"
+#include "options_tests.h"
 #include "options.h"
 
 UNIT_TEST(options_defaults_are_auto_and_default_timeout)
@@ -161,4 +162,28 @@ UNIT_TEST(options_bench_bytes_rejects_bad_values)
 	CHECK_STR(o.errors[7].token, "bench_bytes=-1");
 	/* Rejected values leave the default in place. */
 	CHECK_EQ(o.bench_bytes, OPTIONS_BENCH_BYTES_DEFAULT);
+}
+
+UNIT_TEST(options_test_glob_matching_no_test_is_an_error)
+{
+	static const char *const names[] = { "boot.options", "nvme.read.bounce", "cpu.fault" };
+	struct options o;
+
+	options_defaults(&o);
+	CHECK_EQ(options_check_test_globs(&o, names, 3), 0); /* empty list: the default set */
+	CHECK(options_parse(&o, "tests=nvme.*,cpu.fault,boot.opt?ons"));
+	CHECK_EQ(options_check_test_globs(&o, names, 3), 0);
+	CHECK_EQ(o.error_count, 0);
+
+	CHECK(options_parse(&o, "tests=nvme.raed.*,boot.*,xyz"));
+	CHECK_EQ(options_check_test_globs(&o, names, 3), 2);
+	CHECK_EQ(o.error_count, 2);
+	CHECK_STR(o.errors[0].token, "nvme.raed.*");
+	CHECK_STR(o.errors[0].reason, OPTIONS_GLOB_MATCHES_NO_TEST);
+	CHECK_STR(o.errors[1].token, "xyz");
+
+	options_defaults(&o);
+	CHECK(options_parse(&o, "tests=nvme.read"));   /* a prefix is not a match */
+	CHECK_EQ(options_check_test_globs(&o, names, 3), 1);
+	CHECK_EQ(options_check_test_globs(&o, names, 0), 1); /* an empty table matches nothing */
 }

@@ -21,7 +21,7 @@ import shutil
 import sys
 import time
 
-import diskimage
+from proofboot import diskimage
 from bench import grid as gridmod
 from bench import guest, measure, report, runs, synth
 

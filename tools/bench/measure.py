@@ -1,7 +1,7 @@
 """Parsers for the three sources of measurements.
 
 - proofboot: `bench: read ...` proof lines in the firmware console log (via
-  tools/prooflog.py), plus the firmware's boot-to-first-I/O line;
+  python/proofboot/prooflog.py), plus the firmware's boot-to-first-I/O line;
 - Linux guest: the `guest: ...` lines our initramfs init prints on the
   serial console, fio's JSON result on one line per grid point;
 - qemu-img bench: its "Run completed in X seconds." line.
@@ -19,7 +19,7 @@ import json
 import re
 import zlib
 
-import prooflog
+from proofboot import prooflog
 from bench import grid
 
 PROOFBOOT = "proofboot"

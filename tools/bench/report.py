@@ -23,7 +23,7 @@ import io
 import json
 import os
 
-import prooflog
+from proofboot import prooflog
 from bench import grid as gridmod
 from bench import measure
 

@@ -1,6 +1,6 @@
 """Running the benchmark: the firmware and the Linux guest under QEMU, and qemu-img bench.
 
-QEMU command lines come from tools/qmatrix.py (build_command), so the
+QEMU command lines come from python/proofboot/qmatrix.py (build_command), so the
 firmware and the Linux guest see exactly the matrix's machine: q35, the
 same nvme controller and namespace properties, the same image with
 snapshot=on, and `-device intel-iommu` in the "iommu" variant.  The Linux
@@ -25,8 +25,8 @@ import subprocess
 import threading
 import time
 
-import diskimage
-import qmatrix
+from proofboot import diskimage
+from proofboot import qmatrix
 from bench import grid as gridmod
 
 SERIAL = "pb-bench"

@@ -8,7 +8,8 @@ with a documented subsystem followed by ": " are proof lines; everything else
 is noise.  A proof line that breaks the grammar is recorded as *malformed*
 (with its line number and the reason) so that a checker can fail on it.
 
-Standard library only; importable (see tools/check-log, tools/matrix).
+Standard library only; the package's parser (tools/check-log, tools/matrix and
+proofboot.parse_log use it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import dataclasses
 import os
 import re
 from typing import Iterable, Iterator
+
+from proofboot import repo
 
 # Longest proof line the firmware writes (PROOF_LINE_MAX in src/lib/proof.h).
 LINE_MAX = 1024
@@ -28,8 +31,7 @@ BUILTIN_SUBSYSTEMS = (
     "dma", "iommu", "bench", "console",
 )
 
-DEFAULT_DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           os.pardir, "docs", "proof-lines.md")
+DEFAULT_DOC = os.path.join(repo.ROOT, "docs", "proof-lines.md")
 
 _SUBSYSTEM_RE = re.compile(r"[a-z][a-z0-9_-]*\Z")
 _WORD_RE = re.compile(r"[a-z0-9_.-]+\Z")
@@ -93,6 +95,10 @@ class ProofLog:
     noise_lines: int = 0
     total_lines: int = 0
     path: str | None = None
+    # GRUB's own `error: ...` lines (line number, text): why a boot never reached us.
+    loader_errors: list = dataclasses.field(default_factory=list)
+    first_line: int = 1     # a run of a multi-boot capture (split_runs) covers
+    last_line: int = 0      # lines first_line..last_line; 0: to the end
 
     def find(self, subsystem: str, event: str | None = None) -> list:
         return [r for r in self.records
@@ -222,6 +228,10 @@ def parse_line(text: str, lineno: int = 0) -> Record:
                   fields=fields, raw=text, raw_fields=raw_fields)
 
 
+# GRUB prints a failed command's reason as `error: <text>.` at a line start.
+_LOADER_ERROR_RE = re.compile(r"\s*error: \S")
+
+
 def clean_console_text(text: str) -> str:
     """Remove what a terminal would not show as text: NUL bytes, ANSI escapes."""
     return _ANSI_RE.sub("", text.replace("\x00", ""))
@@ -267,9 +277,41 @@ def parse_lines(lines: Iterable[str], subsystems: Iterable[str] | None = None,
                 found = found[:-1]
         if not found:
             log.noise_lines += 1
+            log.loader_errors.extend((lineno, seg.strip()) for seg in
+                                     _segments(clean_console_text(line))
+                                     if _LOADER_ERROR_RE.match(seg))
         for item in found:
             (log.records if isinstance(item, Record) else log.malformed).append(item)
     return log
+
+
+RUN_START = ("proofboot", "start")
+
+
+def split_runs(log: ProofLog) -> list:
+    """One ProofLog per boot in a capture: each `proofboot: start` line begins a run.
+
+    A serial capture of an `end=reboot` loop, or of a machine that reset
+    mid-run, holds several boots; checked as one log they would collide
+    (two plan lines per test, two verdicts).  Lines before the first start
+    (BIOS, GRUB) belong to the first run; the partial last line to the last.
+    A log with at most one start line is returned as it is.
+    """
+    starts = [r.lineno for r in log.records if (r.subsystem, r.event) == RUN_START]
+    if len(starts) < 2:
+        return [log]
+    firsts = [1] + starts[1:]
+    lasts = [n - 1 for n in starts[1:]] + [log.total_lines]
+    runs = []
+    for first, last in zip(firsts, lasts):
+        inside = lambda item: first <= item.lineno <= last  # noqa: E731
+        runs.append(dataclasses.replace(
+            log, records=[r for r in log.records if inside(r)],
+            malformed=[m for m in log.malformed if inside(m)],
+            loader_errors=[e for e in log.loader_errors if first <= e[0] <= last],
+            partial=None, partial_text="", first_line=first, last_line=last))
+    runs[-1].partial, runs[-1].partial_text = log.partial, log.partial_text
+    return runs
 
 
 def parse_text(data: bytes | str, subsystems: Iterable[str] | None = None,

@@ -50,6 +50,14 @@ def tap(results: list) -> str:
                 lines.append(f"  witness: {_yaml_str(r.witness.summary())}")
             if r.log_path:
                 lines.append(f"  log: {_yaml_str(r.log_path)}")
+            failed = [t for t in (r.report.results if r.report else ())
+                      if t.fields.get("status") == "FAIL"]
+            if failed:                  # the failed tests first: what broke, then the symptoms
+                lines.append("  failed_tests:")
+                for t in failed:
+                    lines.append(f"    - name: {_yaml_str(t.fields.get('name', '?'))}")
+                    lines.append(f"      reason: {_yaml_str(t.fields.get('reason') or '')}")
+                    lines.append(f"      line: {t.lineno}")
             lines.append("  problems:")
             for p in r.problems:
                 lines.append(f"    - {_yaml_str(p)}")

@@ -22,13 +22,14 @@ import threading
 import time
 import tomllib
 
-import diskimage
-import prooflog
-import proofcheck
-import reports
-import witness
+from proofboot import diskimage
+from proofboot import prooflog
+from proofboot import proofcheck
+from proofboot import reports
+from proofboot import repo
+from proofboot import witness
 
-REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+REPO_ROOT = repo.ROOT
 DEFAULT_MATRIX = os.path.join(REPO_ROOT, "tests", "matrix.toml")
 DEFAULT_ISO = os.path.join(REPO_ROOT, "build", "proofboot.iso")
 DEFAULT_OUT = os.path.join(REPO_ROOT, "build", "matrix")
@@ -40,6 +41,8 @@ DEBUG_EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=0x04"
 EXIT_CODES = {33: "PASS", 35: "FAIL", 37: "SKIP"}
 TIMEOUT_EXIT_CODES = (124, 137)     # timeout(1): timed out / had to SIGKILL
 KILL_GRACE_SECONDS = 5
+# iso/grub.cfg writes 19 to isa-debug-exit when GRUB cannot load or start the ELF.
+GRUB_GAVE_UP_EXIT = 39
 QEMU_STARTUP_FAILURE = 1            # QEMU's exit status for a bad command line or device
 # Outcomes that are not a firmware verdict.
 NO_VERDICT = "NO-VERDICT"
@@ -51,6 +54,18 @@ DEFAULT_VERDICTS = ("PASS", "SKIP")
 
 SECTOR_SIZE = 512                   # blkdebug's "sector" unit
 BLKDEBUG_EIO = 5
+
+# Where a controller sits: on the root complex (default), behind its own PCIe
+# root port, or behind a switch (root port -> upstream -> downstream port).
+# Any other value is the id of a bus the configuration's own devices create.
+BUS_ROOT_PORT = "root-port"
+BUS_SWITCH = "switch"
+# pcie-root-port / xio3130-downstream need a (chassis, slot) pair unique in
+# the machine; these stay clear of small numbers a user's devices may use.
+ROOT_PORT_CHASSIS_BASE = 64
+DOWNSTREAM_CHASSIS_BASE = 128
+TIMEOUT_MAX_SECONDS = 24 * 3600     # a longer "timeout" is a typo, not a plan
+NSID_MAX = 0xFFFFFFFE               # 0 and 0xFFFFFFFF are not namespace ids
 
 
 class MatrixError(ValueError):
@@ -78,6 +93,7 @@ class Controller:
     serial: str
     namespaces: list
     props: str = ""                      # extra nvme device properties, "a=b,c=d"
+    bus: str = ""                        # "", BUS_ROOT_PORT, BUS_SWITCH or a bus id
 
 
 @dataclasses.dataclass
@@ -92,6 +108,9 @@ class Config:
     devices: tuple = ()                  # extra -device arguments
     qemu_args: tuple = ()                # raw extra QEMU arguments
     controllers: list = dataclasses.field(default_factory=list)
+    boot: str = "cdrom"                  # cdrom (the ISO) | pxe (the TFTP tree `make netboot` writes)
+    console_port: int = 1                # the log is captured from COM<n>; lower ports get -serial null
+    acpi_tables: tuple = ()              # extra ACPI tables (absolute paths), QEMU -acpitable file=
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
     witness: str = witness.EXPECT_CLEAN  # what QEMU's trace must show (docs/witness.md)
@@ -102,9 +121,14 @@ class Config:
 
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
-                "devices", "qemu_args", "nvme", "expect", "expect_file", "description", "witness"}
+                "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
+                "console_port", "acpi_tables", "boot", "witness"}
+BOOT_KINDS = ("cdrom", "pxe")
+# What QEMU's built-in DHCP hands a PXE client: grub-mknetdir's core image per firmware.
+PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-efi/core.efi"}
+COM_PORTS = 4
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
-_CTRL_KEYS = {"serial", "ns", "props", "size", "lba_size", "seed", "fill", "ranges",
+_CTRL_KEYS = {"serial", "ns", "props", "bus", "size", "lba_size", "seed", "fill", "ranges",
               "read_error", "image", "nsid"}
 _NS_KEYS = {"nsid", "size", "lba_size", "seed", "fill", "ranges", "read_error", "image"}
 
@@ -123,24 +147,57 @@ def _str_list(value, where: str) -> tuple:
     return tuple(value)
 
 
+def number_in_range(value, where: str, low, high, integer: bool = True):
+    """A TOML/CLI number that must lie in [low, high]; anything else is a MatrixError naming where."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise MatrixError(f"{where}: {value!r} is not a number")
+    try:
+        number = int(value, 0) if integer and isinstance(value, str) else \
+            (int(value) if integer else float(value))
+    except (TypeError, ValueError, OverflowError):
+        raise MatrixError(f"{where}: {value!r} is not {'an integer' if integer else 'a number'}")
+    if integer and isinstance(value, float) and value != number:
+        raise MatrixError(f"{where}: {value!r} is not an integer")
+    if not (low <= number <= high):       # also false for NaN
+        raise MatrixError(f"{where}: {value!r} is outside {low:g}..{high:g}")
+    return number
+
+
+def positive_timeout(value, where: str) -> float:
+    """Seconds > 0: timeout 0 would mean no limit at all, and a hang would block CI forever."""
+    seconds = number_in_range(value, where, 0, TIMEOUT_MAX_SECONDS, integer=False)
+    if seconds <= 0:
+        raise MatrixError(f"{where}: {value!r} must be more than 0 seconds (a hang would never end)")
+    return seconds
+
+
+def lba_size_value(value, where: str) -> int:
+    size = number_in_range(value, where, SECTOR_SIZE, 65536)
+    if size & (size - 1):
+        raise MatrixError(f"{where}: {value!r} is not a power of two")
+    return size
+
+
 def _ranges(value, where: str) -> tuple:
     """read_error / ranges: {first_lba=, count=} or a list of them, or [[first, count], ...]."""
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
         if isinstance(item, dict) and set(item) <= {"first_lba", "count"} and "first_lba" in item:
-            out.append((int(item["first_lba"]), int(item.get("count", 1))))
-        elif isinstance(item, list) and len(item) == 2 and all(isinstance(v, int) for v in item):
-            out.append((item[0], item[1]))
+            first, count = item["first_lba"], item.get("count", 1)
+        elif isinstance(item, list) and len(item) == 2:
+            first, count = item
         else:
             raise MatrixError(f"{where}: expected {{first_lba=N, count=N}} or [first_lba, count]")
+        out.append((number_in_range(first, f"{where}.first_lba", 0, 2 ** 64 - 1),
+                    number_in_range(count, f"{where}.count", 1, 2 ** 32)))
     return tuple(out)
 
 
 def _namespace(table: dict, index: int, config_name: str, serial: str,
                base_dir: str, where: str) -> Namespace:
-    nsid = int(table.get("nsid", index + 1))
-    lba_size = int(table.get("lba_size", 512))
+    nsid = number_in_range(table.get("nsid", index + 1), f"{where}.nsid", 1, NSID_MAX)
+    lba_size = lba_size_value(table.get("lba_size", SECTOR_SIZE), f"{where}.lba_size")
     read_errors = _ranges(table["read_error"], f"{where}.read_error") if "read_error" in table else ()
     if "image" in table:
         image = os.path.join(base_dir, table["image"])
@@ -178,7 +235,15 @@ def _controller(table: dict, index: int, config_name: str, base_dir: str, where:
     nsids = [n.nsid for n in namespaces]
     if len(set(nsids)) != len(nsids):
         raise MatrixError(f"{where}: duplicate nsid in {nsids}")
-    return Controller(serial=serial, namespaces=namespaces, props=str(table.get("props", "")))
+    return Controller(serial=serial, namespaces=namespaces, props=str(table.get("props", "")),
+                      bus=_bus(table.get("bus", ""), f"{where}.bus"))
+
+
+def _bus(value, where: str) -> str:
+    """root-port, switch, "" (root complex) or a bus id (letters, digits, - _ .)."""
+    if not isinstance(value, str) or not all(c.isalnum() or c in "-_." for c in value):
+        raise MatrixError(f"{where}: {value!r}: use {BUS_ROOT_PORT}, {BUS_SWITCH} or a bus id")
+    return value
 
 
 def _load_expect(table: dict, base_dir: str, where: str) -> proofcheck.Expectations:
@@ -207,6 +272,15 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     serials = [c.serial for c in controllers]
     if len(set(serials)) != len(serials):
         raise MatrixError(f"{where}: duplicate controller serial in {serials}")
+    boot = merged.get("boot", "cdrom")
+    if boot not in BOOT_KINDS:
+        raise MatrixError(f"{where}: boot must be one of {', '.join(BOOT_KINDS)}")
+    console_port = merged.get("console_port", 1)
+    if not isinstance(console_port, int) or isinstance(console_port, bool) or \
+            not 1 <= console_port <= COM_PORTS:
+        raise MatrixError(f"{where}: console_port must be 1 to {COM_PORTS} (COM1-COM4)")
+    acpi_tables = tuple(os.path.join(base_dir, t) for t in
+                        _str_list(merged.get("acpi_tables", []), f"{where}.acpi_tables"))
     default_exp = _load_expect(defaults, base_dir, "defaults")
     exp = default_exp.merged(_load_expect(table, base_dir, f"{name}.expect"))
     if exp.verdict is None:
@@ -217,10 +291,11 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         name=name, groups=_str_list(merged.get("groups", []), f"{where}.groups"),
         machine=str(merged.get("machine", "q35")), memory=str(merged.get("memory", "256M")),
         firmware=firmware, options=str(merged.get("options", "")),
-        timeout=float(merged.get("timeout", 120)),
+        timeout=positive_timeout(merged.get("timeout", 120), f"{where}.timeout"),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
-        controllers=controllers, expect=exp, description=str(merged.get("description", "")),
+        controllers=controllers, boot=boot, console_port=console_port, acpi_tables=acpi_tables,
+        expect=exp, description=str(merged.get("description", "")),
         witness=merged.get("witness", witness.EXPECT_CLEAN))
 
 
@@ -267,19 +342,22 @@ def select(configs: list, patterns: list) -> list:
 
 
 def add_user_disk(config: Config, spec: str, index: int) -> None:
-    """--disk IMG[,lba_size=N][,serial=S][,nsid=N]: one more controller backed by the user's image."""
+    """--disk IMG[,lba_size=N][,serial=S][,nsid=N][,bus=B]: one more controller backed by the
+    user's image; bus= places it behind a root port, a switch or a bus of your --qemu-arg devices."""
     path, *opts = spec.split(",")
-    values = {"lba_size": "512", "serial": f"user{index}", "nsid": "1"}
+    values = {"lba_size": "512", "serial": f"user{index}", "nsid": "1", "bus": ""}
     for opt in opts:
         key, sep, value = opt.partition("=")
         if not sep or key not in values:
-            raise MatrixError(f"--disk {spec}: options are lba_size=, serial=, nsid=")
+            raise MatrixError(f"--disk {spec}: options are lba_size=, serial=, nsid=, bus=")
         values[key] = value
     if not os.path.isfile(path):
         raise MatrixError(f"--disk {spec}: {path} is not a file")
-    ns = Namespace(nsid=int(values["nsid"]), lba_size=int(values["lba_size"]), spec=None,
-                   image=os.path.abspath(path))
-    config.controllers.append(Controller(serial=values["serial"], namespaces=[ns]))
+    ns = Namespace(nsid=number_in_range(values["nsid"], f"--disk {spec}: nsid", 1, NSID_MAX),
+                   lba_size=lba_size_value(values["lba_size"], f"--disk {spec}: lba_size"),
+                   spec=None, image=os.path.abspath(path))
+    config.controllers.append(Controller(serial=values["serial"], namespaces=[ns],
+                                         bus=_bus(values["bus"], f"--disk {spec}: bus")))
 
 
 # -------------------------------------------------------------- command line
@@ -340,24 +418,40 @@ def drive_arg(drive_id: str, image: str, blkdebug_conf: str | None) -> str:
     return ",".join(parts)
 
 
+def netboot_dir(iso: str) -> str:
+    """The TFTP root `make netboot` writes beside the ISO (same ELF, same grub.cfg)."""
+    return os.path.join(os.path.dirname(os.path.abspath(iso)), "netboot")
+
+
 def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-system-x86_64",
                   extra_args=()) -> list:
     """The QEMU argument vector for one configuration (no timeout wrapper)."""
     cmd = [qemu, "-M", config.machine, "-m", config.memory,
            "-display", "none", "-no-reboot",
            "-device", DEBUG_EXIT_DEVICE,
-           "-chardev", f"file,id=console,path={qemu_escape(paths.log)}",
-           "-serial", "chardev:console"]
+           "-chardev", f"file,id=console,path={qemu_escape(paths.log)}"]
+    cmd += ["-serial", "null"] * (config.console_port - 1) + ["-serial", "chardev:console"]
+    for table in config.acpi_tables:
+        cmd += ["-acpitable", f"file={qemu_escape(table)}"]
     if config.firmware == "uefi":
         cmd += ["-bios", OVMF]
-    cmd += ["-cdrom", iso, "-boot", "d"]
+    if config.boot == "pxe":
+        cmd += ["-netdev", f"user,id=pxe0,tftp={qemu_escape(netboot_dir(iso))},"
+                           f"bootfile={PXE_BOOTFILES[config.firmware]}",
+                "-device", "e1000,netdev=pxe0", "-boot", "n"]
+    else:
+        cmd += ["-cdrom", iso, "-boot", "d"]
     if config.options:
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},string={qemu_escape(config.options)}"]
     for device in config.devices:
         cmd += ["-device", device]
     for c_index, ctrl in enumerate(config.controllers):
         ctrl_id = f"nvme{c_index}"
+        bus_args, bus = placement_devices(ctrl.bus, c_index)
+        cmd += bus_args
         device = f"nvme,id={ctrl_id},serial={qemu_escape(ctrl.serial)}"
+        if bus:
+            device += f",bus={bus}"
         if ctrl.props:
             device += f",{ctrl.props}"
         cmd += ["-device", device]
@@ -370,6 +464,23 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
                                f"physical_block_size={ns.lba_size}"]
     cmd += list(config.qemu_args) + list(extra_args)
     return cmd
+
+
+def placement_devices(bus: str, index: int) -> tuple:
+    """(-device arguments creating the ports, bus id for the controller) for Controller.bus."""
+    if not bus:
+        return [], ""
+    if bus not in (BUS_ROOT_PORT, BUS_SWITCH):
+        return [], bus
+    port = f"pbrp{index}"
+    args = ["-device", f"pcie-root-port,id={port},chassis={ROOT_PORT_CHASSIS_BASE + index},slot=0"]
+    if bus == BUS_ROOT_PORT:
+        return args, port
+    upstream, downstream = f"pbup{index}", f"pbdn{index}"
+    args += ["-device", f"x3130-upstream,id={upstream},bus={port}",
+             "-device", f"xio3130-downstream,id={downstream},bus={upstream},"
+                        f"chassis={DOWNSTREAM_CHASSIS_BASE + index},slot=0"]
+    return args, downstream
 
 
 def disk_map(config: Config, paths: RunPaths) -> list:
@@ -498,25 +609,47 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         problems.append(f"QEMU failed to start (exit {exit_code}): {first}")
     elif verdict is None:
         outcome = NO_VERDICT
-        how = (f"firmware exited {exit_verdict} through isa-debug-exit" if exit_verdict else
-               f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)")
+        if exit_verdict:
+            how = f"firmware exited {exit_verdict} through isa-debug-exit"
+        elif exit_code == GRUB_GAVE_UP_EXIT:
+            how = f"QEMU exited {exit_code}: GRUB could not load or start proofboot.elf"
+        elif exit_code < 0:
+            how = f"{describe_exit(exit_code)} before the verdict line"
+        else:
+            how = f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)"
         problems.append(how)
     else:
         outcome = verdict
         if exit_verdict != verdict:
-            problems.append(f"exit code {exit_code} ({exit_verdict or 'not a verdict code'}) "
+            problems.append(f"{describe_exit(exit_code)} ({exit_verdict or 'not a verdict code'}) "
                             f"does not match the verdict line {verdict}")
     if outcome != QEMU_ERROR:       # an empty log says nothing more than QEMU's own message
         for f in proofcheck.sorted_findings(report.findings):
             if f.severity == "error":
                 problems.append(f.format("console.log"))
+    if problems:                    # what failed, and why, before the symptoms it caused
+        problems[:0] = [proofcheck.describe_failed(r, "console.log")
+                        for r in proofcheck.failed_tests(report)]
     return outcome, not problems, problems
 
 
+def describe_exit(code: int | None) -> str:
+    """QEMU's end as people say it: a negative status is the signal that killed it."""
+    if code is not None and code < 0:
+        try:
+            name = f" ({signal.Signals(-code).name})"
+        except ValueError:
+            name = ""
+        return f"QEMU killed by signal {-code}{name}"
+    return f"QEMU exited {code}"
+
+
 def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system-x86_64",
-               extra_args=(), with_witness: bool = False) -> Result:
+               extra_args=(), disk_dir: str | None = None,
+               with_witness: bool = False) -> Result:
+    """Boot one configuration and check it; disk_dir: the image cache (default OUT/disks)."""
     paths = RunPaths(out_dir=os.path.join(out_root, config.name),
-                     disk_dir=os.path.join(out_root, "disks"))
+                     disk_dir=disk_dir or os.path.join(out_root, "disks"))
     prepare(config, paths)
     for stale in (paths.log, paths.qemu_output, paths.trace):
         if os.path.exists(stale):
@@ -554,6 +687,8 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
 
 def _write_result_files(result: Result, log, paths: RunPaths) -> None:
     with open(os.path.join(paths.out_dir, "check.txt"), "w", encoding="utf-8") as f:
+        for failed in proofcheck.failed_tests(result.report):
+            f.write(proofcheck.describe_failed(failed, "console.log") + "\n")
         for finding in proofcheck.sorted_findings(result.report.findings):
             f.write(finding.format("console.log") + "\n")
         f.write(proofcheck.summary(result.report, log) + "\n")
@@ -588,7 +723,7 @@ def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: boo
         if cancel.is_set():
             return None
         try:
-            result = run_config(config, iso, out_root, qemu, extra_args, with_witness)
+            result = run_config(config, iso, out_root, qemu, extra_args, with_witness=with_witness)
         except (OSError, ValueError) as e:
             result = Result(config=config, outcome="ERROR", ok=False,
                             problems=[f"matrix could not run this configuration: {e}"],
@@ -702,7 +837,7 @@ def parse_args(argv):
                          "use --qemu-arg=-foo for arguments starting with '-')")
     ap.add_argument("--options", dest="fw_options", metavar="STRING",
                     help="replace the firmware options of every selected configuration")
-    ap.add_argument("--timeout", type=float, help="replace every configuration's timeout (seconds)")
+    ap.add_argument("--timeout", help="replace every configuration's timeout (seconds, > 0)")
     ap.add_argument("--adhoc", metavar="NAME",
                     help="ignore the matrix: run one configuration NAME made of the [defaults] "
                          "plus --disk/--qemu-arg/--options (built-in checks only)")
@@ -722,6 +857,7 @@ def main(argv=None) -> int:
     except SystemExit as e:
         return 2 if e.code else 0
     try:
+        number_in_range(args.jobs, "-j", 1, 1024)
         configs = selected_configs(args)
     except MatrixError as e:
         print(f"matrix: {e}", file=sys.stderr)
@@ -739,6 +875,11 @@ def main(argv=None) -> int:
         return 0
     if not os.path.isfile(iso):
         print(f"matrix: no ISO at {iso} (build it with make, or pass --iso)", file=sys.stderr)
+        return 2
+    pxe = [c.name for c in configs if c.boot == "pxe"]
+    if pxe and not os.path.isfile(os.path.join(netboot_dir(iso), PXE_BOOTFILES["bios"])):
+        print(f"matrix: {', '.join(pxe)} boot from {netboot_dir(iso)}, which is missing "
+              "(build it with make netboot)", file=sys.stderr)
         return 2
     if any(c.firmware == "uefi" for c in configs) and not os.path.isfile(OVMF):
         print(f"matrix: UEFI configurations need {OVMF} (Debian package ovmf)", file=sys.stderr)
@@ -783,7 +924,7 @@ def selected_configs(args) -> list:
         if args.fw_options is not None:
             c.options = args.fw_options
         if args.timeout is not None:
-            c.timeout = args.timeout
+            c.timeout = positive_timeout(args.timeout, "--timeout")
     if not configs:
         raise MatrixError("no configuration selected")
     return configs

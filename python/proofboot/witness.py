@@ -34,7 +34,7 @@ import subprocess
 import sys
 import zlib
 
-import prooflog
+from proofboot import prooflog
 
 # Events enabled for the witness: named one by one (never '*': the register
 # read/write events alone would multiply the trace size) plus the rare error
@@ -119,7 +119,7 @@ _HEAD_RE = re.compile(r"^(?:\d+@[\d.]+:)?([a-z_0-9]+) ?(.*)$")
 
 
 def _event_args(name: str, rest: str) -> dict:
-    args = {k: int(v, 0) for k, v in _ARG_RE.findall(rest)}
+    args = {k: int(v, 16) if v.startswith("0x") else int(v, 10) for k, v in _ARG_RE.findall(rest)}
     if name == "vtd_dmar_translate":
         m = _DEV_RE.search(rest)
         if m:
@@ -142,6 +142,25 @@ class Timeline:
     firmware_start: int = 0          # pos of `proofboot: start` (events before: BIOS, loader)
 
 
+# Below this share of the log's proof lines found in the trace's console, the
+# two do not describe the same run and nothing can be witnessed.
+MIN_PLACED_SHARE = 0.9
+# The trace does not say which UART a write went to: a console mirrored on
+# several ports (COM1 and COM2) arrives as each line written once per port.
+MAX_MIRRORED_PORTS = 4
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\r\x1b")
+
+
+def _console_line(data) -> str:
+    """One console line from the transmitted bytes: CRs and stray control bytes
+    (divisor-latch values) dropped, a line mirrored on several ports kept once."""
+    text = bytes(data).translate(None, _CONTROL_BYTES + b"\r").decode("latin-1")
+    for ports in range(MAX_MIRRORED_PORTS, 1, -1):
+        if text and len(text) % ports == 0 and text == text[:len(text) // ports] * ports:
+            return text[:len(text) // ports]
+    return text
+
+
 def parse_trace(text: str) -> Timeline:
     events, lines, current = [], [], []
     dlab = False
@@ -157,7 +176,7 @@ def parse_trace(text: str) -> Timeline:
                 dlab = bool(val & UART_LCR_DLAB)
             elif addr == UART_THR and not dlab:
                 if val == 0x0a:
-                    lines.append((len(events), bytes(current).decode("latin-1")))
+                    lines.append((len(events), _console_line(current)))
                     current = []
                 else:
                     current.append(val)
@@ -249,24 +268,27 @@ class Claim:
 
 
 def align(records: list, timeline: Timeline) -> list:
-    """Trace position of every log record (the log is the claim; the trace's copy places it)."""
+    """Trace position of every log record (the log is the claim; the trace's copy places it),
+    and how many log lines the trace carries word for word."""
     traced = prooflog.parse_lines([t for _, t in timeline.lines]).records
     positions = [timeline.lines[r.lineno - 1][0] for r in traced]
     a = [r.raw for r in records]
     b = [r.raw for r in traced]
     out = [None] * len(records)
+    same = 0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         for k in range(i1, i2):
             j = j1 + (k - i1)
             if tag in ("equal", "replace") and j < j2:
                 out[k] = positions[j]
+                same += tag == "equal"
     last = 0
     for k, pos in enumerate(out):       # lines the trace lacks sit right after their predecessor
         if pos is None:
             out[k] = last
         last = out[k]
-    return out
+    return out, same
 
 
 # ------------------------------------------------------------------ witness
@@ -280,7 +302,12 @@ class Witness:
         self.drives = drives or {}          # controller serial -> QEMU device id ("nvme0")
         self.report = WitnessReport()
         self._images = {}
-        positions = align(log.records, timeline)
+        positions, same = align(log.records, timeline)
+        if same < MIN_PLACED_SHARE * len(log.records):
+            self.report.contradictions.append(Contradiction(
+                None, "trace", f"only {same} of the log's {len(log.records)} proof lines are in "
+                               "the console the trace carries: not the same run, or the console "
+                               "went to a port the trace does not show"))
         self.claims = []
         start = timeline.firmware_start
         for rec, pos in zip(log.records, positions):
@@ -968,7 +995,7 @@ def write_report(path: str, report: WitnessReport) -> None:
 
 def main(argv=None) -> int:
     import argparse
-    import proofcheck
+    from proofboot import proofcheck
     ap = argparse.ArgumentParser(
         prog="witness-check",
         description="Hold a console log's proof lines against the QEMU trace of the same run "

@@ -22,8 +22,8 @@ import re
 import tomllib
 import zlib
 
-import prooflog
-from prooflog import ProofLog, Record, parse_number
+from proofboot import prooflog
+from proofboot.prooflog import ProofLog, Record, parse_number
 
 STATUSES = ("PASS", "FAIL", "SKIP")
 # Most severe first: the verdict is the first of these any result has.
@@ -459,12 +459,20 @@ def check_malformed(log: ProofLog, out: list) -> None:
                            f"{log.partial_text[:120]}", "partial"))
 
 
+def _loader_reason(log: ProofLog) -> str:
+    """GRUB's error lines, for a log where the firmware never started."""
+    if not log.loader_errors:
+        return ""
+    said = "; ".join(f"line {n}: {text[:120]}" for n, text in log.loader_errors[:3])
+    return f"; the boot loader reported: {said}"
+
+
 def check_verdict(log: ProofLog, out: list) -> Record | None:
     verdicts = log.find("proofboot", "verdict")
     last = log.records[-1] if log.records else None
     if not verdicts:
         tail = f"; the last proof line is line {last.lineno}: {last.raw[:100]}" if last else \
-            "; the log has no proof lines at all"
+            "; the log has no proof lines at all" + _loader_reason(log)
         out.append(Finding("error", None,
                            "no 'proofboot: verdict' line: the firmware never reached its verdict "
                            f"(crash, hang or cut-off log){tail}", "verdict"))
@@ -601,7 +609,7 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
                             if fatal else f"the most severe result is {want}"), "status"))
 
 
-def _read_ok(record: Record) -> bool:
+def read_ok(record: Record) -> bool:
     """A read whose buffer holds the device's data: NVMe success and not
     marked data_valid=false (a timed-out read, or one whose DMA the IOMMU
     blocked: in QEMU 7.2 such a read still completes with success)."""
@@ -644,7 +652,7 @@ class _ImageReader:
             return None, f"cannot read disk image: {e}"
 
 
-def _read_line_problem(r: Record) -> str | None:
+def read_line_problem(r: Record) -> str | None:
     """Why an nvme read line cannot be checked at all, or None."""
     missing = [k for k in NVME_READ_KEYS if k not in r.fields]
     if missing:
@@ -682,7 +690,7 @@ def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Re
     unmatched = {}
     valid = []
     for r in log.find("nvme", "read"):
-        problem = _read_line_problem(r)
+        problem = read_line_problem(r)
         if problem:
             out.append(Finding("error", r.lineno, problem, "crc"))
             continue
@@ -692,7 +700,7 @@ def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Re
                                f"nvme read bytes={r.fields['bytes']} but blocks*lba_size="
                                f"{expected_bytes}", "crc"))
         valid.append(r)
-        if not _read_ok(r):
+        if not read_ok(r):
             continue
         disk = disks.exact(r.fields["serial"], r.number("nsid"))
         if disk is None:
@@ -703,20 +711,28 @@ def check_nvme_reads(log: ProofLog, disks: DiskMap | None, out: list, report: Re
     check_backends_agree(valid, out)
 
 
+def image_crc32(r: Record, disk: Disk, reader: _ImageReader | None = None) -> tuple:
+    """(crc32 of the image range the read line names, None) or (None, why it has none)."""
+    lba_size = r.number("lba_size")
+    if disk.lba_size is not None and disk.lba_size != lba_size:
+        return None, (f"nvme read reports lba_size={lba_size} but the disk for "
+                      f"serial={r.fields['serial']} nsid={r.fields['nsid']} has "
+                      f"{disk.lba_size}-byte LBAs")
+    slba, blocks = r.number("slba"), r.number("blocks")
+    crc, why = (reader or _ImageReader()).crc(disk.path, slba * lba_size, blocks * lba_size)
+    return crc, (f"nvme read slba={slba} blocks={blocks}: {why}" if why else None)
+
+
 def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, report: Report):
     lba_size = r.number("lba_size")
     if disk.lba_size is not None and disk.lba_size != lba_size:
-        out.append(Finding("error", r.lineno,
-                           f"nvme read reports lba_size={lba_size} but the disk for "
-                           f"serial={r.fields['serial']} nsid={r.fields['nsid']} has "
-                           f"{disk.lba_size}-byte LBAs", "crc"))
+        out.append(Finding("error", r.lineno, image_crc32(r, disk, reader)[1], "crc"))
         return
     slba, blocks = r.number("slba"), r.number("blocks")
-    offset, length = slba * lba_size, blocks * lba_size
-    crc, why = reader.crc(disk.path, offset, length)
+    crc, why = image_crc32(r, disk, reader)
     report.reads_checked += 1
     if why:
-        out.append(Finding("error", r.lineno, f"nvme read slba={slba} blocks={blocks}: {why}", "crc"))
+        out.append(Finding("error", r.lineno, why, "crc"))
         return
     claimed = r.number("crc32")
     if claimed != crc:
@@ -729,7 +745,7 @@ def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, repo
 def check_backends_agree(reads, out: list) -> None:
     groups = {}
     for r in reads:
-        if not _read_ok(r):
+        if not read_ok(r):
             continue
         key = (r.fields["serial"], r.number("nsid"), r.number("slba"), r.number("blocks"))
         groups.setdefault(key, []).append(r)
@@ -806,19 +822,81 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+def check_console(log: ProofLog, out: list) -> None:
+    """The serial console line: once, naming at least one port, and the
+    environment line names the same ports (both come from one port set)."""
+    serial = log.find("console", "serial")
+    for extra in serial[1:]:
+        out.append(Finding("error", extra.lineno, "more than one 'console: serial' line", "console"))
+    if not serial:
+        return
+    ports = serial[0].fields.get("ports", "")
+    if not ports:
+        out.append(Finding("error", serial[0].lineno, "'console: serial' names no port: "
+                           "no serial port carries the log", "console"))
+    for env in log.find("proofboot", "environment"):
+        if "console" in env.fields and env.fields["console"] != ports:
+            out.append(Finding("error", env.lineno,
+                               f"environment console={env.fields['console']} but 'console: serial' "
+                               f"(line {serial[0].lineno}) says ports={ports}", "console"))
+
+
 def check_log(log: ProofLog, expectations: Expectations | None = None,
-              disks: DiskMap | None = None) -> Report:
-    """Run every built-in check plus the expectations; returns the Report."""
+              disks: DiskMap | None = None, accept=None) -> Report:
+    """Run every built-in check plus the expectations; returns the Report.
+
+    accept: verdicts that count as success (see accepted_verdicts); None
+    leaves the verdict to the expectations (the matrix's way)."""
     out = []
     check_malformed(log, out)
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
+    if accept is not None:
+        check_accepted(report, accept, out)
     return report
+
+
+def failed_tests(report: Report) -> list:
+    """The FAIL result records, in log order."""
+    return [r for r in report.results if r.fields.get("status") == "FAIL"]
+
+
+def describe_failed(record: Record, path: str | None = None) -> str:
+    """`LOG:LINE: test NAME FAIL: reason` -- what a reader wants first when a run failed."""
+    reason = record.fields.get("reason") or "no reason given"
+    where = f"{path or 'log'}:{record.lineno}"
+    return f"{where}: test {record.fields.get('name')} FAIL: {reason}"
+
+
+ACCEPT_ANY = "any"
+
+
+def accepted_verdicts(flags, exp: Expectations | None) -> tuple:
+    """What `check-log --verdict` accepts: the flags (ACCEPT_ANY: all three), else the
+    expectations' verdict, else PASS alone."""
+    if flags:
+        return STATUSES if ACCEPT_ANY in flags else tuple(dict.fromkeys(flags))
+    if exp is not None and exp.verdict:
+        return tuple(exp.verdict)
+    return ("PASS",)
+
+
+def check_accepted(report: Report, accepted, out: list) -> None:
+    """A verdict the caller did not accept is an error: a FAIL machine must not exit 0."""
+    status = report.verdict_status
+    if report.verdict is None or status in accepted:
+        return
+    failed = failed_tests(report)
+    names = f" (failed: {', '.join(r.fields['name'] for r in failed)})" if failed else ""
+    out.append(Finding("error", report.verdict.lineno,
+                       f"verdict is {status}{names}, accepted: {' or '.join(accepted)} "
+                       f"(--verdict {status} accepts it)", "accept"))
 
 
 def sorted_findings(findings) -> list:
@@ -836,23 +914,47 @@ def summary(report: Report, log: ProofLog) -> str:
     state = "all checks passed" if report.ok else f"{errors} error(s)"
     if warnings:
         state += f", {warnings} warning(s)"
-    return (f"verdict={report.verdict_status or 'none'}, {len(log.records)} proof lines, "
+    return (f"verdict {report.verdict_status or 'none'}: {state}; {len(log.records)} proof lines, "
             f"{len(report.results)} test results ({counts['PASS']} passed, {counts['FAIL']} failed, "
-            f"{counts['SKIP']} skipped){crc}: {state}")
+            f"{counts['SKIP']} skipped){crc}")
 
 
-def main(argv=None) -> int:
+def _check_inputs_readable(disks: DiskMap) -> None:
+    """A disk image that cannot be read is the caller's mistake (exit 2), not a firmware failure."""
+    for d in disks.disks:
+        if not os.path.isfile(d.path) or not os.access(d.path, os.R_OK):
+            raise ExpectationError(f"disk image {d.path} is not a readable file")
+
+
+def select_runs(runs: list, which: str) -> list:
+    """--run last|N|all: the runs (prooflog.split_runs) to check."""
+    if which == "all":
+        return list(runs)
+    if which == "last":
+        return runs[-1:]
+    if which.isdigit() and 1 <= int(which) <= len(runs):
+        return [runs[int(which) - 1]]
+    raise ExpectationError(f"--run {which}: the log holds {len(runs)} run(s); "
+                           f"use last, all or 1..{len(runs)}")
+
+
+def _parse_cli(argv):
     import argparse
-    import sys
-
     ap = argparse.ArgumentParser(
         prog="check-log",
         description="Check a proofboot console log: built-in cross-line checks plus optional "
-                    "expectations. Exit 0 when every check passes, 1 on any failure, 2 on usage "
-                    "error.")
+                    "expectations. Exit 0 when the verdict is accepted (default: PASS) and every "
+                    "check passes, 1 otherwise, 2 on usage error (bad option, unreadable input).")
     ap.add_argument("log", help="console log (any capture: QEMU serial file, a lab machine's serial)")
     ap.add_argument("--expect", action="append", default=[], metavar="FILE",
                     help="expectations TOML (repeatable; see docs/tools.md)")
+    ap.add_argument("--verdict", action="append", default=[], metavar="PASS|FAIL|SKIP|any",
+                    choices=STATUSES + (ACCEPT_ANY,),
+                    help="a verdict that counts as success (repeatable; default: the --expect "
+                         "files' verdict, else PASS only)")
+    ap.add_argument("--run", default="all", metavar="last|N|all",
+                    help="which boot of a capture holding several (one per 'proofboot: start') "
+                         "to check (default all)")
     ap.add_argument("--disk", action="append", default=[], metavar="[SERIAL[:NSID]=]IMAGE",
                     help="disk image behind a controller/namespace, for nvme read CRC checks "
                          "(repeatable; without SERIAL it stands for the only namespace read)")
@@ -861,8 +963,27 @@ def main(argv=None) -> int:
     ap.add_argument("--doc", metavar="PROOF_LINES_MD",
                     help="docs/proof-lines.md to read the subsystem list from")
     ap.add_argument("-q", "--quiet", action="store_true", help="print errors only, no summary")
+    return ap.parse_args(argv)
+
+
+def _print_run(report: Report, run: ProofLog, label: str, path: str, quiet: bool) -> None:
+    """Failed tests with their reasons first, then the findings, then the summary line."""
+    if not report.ok:
+        for r in failed_tests(report):
+            print(describe_failed(r, path))
+    for f in sorted_findings(report.findings):
+        if quiet and f.severity != "error":
+            continue
+        print(f.format(path))
+    if not quiet:
+        print(f"check-log: {label}: {summary(report, run)}")
+
+
+def main(argv=None) -> int:
+    import sys
+
     try:
-        args = ap.parse_args(argv)
+        args = _parse_cli(argv)
     except SystemExit as e:
         return 2 if e.code else 0
     try:
@@ -876,15 +997,27 @@ def main(argv=None) -> int:
             disks.add_spec(spec)
         for path in args.disk_map:
             disks.load_map(path)
-        log = prooflog.parse_file(args.log, subsystems)
+        _check_inputs_readable(disks)
+        runs = prooflog.split_runs(prooflog.parse_file(args.log, subsystems))
+        chosen = select_runs(runs, args.run)
     except (ExpectationError, OSError, ValueError) as e:
         print(f"check-log: {e}", file=sys.stderr)
         return 2
-    report = check_log(log, exp, disks)
-    for f in sorted_findings(report.findings):
-        if args.quiet and f.severity != "error":
-            continue
-        print(f.format(args.log))
-    if not args.quiet:
-        print(f"check-log: {args.log}: {'PASS' if report.ok else 'FAIL'}: {summary(report, log)}")
-    return 0 if report.ok else 1
+    accept = accepted_verdicts(args.verdict, exp)
+    several = len(runs) > 1
+    if several and not args.quiet:
+        starts = ", ".join(str(r.first_line if i else r.find(*prooflog.RUN_START)[0].lineno)
+                           for i, r in enumerate(runs))
+        print(f"check-log: {args.log}: {len(runs)} runs ('proofboot: start' on lines {starts}); "
+              f"checking {args.run}")
+    bad = 0
+    for run in chosen:
+        report = check_log(run, exp, disks, accept)
+        bad += not report.ok
+        label = args.log
+        if several:
+            label += f" run {runs.index(run) + 1}/{len(runs)} (lines {run.first_line}-{run.last_line})"
+        _print_run(report, run, label, args.log, args.quiet)
+    if several and not args.quiet and len(chosen) > 1:
+        print(f"check-log: {args.log}: {len(chosen) - bad} of {len(chosen)} runs clean")
+    return 1 if bad else 0

@@ -1,0 +1,445 @@
+/*
+ * NVMe reads on the I/O engine (nvme_io.h): the lifecycle reads, the
+ * benchmark's streaming reads and the interrupt proof.  None of them
+ * builds an address: each fills an nvme_io_cmd and lets the engine map the
+ * buffer and write the PRPs.
+ */
+#include "nvme_read.h"
+
+#include "crc32.h"
+#include "mmio.h"
+#include "proof.h"
+#include "timer.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A read of `nblocks` from `slba` into `buf` as an engine command (addresses not built yet). */
+static bool read_command(const struct nvme_namespace *ns, uint64_t slba, uint32_t nblocks,
+			 void *buf, uint64_t cookie, struct nvme_io_cmd *cmd)
+{
+	struct nvme_prp none = { 0 };
+
+	*cmd = (struct nvme_io_cmd){ .data = buf, .dir = DMA_DIR_FROM_DEVICE, .ns = ns,
+				     .cookie = cookie,
+				     .bytes = (size_t)nblocks * nvme_io_block_bytes(ns) };
+	return nvme_cmd_read(&cmd->sqe, ns->nsid, slba, nblocks, &none);
+}
+
+/* Queues one read; the engine's verdict as the run loop's answer. */
+static enum nvme_io_more submit_read(struct nvme_ctrl *c, const char *step,
+				     const struct nvme_namespace *ns, uint64_t slba,
+				     uint32_t nblocks, void *buf, uint64_t cookie)
+{
+	struct nvme_io_cmd cmd;
+	uint32_t cid;
+
+	if (!read_command(ns, slba, nblocks, buf, cookie, &cmd)) {
+		nvme_step_failed(c, step, "%" PRIu32 "-blocks-outside-the-nlb-field", nblocks);
+		return NVME_IO_MORE_FAILED;
+	}
+	switch (nvme_io_submit(c, &c->io, step, &cmd, &cid)) {
+	case NVME_IO_QUEUED:
+		return NVME_IO_MORE_QUEUED;
+	case NVME_IO_NO_ROOM:
+		return NVME_IO_MORE_NO_ROOM;
+	case NVME_IO_REFUSED:
+		break;
+	}
+	return NVME_IO_MORE_FAILED;
+}
+
+/* ================================================================ lifecycle reads */
+
+struct read_job {
+	struct nvme_ctrl *c;
+	const struct nvme_namespace *ns;
+	uint8_t *buf;
+	struct nvme_split split;
+	struct nvme_chunk pending;
+	bool have_pending;
+	struct nvme_read_stats *st;
+};
+
+static enum nvme_io_more read_submit(void *job)
+{
+	struct read_job *j = job;
+
+	if (!j->have_pending)
+		j->have_pending = nvme_split_next(&j->split, &j->pending);
+	if (!j->have_pending)
+		return NVME_IO_MORE_DONE;
+	const struct nvme_chunk *ch = &j->pending;
+	enum nvme_io_more more = submit_read(j->c, "read", j->ns, ch->slba, ch->nblocks,
+					     j->buf + ch->block_offset * nvme_io_block_bytes(j->ns),
+					     ch->block_offset);
+
+	if (more == NVME_IO_MORE_QUEUED) {
+		j->have_pending = false;
+		j->st->commands++;
+	}
+	return more;
+}
+
+/* Records the first error status. */
+static void read_complete(void *job, uint64_t cookie, uint16_t status)
+{
+	struct read_job *j = job;
+
+	(void)cookie;
+	if (status && !j->st->status)
+		j->st->status = status;
+}
+
+static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
+			uint64_t nblocks, const char *purpose, const struct nvme_read_stats *st)
+{
+	struct proof p;
+	uint64_t bytes = 0;
+
+	nvme_blocks_to_bytes(nblocks, ns->id.lba_size, &bytes);
+	nvme_line_begin(&p, c, "read");
+	proof_str(&p, "serial", c->id.sn);
+	proof_u64(&p, "nsid", ns->nsid);
+	proof_u64(&p, "slba", slba);
+	proof_u64(&p, "blocks", nblocks);
+	proof_u64(&p, "lba_size", ns->id.lba_size);
+	proof_u64(&p, "bytes", bytes);
+	proof_hex(&p, "crc32", st->crc32, 8);
+	proof_hex(&p, "status", nvme_status_code(st->status), 3);
+	/*
+	 * The CRC is of the buffer; it is the device's data only when every
+	 * command succeeded and no transfer was blocked (a blocked transfer
+	 * still completes with success in QEMU 7.2).
+	 */
+	proof_bool(&p, "data_valid", st->status == 0 && !st->timed_out && !st->dma_check_failed &&
+					     st->dma_faults == 0);
+	proof_u64(&p, "dma_faults", st->dma_faults);
+	proof_str(&p, "backend", c->dma.ops->name);
+	proof_str(&p, "purpose", purpose);
+	proof_u64(&p, "commands", st->commands);
+	proof_u64(&p, "blocks_per_command", st->blocks_per_command);
+	proof_u64(&p, "max_in_flight", st->max_in_flight);
+	proof_str(&p, "mode", c->io.irq_enabled ? "msix" : "poll");
+	proof_u64(&p, "irq_count", st->irq_count);
+	proof_u64(&p, "duration_us", st->duration_us);
+	if (st->status)
+		proof_str(&p, "status_name", nvme_status_name(st->status));
+	proof_emit(&p);
+}
+
+bool nvme_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
+	       uint64_t nblocks, void *buf, const char *purpose, struct nvme_read_stats *st)
+{
+	return nvme_read_chunked(c, ns, slba, nblocks, buf, 0, purpose, st);
+}
+
+/* Blocks per command: MDTS, our transfer cap and the caller's chunk size (0 = no limit). */
+static uint32_t read_max_blocks(const struct nvme_ctrl *c, const struct nvme_namespace *ns,
+				uint32_t chunk_blocks)
+{
+	uint32_t max_blocks = nvme_max_blocks_per_cmd(c->id.mdts, c->mps_min_bytes,
+						      nvme_io_block_bytes(ns), c->max_transfer_bytes);
+
+	return chunk_blocks && chunk_blocks < max_blocks ? chunk_blocks : max_blocks;
+}
+
+bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t slba,
+		       uint64_t nblocks, void *buf, uint32_t chunk_blocks, const char *purpose,
+		       struct nvme_read_stats *st)
+{
+	uint64_t bytes;
+	uint32_t max_blocks = read_max_blocks(c, ns, chunk_blocks);
+	struct read_job j = { .c = c, .ns = ns, .buf = buf, .st = st };
+	struct nvme_io_run run = { .c = c, .step = "read", .job = &j, .submit = read_submit,
+				   .complete = read_complete };
+
+	memset(st, 0, sizeof(*st));
+	if (c->stage < NVME_STAGE_IO_READY)
+		return nvme_step_failed(c, "read", "io-queues-not-ready");
+	if (!nvme_lba_range_ok(slba, nblocks, ns->id.nsze) ||
+	    !nvme_blocks_to_bytes(nblocks, nvme_io_block_bytes(ns), &bytes) || bytes > SIZE_MAX)
+		return nvme_step_failed(c, "read", "range-slba-%" PRIu64 "-blocks-%" PRIu64 "-invalid",
+					slba, nblocks);
+	if (max_blocks == 0)
+		return nvme_step_failed(c, "read", "block-larger-than-max-transfer");
+
+	uint64_t irq_before = c->io.irq_count, start = time_now_us();
+	uint64_t blocked_before = c->dma.blocked_transfers;
+
+	c->in_operation = true;
+	c->io.max_in_flight = 0;
+	st->blocks_per_command = max_blocks;
+	nvme_split_init(&j.split, slba, nblocks, max_blocks);
+	bool ok = nvme_io_run_loop(&run);
+
+	st->timed_out = run.timed_out;
+	st->dma_check_failed = run.dma_check_failed;
+	c->in_operation = !ok && (st->timed_out || st->dma_check_failed);
+	st->duration_us = time_now_us() - start;
+	st->max_in_flight = c->io.max_in_flight;
+	st->irq_count = c->io.irq_count - irq_before;
+	st->dma_faults = c->dma.blocked_transfers - blocked_before;
+	st->crc32 = crc32_update(0, buf, (size_t)bytes);
+	report_read(c, ns, slba, nblocks, purpose, st);
+	if (ok && st->status) {
+		nvme_io_status_failed(c, "read", st->status);
+		return false;
+	}
+	return ok;
+}
+
+/* ================================================================ interrupt proof */
+
+struct irq_proof {
+	uint64_t before, after, waited_us;
+	bool posted, cid_matches, proven;
+	uint16_t status;
+};
+
+static void report_irq_proof(const struct nvme_ctrl *c, const struct irq_proof *r)
+{
+	struct proof p;
+
+	nvme_line_begin(&p, c, "interrupt proof");
+	proof_str(&p, "mode", "msix");
+	proof_hex(&p, "vector", c->io.vector, 2);
+	proof_u64(&p, "msix_entry", c->io.msix_entry);
+	proof_u64(&p, "irq_count_before", r->before);
+	proof_u64(&p, "irq_count_after", r->after);
+	proof_bool(&p, "completion_posted", r->posted);
+	proof_bool(&p, "cid_matches", r->cid_matches);
+	proof_hex(&p, "status", nvme_status_code(r->status), 3);
+	proof_u64(&p, "waited_us", r->waited_us);
+	proof_bool(&p, "proven", r->proven);
+	proof_emit(&p);
+}
+
+/* Queues a one-block read of LBA 0 on the idle I/O queue; false (reported) when it cannot. */
+static bool submit_probe_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, void *buf,
+			      uint32_t *cid)
+{
+	struct nvme_queue *q = &c->io;
+	struct nvme_io_cmd cmd;
+
+	if (q->in_flight != 0 || !q->irq_enabled)
+		return nvme_step_failed(c, "irq-proof", q->irq_enabled ? "io-queue-busy" :
+									 "io-queue-polled");
+	read_command(ns, 0, 1, buf, 0, &cmd);
+	/* The engine builds (and checks) every address, or refuses the read unsent. */
+	return nvme_io_submit(c, q, "irq-proof", &cmd, cid) == NVME_IO_QUEUED;
+}
+
+bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns)
+{
+	struct nvme_queue *q = &c->io;
+	struct irq_proof r = { .before = q->irq_count };
+	uint8_t *buf = malloc(nvme_io_block_bytes(ns));
+	uint32_t cid;
+
+	if (!buf)
+		return nvme_step_failed(c, "irq-proof", "no-buffer");
+	if (!submit_probe_read(c, ns, buf, &cid)) {
+		free(buf);
+		return false;
+	}
+	c->in_operation = true;
+	uint64_t start = time_now_us(), deadline = deadline_after_us(NVME_IO_COMMAND_TIMEOUT_US);
+
+	nvme_io_ring(q);
+	/* Only the interrupt counter is watched: the CQ is not looked at until it moves. */
+	while (q->irq_count == r.before && !deadline_passed(deadline))
+		__asm__ volatile("sti; hlt" ::: "memory");
+	r.waited_us = time_now_us() - start;
+	r.after = q->irq_count;
+	r.posted = nvme_io_cqe_pending(q);
+	r.cid_matches = r.posted && q->cq[q->cq_head].cid == (uint16_t)cid;
+	bool settled = nvme_io_wait(c, q, cid, NVME_IO_COMMAND_TIMEOUT_US);
+
+	r.status = q->slots[cid].status;
+	if (settled)
+		nvme_io_release(c, &q->slots[cid]);
+	c->in_operation = !settled;
+	if (settled)
+		free(buf); /* otherwise the device may still write into it */
+	/* Delivery is what is proven; the read's own status (e.g. a media error) is reported only. */
+	r.proven = r.after > r.before && r.posted && r.cid_matches;
+	report_irq_proof(c, &r);
+	if (!r.proven)
+		return nvme_step_failed(c, "irq-proof", r.after == r.before ?
+					"no-interrupt-within-timeout" :
+					"interrupt-without-matching-completion");
+	return true;
+}
+
+/* ================================================================ streaming reads (benchmark) */
+
+struct stream_job {
+	struct nvme_ctrl *c;
+	const struct nvme_namespace *ns;
+	const struct nvme_stream_params *p;
+	struct nvme_stream_result *r;
+	size_t command_bytes;
+	uint32_t depth;           /* p->depth, at most the buffers given */
+	uint32_t *free_buffers;   /* stack of buffer indices not in flight */
+	uint32_t free_count;
+	uint64_t next_lba;
+	uint64_t submitted_bytes;
+	uint64_t stop_tsc;        /* no submission at or after this TSC */
+	bool stopped;             /* no more submissions */
+	uint32_t sample_buffer;   /* the last command submitted */
+};
+
+static uint8_t *stream_buffer(const struct stream_job *j, uint32_t index)
+{
+	return j->p->buffers + (size_t)index * j->command_bytes;
+}
+
+/* Next command's LBA: sequential, back to 0 where a whole command no longer fits. */
+static uint64_t stream_next_lba(const struct stream_job *j)
+{
+	return j->next_lba + j->p->blocks_per_command > j->ns->id.nsze ? 0 : j->next_lba;
+}
+
+static bool stream_should_stop(struct stream_job *j)
+{
+	if (j->stopped)
+		return true;
+	if (j->submitted_bytes >= j->p->max_bytes)
+		j->r->stopped_by = "bytes";
+	else if (time_tsc() >= j->stop_tsc)
+		j->r->stopped_by = "time";
+	j->stopped = j->r->stopped_by != NULL;
+	return j->stopped;
+}
+
+/* Queues one command up to the depth; limited_by says why the depth was not reached. */
+static enum nvme_io_more stream_submit(void *job)
+{
+	struct stream_job *j = job;
+	struct nvme_queue *q = &j->c->io;
+
+	if (q->in_flight >= j->depth)
+		return NVME_IO_MORE_NO_ROOM; /* the depth is reached: wait for a completion */
+	if (stream_should_stop(j))
+		return NVME_IO_MORE_DONE;
+	if (j->free_count == 0) {
+		j->r->limited_by = "buffers";
+		return NVME_IO_MORE_NO_ROOM;
+	}
+	uint32_t buffer = j->free_buffers[j->free_count - 1];
+	uint64_t lba = stream_next_lba(j);
+	enum nvme_io_more more = submit_read(j->c, "stream", j->ns, lba, j->p->blocks_per_command,
+					     stream_buffer(j, buffer), buffer);
+
+	if (more == NVME_IO_MORE_NO_ROOM)
+		j->r->limited_by = q->in_flight + 1 >= q->entries ? "queue-entries" : "dma-backend";
+	if (more != NVME_IO_MORE_QUEUED)
+		return more;
+	j->next_lba = lba + j->p->blocks_per_command;
+	j->free_count--;
+	j->submitted_bytes += j->command_bytes;
+	j->sample_buffer = buffer;
+	j->r->sample_lba = lba;
+	if (q->in_flight > j->r->max_in_flight)
+		j->r->max_in_flight = q->in_flight;
+	return more;
+}
+
+/* Counts a finished command and gives its buffer back; an error status stops submission. */
+static void stream_complete(void *job, uint64_t cookie, uint16_t status)
+{
+	struct stream_job *j = job;
+
+	if (status && !j->r->status)
+		j->r->status = status;
+	if (status) {
+		j->stopped = true;
+		j->r->stopped_by = "error";
+	} else {
+		j->r->bytes += j->command_bytes;
+	}
+	j->r->commands++;
+	j->free_buffers[j->free_count++] = (uint32_t)cookie;
+}
+
+static bool stream_check_params(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+				const struct nvme_stream_params *p)
+{
+	uint32_t max_blocks = read_max_blocks(c, ns, 0);
+
+	if (c->stage < NVME_STAGE_IO_READY)
+		return nvme_step_failed(c, "stream", "io-queues-not-ready");
+	if (p->blocks_per_command == 0 || p->blocks_per_command > max_blocks)
+		return nvme_step_failed(c, "stream", "%" PRIu32 "-blocks-per-command-outside-1-to-%" PRIu32,
+					p->blocks_per_command, max_blocks);
+	if (p->blocks_per_command > ns->id.nsze)
+		return nvme_step_failed(c, "stream", "namespace-smaller-than-one-command");
+	if (p->depth == 0 || p->buffer_count == 0 || !p->buffers)
+		return nvme_step_failed(c, "stream", "no-depth-or-no-buffers");
+	return true;
+}
+
+/* Copies the run loop's counters into the result and finds out what limited the depth. */
+static void stream_summarise(const struct stream_job *j, const struct nvme_io_run *run)
+{
+	struct nvme_stream_result *r = j->r;
+
+	r->sq_doorbells = run->sq_doorbells;
+	r->cq_doorbells = run->cq_doorbells;
+	r->waits = run->waits;
+	r->wait_us = time_tsc_to_us(run->wait_ticks);
+	r->timed_out = run->timed_out;
+	r->dma_check_failed = run->dma_check_failed;
+	if (r->commands) {
+		r->sample_blocks = j->p->blocks_per_command;
+		r->sample_crc32 = crc32_update(0, stream_buffer(j, j->sample_buffer), j->command_bytes);
+	}
+	if (r->max_in_flight >= j->p->depth)
+		r->limited_by = NULL;
+	else if (!r->limited_by)
+		r->limited_by = r->stopped_by; /* the budget ran out before the queue filled */
+}
+
+bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
+		      const struct nvme_stream_params *p, struct nvme_stream_result *r)
+{
+	struct stream_job j = { .c = c, .ns = ns, .p = p, .r = r };
+	struct nvme_io_run run = { .c = c, .step = "stream", .job = &j, .submit = stream_submit,
+				   .complete = stream_complete };
+
+	memset(r, 0, sizeof(*r));
+	if (!stream_check_params(c, ns, p))
+		return false;
+	j.command_bytes = (size_t)p->blocks_per_command * nvme_io_block_bytes(ns);
+	j.depth = p->depth < p->buffer_count ? p->depth : p->buffer_count;
+	j.free_buffers = malloc(j.depth * sizeof(*j.free_buffers));
+	if (!j.free_buffers)
+		return nvme_step_failed(c, "stream", "no-memory");
+	for (uint32_t i = 0; i < j.depth; i++)
+		j.free_buffers[j.free_count++] = j.depth - 1 - i;
+	if (p->depth > j.depth)
+		r->limited_by = "buffers";
+
+	uint64_t irq_before = c->io.irq_count, blocked_before = c->dma.blocked_transfers;
+	uint64_t mmio_before = mmio_access_count, start = time_tsc();
+
+	j.stop_tsc = start + p->max_us * time_tsc_hz() / US_PER_S;
+	c->in_operation = true;
+	bool ok = nvme_io_run_loop(&run);
+
+	r->duration_us = time_tsc_to_us(time_tsc() - start);
+	r->mmio_accesses = mmio_access_count - mmio_before;
+	c->in_operation = !ok && (run.timed_out || run.dma_check_failed);
+	r->irq_count = c->io.irq_count - irq_before;
+	r->dma_faults = c->dma.blocked_transfers - blocked_before;
+	stream_summarise(&j, &run);
+	free(j.free_buffers);
+	if (ok && r->status) {
+		nvme_io_status_failed(c, "stream", r->status);
+		return false;
+	}
+	return ok && r->dma_faults == 0;
+}
