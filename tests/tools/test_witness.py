@@ -297,3 +297,11 @@ def test_console_mirrored_on_two_ports_is_read_once():
     events = "".join(f"serial_write write addr 0x00 val 0x{b:02x}\n" for b in line + line + b"\r\n\r\n")
     timeline = witness.parse_trace(events)
     assert [t for _, t in timeline.lines if t] == [line.decode()]
+
+
+def test_iommu_lines_without_vtd_events_are_unbacked(disks):
+    """A unit the trace has no events for (AMD-Vi): its lines are unbacked, never contradicted."""
+    trace = "\n".join(ln for ln in _trace_text("iommu").splitlines() if not ln.startswith("vtd_"))
+    rep = run(_log_text("iommu"), trace, disks)
+    assert rep.ok, messages(rep)
+    assert rep.unbacked_kinds["iommu: fault recorded"] == 2
