@@ -299,7 +299,8 @@ class Witness:
         self.tl = timeline
         self.ev = timeline.events
         self.disks = disks
-        self.drives = drives or {}          # controller serial -> QEMU device id ("nvme0")
+        # controller serial -> QEMU nvme device ids ("nvme0"; a str is taken as one id)
+        self.drives = {k: [v] if isinstance(v, str) else list(v) for k, v in (drives or {}).items()}
         self.report = WitnessReport()
         self._images = {}
         positions, same = align(log.records, timeline)
@@ -453,16 +454,32 @@ class Witness:
         reads = self.window(c.start, c.pos, "pci_nvme_read")
         if nsid is not None:
             reads = [e for e in reads if e.args.get("nsid") == nsid]
-        ctrl = self.drives.get(serial)
-        if ctrl:
+        prefixes = tuple(f"{ctrl}n" for ctrl in self.drives.get(serial, ()))
+        if prefixes:
             cbs = self.window(c.start, c.pos, "pci_nvme_rw_cb")
             keep = []
             for e in reads:
                 cb = next((x for x in cbs if x.pos > e.pos and x.args.get("cid") == e.args.get("cid")),
                           None)
-                if cb is None or cb.args.get("blk", "").startswith(f"{ctrl}n"):
+                if cb is None or cb.args.get("blk", "").startswith(prefixes):
                     keep.append(e)
             reads = keep
+        return reads
+
+    @staticmethod
+    def covering_run(reads: list, commands: int | None, slba: int, blocks: int) -> list:
+        """The first `commands` consecutive READs that exactly cover [slba, slba + blocks).
+
+        Several reads may share a window (the interrupt proof's read is sent before the
+        reference read's line is printed); a claim owns the run that matches it."""
+        if commands is None or len(reads) <= commands:
+            return reads
+        for i in range(len(reads) - commands + 1):
+            run = reads[i:i + commands]
+            spans = sorted((e.args.get("lba", 0), e.args.get("nlb", 0)) for e in run)
+            if spans[0][0] == slba and sum(n for _, n in spans) == blocks and \
+                    max(lba + n for lba, n in spans) == slba + blocks:
+                return run
         return reads
 
     def error_events(self) -> list:
@@ -530,8 +547,8 @@ class Witness:
             refused = [e.pos for e in self.window(c.start, c.pos, *self.error_events())]
             if refused:
                 c.start = max(refused) + 1
-        reads = self.reads_in(c, nsid, serial)
         commands = _num(r, "commands")
+        reads = self.covering_run(self.reads_in(c, nsid, serial), commands, slba, blocks)
         if commands is not None and len(reads) != commands:
             c.problems.append(f"commands={commands} but the device ran {len(reads)} READ "
                               f"command(s) for nsid {nsid}")
@@ -728,6 +745,7 @@ class Witness:
                                                                        "pci_nvme_mmio_shutdown_set"):
                 c.problems.append("shst=complete but the device never saw CC.SHN")
         elif kind == "nvme: interrupt proof":
+            c.start = self.test_start(c)    # its read may precede the reference read's line
             if _flag(r, "proven") and not self.msix_raises(c, r.number("msix_entry")):
                 c.problems.append(f"proven=true but the device raised no MSI-X on entry "
                                   f"{r.number('msix_entry')}")
@@ -969,7 +987,9 @@ SHOWN_CONTRADICTIONS = 8
 
 def witness_run(log, trace_path: str, disks, controllers) -> WitnessReport:
     """The matrix's call: controllers are qmatrix.Controller objects, in QEMU device order."""
-    drives = {ctrl.serial: f"nvme{i}" for i, ctrl in enumerate(controllers)}
+    drives = {}
+    for i, ctrl in enumerate(controllers):      # a subsystem's controllers may share a serial
+        drives.setdefault(ctrl.serial, []).append(f"nvme{i}")
     try:
         timeline = parse_trace_file(trace_path)
     except OSError as e:
