@@ -52,6 +52,7 @@ TRACE_EVENTS = (
     "pci_nvme_mmio_start_success", "pci_nvme_mmio_stopped", "pci_nvme_mmio_shutdown_set",
     "vtd_dmar_enable", "vtd_dmar_translate", "vtd_dmar_fault", "vtd_fault_disabled",
     "vtd_inv_desc_iotlb_*", "vtd_inv_desc_cc_*", "vtd_ir_remap_msi",
+    "amdvi_translation_result", "amdvi_page_fault",
 )
 # Events whose presence in `qemu -trace help` means the witness can run.
 REQUIRED_EVENTS = ("serial_write", "pci_nvme_map_addr", "pci_nvme_read", "vtd_dmar_fault")
@@ -112,7 +113,7 @@ class Event:
 
 
 _ARG_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ =](0x[0-9a-fA-F]+|-?\d+)\b")
-_DEV_RE = re.compile(r"dev ([0-9a-f]+):([0-9a-f]+)\.([0-9a-f]+)")
+_DEV_RE = re.compile(r"dev(?:id:)? ([0-9a-f]+):([0-9a-f]+)\.([0-9a-f]+)")
 _BLK_RE = re.compile(r"blk '([^']*)'")
 _LAST_HEX_RE = re.compile(r"(0x[0-9a-fA-F]+)\s*$")
 _HEAD_RE = re.compile(r"^(?:\d+@[\d.]+:)?([a-z_0-9]+) ?(.*)$")
@@ -120,7 +121,7 @@ _HEAD_RE = re.compile(r"^(?:\d+@[\d.]+:)?([a-z_0-9]+) ?(.*)$")
 
 def _event_args(name: str, rest: str) -> dict:
     args = {k: int(v, 16) if v.startswith("0x") else int(v, 10) for k, v in _ARG_RE.findall(rest)}
-    if name == "vtd_dmar_translate":
+    if name in ("vtd_dmar_translate", "amdvi_translation_result"):
         m = _DEV_RE.search(rest)
         if m:
             bus, slot, func = (int(x, 16) for x in m.groups())
@@ -375,7 +376,11 @@ class Witness:
         vtd_traced = bool(self.by_name.get("vtd_dmar_enable"))
         translated = not vtd_traced
         fault_pages = {(_page(e.args.get("addr", 0))) for e in self.by_name.get("vtd_dmar_fault", ())}
-        if not vtd_traced:      # the unit's faults are not traced: the firmware's own records stand
+        if not vtd_traced:
+            # AMD-Vi: QEMU traces a blocked access's address (no requester); other units'
+            # faults are not traced at all, and the firmware's own records stand.
+            fault_pages |= {_page(e.args.get("address", 0))
+                            for e in self.by_name.get("amdvi_page_fault", ())}
             fault_pages |= {_page(_num(c.rec, "addr", 0)) for c in self.claims
                             if c.rec.kind == "iommu: fault recorded"}
         claims = iter(self.claims)
