@@ -7,12 +7,30 @@
 
 static const struct dma_backend_ops *remapping_ops;
 static dma_verified_fn remapping_verified;
+static dma_iommu_name_fn remapping_iommu;
 static bool selection_reported;
 
-void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified)
+void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified,
+				    dma_iommu_name_fn iommu_name)
 {
 	remapping_ops = ops;
 	remapping_verified = verified;
+	remapping_iommu = iommu_name;
+}
+
+/* Which IOMMU remaps for the selected backend: none unless it is the remapping one. */
+static const char *selected_iommu(const struct dma_selection *sel)
+{
+	return sel->ops && sel->ops == remapping_ops && remapping_iommu ? remapping_iommu()
+									 : "none";
+}
+
+const struct dma_backend_ops *dma_remapping_backend(const char **why)
+{
+	*why = "no-remapping-backend";
+	if (!remapping_ops || !remapping_verified)
+		return NULL;
+	return remapping_verified(why) ? remapping_ops : NULL;
 }
 
 /* The policy: remapping when it is registered and verified, unless dma=bounce forces bounce. */
@@ -51,16 +69,42 @@ void dma_select_backend(enum dma_mode mode, struct dma_selection *out)
 	proof_str(&p, "reason", out->reason);
 	proof_str(&p, "policy", DMA_POLICY);
 	proof_str(&p, "option", options_dma_name(mode));
+	proof_str(&p, "iommu", selected_iommu(out));
 	proof_emit(&p);
+}
+
+/* Parks the current backend's state and takes back what `ops` parked earlier (or none). */
+static void switch_state(struct dma_device *d, const struct dma_backend_ops *ops)
+{
+	void *mine = NULL;
+
+	for (size_t i = 0; i < DMA_MAX_BACKENDS; i++) {
+		if (d->parked[i].owner == ops) {
+			mine = d->parked[i].state;
+			d->parked[i].owner = NULL;
+		}
+	}
+	for (size_t i = 0; d->state_owner && d->backend_state && i < DMA_MAX_BACKENDS; i++) {
+		if (!d->parked[i].owner) {
+			d->parked[i].owner = d->state_owner;
+			d->parked[i].state = d->backend_state;
+			break;
+		}
+	}
+	d->backend_state = mine; /* state of another backend is not ours to reuse */
+	d->state_owner = NULL;
 }
 
 bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct pci_bdf bdf,
 		uint64_t max_address, char *reason, size_t cap)
 {
-	if (d->state_owner != ops)
-		d->backend_state = NULL; /* state of another backend is not ours to reuse */
 	d->bdf = bdf;
 	d->max_address = max_address;
+	if (ops != remapping_ops && remapping_ops && remapping_ops->detach &&
+	    !remapping_ops->detach(d, reason, cap))
+		return false;
+	if (d->state_owner != ops)
+		switch_state(d, ops);
 	d->ops = ops;
 	if (!ops->attach(d, reason, cap))
 		return false;

@@ -7,9 +7,14 @@
  *  - "bounce-buffer" (dma_bounce.c): a pool below 4 GiB with canary pages
  *    around it; data is copied in/out; a ledger records every range handed
  *    to the device.
- *  - a remapping backend (VT-d) registers itself with
- *    dma_register_remapping_backend() and is chosen by the policy
- *    "direct-remapping-if-verified-else-bounce-buffer".
+ *  - "direct-remapping" (dma_remap.c): the remapping core, which drives
+ *    IOMMU units through their drivers (src/remap_unit.h; VT-d, AMD-Vi).  It
+ *    registers itself with dma_register_remapping_backend() and is chosen
+ *    by the policy "direct-remapping-if-verified-else-bounce-buffer".
+ *
+ * A device can change backend at any time between transfers (dma_attach):
+ * the remapping backend's detach op makes sure its untranslated DMA then
+ * reaches memory again, so no test depends on the order it runs in.
  *
  * A dma_device is one device's view: its requester id, its DMA address
  * limit and the backend state that belongs to it.
@@ -26,6 +31,9 @@
 #include "pci_cfg.h"
 
 #define DMA_REASON_MAX 120
+#define DMA_MAX_BACKENDS 4
+/* Every address the bounce-buffer backend hands out is below this (32-bit devices). */
+#define DMA_BOUNCE_MEMORY_LIMIT (4ull << 30)
 
 struct dma_device;
 
@@ -67,6 +75,14 @@ struct dma_backend_ops {
 	const char *name;
 	/* Prepares per-device state; false with a reason when the device cannot be served. */
 	bool (*attach)(struct dma_device *d, char *reason, size_t cap);
+	/*
+	 * Optional.  The device is being bound to ANOTHER backend (whether or
+	 * not it ever used this one): afterwards its untranslated DMA must
+	 * reach memory (the remapping backend bypasses or stops translating
+	 * it).  The device is quiesced (reset) when this is called.  Per-device
+	 * state is kept for a later return.
+	 */
+	bool (*detach)(struct dma_device *d, char *reason, size_t cap);
 	/* Zeroed, page-aligned memory visible to the device. */
 	bool (*alloc_coherent)(struct dma_device *d, size_t size, struct dma_buffer *out);
 	void (*free_coherent)(struct dma_device *d, struct dma_buffer *buf);
@@ -86,7 +102,20 @@ struct dma_device {
 	const struct dma_backend_ops *ops;
 	void *backend_state;    /* owned by ops; kept across re-attach to the same backend */
 	const struct dma_backend_ops *state_owner;
-	/* Transfers of this device the backend saw blocked (IOMMU faults), ever. */
+	/*
+	 * The state of backends the device left, kept for its return: pools
+	 * and domains come from memory that is never freed, so a device moving
+	 * back and forth must not get a new one each time.
+	 */
+	struct {
+		const struct dma_backend_ops *owner;
+		void *state;
+	} parked[DMA_MAX_BACKENDS];
+	/*
+	 * Transfers of this device the backend knows were blocked, ever: IOMMU
+	 * faults seen, and at least the transfers it deliberately handed an
+	 * IOVA that maps nothing (a test hook), fault recorded or not.
+	 */
 	uint64_t blocked_transfers;
 };
 
@@ -103,7 +132,17 @@ bool dma_bounce_pool_info(struct dma_device *d, uint64_t *base, uint64_t *size,
  * itself on this machine (and why not).  Until then selection falls back.
  */
 typedef bool (*dma_verified_fn)(const char **reason);
-void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified);
+/* The IOMMU kind the verified remapping backend drives ("vtd", "amd-vi"), or "none". */
+typedef const char *(*dma_iommu_name_fn)(void);
+void dma_register_remapping_backend(const struct dma_backend_ops *ops, dma_verified_fn verified,
+				    dma_iommu_name_fn iommu_name);
+
+/*
+ * The remapping backend, when one is registered and verified on this
+ * machine (verification runs on the first call); else NULL and *why says
+ * why not.  Tests that want "the remapping backend" ask this, never name it.
+ */
+const struct dma_backend_ops *dma_remapping_backend(const char **why);
 
 struct dma_selection {
 	const struct dma_backend_ops *ops;
@@ -113,7 +152,11 @@ struct dma_selection {
 /* Applies the policy to the dma= option; prints `dma: backend selection` the first time. */
 void dma_select_backend(enum dma_mode mode, struct dma_selection *out);
 
-/* Binds a device to a backend (re-using its earlier state when the backend is the same). */
+/*
+ * Binds a device to a backend (re-using its earlier state when the backend
+ * is the same); binding to any other backend first detaches it from the
+ * remapping backend.
+ */
 bool dma_attach(struct dma_device *d, const struct dma_backend_ops *ops, struct pci_bdf bdf,
 		uint64_t max_address, char *reason, size_t cap);
 

@@ -22,7 +22,7 @@
 #define BOUNCE_POOL_BYTES (24u << 20)
 #define BOUNCE_POOL_PAGES (BOUNCE_POOL_BYTES / PAGE_SIZE)
 #define BOUNCE_CANARY_BYTES (2u * PAGE_SIZE)
-#define BOUNCE_MEMORY_LIMIT (4ull << 30) /* 32-bit addresses suit every device */
+#define BOUNCE_MEMORY_LIMIT DMA_BOUNCE_MEMORY_LIMIT /* 32-bit addresses suit every device */
 #define BOUNCE_LEDGER_ENTRIES 1024
 /* Fresh from-device pages hold this, so data the device never wrote cannot pass as read. */
 #define BOUNCE_POISON 0xa5

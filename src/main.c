@@ -5,7 +5,7 @@
  */
 #include "acpi.h"
 #include "boot_defs.h"
-#include "dma_iommu.h"
+#include "dma_remap.h"
 #include "console.h"
 #include "console_serial.h"
 #include "cpu.h"
@@ -18,6 +18,9 @@
 #include "qemu.h"
 #include "runner.h"
 #include "syscalls.h"
+#include "tests_iommu.h"
+#include "amdvi.h"
+#include "vtd.h"
 #include "bootinfo.h"
 #include "timer.h"
 
@@ -128,6 +131,7 @@ static void load_options(void)
 static void report_environment(uint64_t heap_size)
 {
 	struct proof p;
+	char order[OPTIONS_ORDER_NAME_MAX];
 
 	proof_begin(&p, "proofboot", "environment");
 	proof_str(&p, "boot", boot_info.efi ? "uefi" : "bios");
@@ -143,6 +147,7 @@ static void report_environment(uint64_t heap_size)
 	proof_str(&p, "tests", opts.tests[0] ? opts.tests : "default");
 	proof_u64(&p, "timeout_s", opts.timeout_s);
 	proof_str(&p, "end", options_end_name(opts.end));
+	proof_str(&p, "order", options_order_name(&opts, order));
 	proof_u64(&p, "option_errors", opts.error_count);
 	char ports[PORTS_TEXT_MAX];
 	console_serial_describe(ports, sizeof(ports));
@@ -198,6 +203,10 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	console_serial_configure(&opts.console, opts.console_text);
 	report_environment(heap_size);
 	report_safety();
-	dma_iommu_register();
+	/* Remapping unit drivers in the order they are tried (the first verified wins). */
+	remap_register_driver(&vtd_unit_ops);
+	remap_register_driver(&amdvi_unit_ops);
+	remap_set_verifier(tests_iommu_verify);
+	dma_remap_register();
 	runner_run(&opts);
 }

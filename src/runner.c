@@ -1,7 +1,9 @@
 /*
- * Runs the test table: plan lines, one result line per selected test (each
- * under a per-test timeout enforced from the LAPIC tick), then exactly one
- * verdict line, most severe result winning (FAIL > PASS > SKIP).
+ * Runs the test table: plan lines (table order), one result line per
+ * selected test in the order the order= option names (table, reverse, or a
+ * seeded shuffle: src/lib/run_order.h), each under a per-test timeout
+ * enforced from the LAPIC tick, then exactly one verdict line, most severe
+ * result winning (FAIL > PASS > SKIP).
  */
 #include "runner.h"
 
@@ -14,6 +16,7 @@
 #include "proof.h"
 #include "power.h"
 #include "qemu.h"
+#include "run_order.h"
 #include "timer.h"
 
 #include <setjmp.h>
@@ -196,9 +199,13 @@ void runner_run(const struct options *opts)
 	if (tick)
 		lapic_start_tick(tick, RUNNER_TICK_US);
 
-	for (unsigned i = 0; i < tests_table_count; i++)
-		if (run.selected[i])
-			run_one(i);
+	/* order=: no row may depend on running before or after another (see src/tests.c). */
+	static unsigned order[RUNNER_MAX_TESTS];
+
+	run_order_permutation(opts->order, opts->order_seed, order, tests_table_count);
+	for (unsigned k = 0; k < tests_table_count; k++)
+		if (run.selected[order[k]])
+			run_one(order[k]);
 	finish();
 }
 

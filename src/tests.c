@@ -1,15 +1,15 @@
 /*
- * The test table: every test the firmware knows, in run order.  Names are
+ * The test table: every test the firmware knows, in the default run order.  Names are
  * subsystem.what[.backend]; tests= selects by glob.  Rows flagged
  * TEST_FLAG_EXPLICIT_ONLY run only when named exactly in tests=; rows flagged
  * TEST_FLAG_NOT_DEFAULT (the benchmark) only when a glob in tests= matches.
  * The last column is the row's parameter (ctx->arg): the DMA backend an
  * NVMe lifecycle or benchmark row runs on, or the negative case.
  *
- * Order matters around the IOMMU: the remapping self-test runs before the
- * bounce lifecycle and leaves translation off; the remapped lifecycle and
- * the isolation proofs come after every bounce row, because while
- * translation is on a device in our domain cannot reach bounce buffers.
+ * No row depends on its position: option order=reverse|shuffle:<seed> runs
+ * the table in another order (matrix configurations iommu-order-*), and a
+ * device moves between the bounce-buffer and remapping backends in any
+ * direction (src/dma_remap.h, "Detach").
  */
 #include "test.h"
 

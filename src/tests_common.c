@@ -2,7 +2,6 @@
 #include "tests_common.h"
 
 #include "dma.h"
-#include "dma_iommu.h"
 #include "pmem.h"
 #include "runner.h"
 
@@ -24,12 +23,6 @@ enum test_status test_outcome(enum test_status status, char *why, size_t cap, co
 }
 
 /* ================================================================ backends */
-
-/* The one place the NVMe tests name the remapping backend; NULL with *why when not verified. */
-static const struct dma_backend_ops *remapping_backend(const char **why)
-{
-	return dma_iommu_verified(why) ? &dma_iommu_ops : NULL;
-}
 
 bool test_controllers_present(struct test_ctx *ctx, enum test_status *status)
 {
@@ -63,7 +56,7 @@ static bool backend_usable(struct test_ctx *ctx, const struct test_backend *back
 		*status = test_skip(ctx, "dma=bounce forces the bounce-buffer backend");
 		return false;
 	}
-	*ops = remapping_backend(&why);
+	*ops = dma_remapping_backend(&why);
 	if (*ops)
 		return true;
 	*status = mode == DMA_IOMMU ? test_fail(ctx, "dma=iommu but remapping is unavailable: %s", why)

@@ -1,14 +1,12 @@
-/* VT-d remapping and isolation tests; see tests_iommu.h. */
+/* Remapping tests and the remapping verifier; see tests_iommu.h. */
 #include "tests_iommu.h"
 
-#include "acpi.h"
-#include "dma_iommu.h"
+#include "dma_remap.h"
+#include "nvme.h"
 #include "nvme_read.h"
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"
-#include "vtd.h"
-#include "vtd_regs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +22,7 @@ static uint8_t *scratch_a, *scratch_b;
 struct remapped {
 	struct nvme_ctrl *ctrl;
 	const struct nvme_namespace *ns;
-	struct dma_iommu_info info;
+	struct dma_remap_info info;
 };
 
 /* SKIP or FAIL for "remapping is not available here", depending on dma=. */
@@ -53,10 +51,12 @@ static enum test_status get_remapped(struct test_ctx *ctx, struct remapped *r)
 	memset(r, 0, sizeof(*r));
 	if (runner_options()->dma == DMA_BOUNCE)
 		return test_skip(ctx, "dma=bounce: remapping not in use");
-	if (!dma_iommu_verified(&why))
+	const struct dma_backend_ops *remapping = dma_remapping_backend(&why);
+
+	if (!remapping)
 		return unavailable(ctx, why);
 	r->ctrl = nvme_controller(0);
-	if (!nvme_bring_up(r->ctrl, &dma_iommu_ops, NVME_STAGE_IO_READY))
+	if (!nvme_bring_up(r->ctrl, remapping, NVME_STAGE_IO_READY))
 		return test_fail(ctx, "%s: bring-up through remapping failed: %s", r->ctrl->bdf,
 				 r->ctrl->failure);
 	r->ns = first_usable_ns(r->ctrl);
@@ -68,7 +68,7 @@ static enum test_status get_remapped(struct test_ctx *ctx, struct remapped *r)
 		scratch_b = pmem_alloc(PAGE_SIZE, PAGE_SIZE, UINT64_MAX);
 	if (!scratch_a || !scratch_b)
 		return test_fail(ctx, "no memory for scratch pages");
-	dma_iommu_info(&r->ctrl->dma, &r->info);
+	dma_remap_info(&r->ctrl->dma, &r->info);
 	return TEST_PASS;
 }
 
@@ -89,20 +89,104 @@ static bool read_block(struct remapped *r, void *buf, const char *purpose, uint1
 	return ok;
 }
 
+/* ---------------------------------------------------------------- verifier */
+
+/* Every NVMe controller must be behind a unit: the policy is one choice for all. */
+static bool controllers_covered(char *why, size_t cap)
+{
+	size_t count = nvme_probe();
+	const struct remap_unit_ops *driver = dma_remap_driver();
+
+	if (count == 0) {
+		snprintf(why, cap, "no-nvme-controller-for-the-remapping-self-test");
+		return false;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (!driver->unit_for_device(nvme_controller(i)->pci->bdf, why, cap))
+			return false;
+	return true;
+}
+
+/*
+ * The self-test DMA: bring the first controller up through remapped IOVAs
+ * (queues and the Identify buffer all in the window) and check the data
+ * came through: Identify's vendor ids must equal the PCI config space's.
+ */
+static bool self_test_dma(const struct dma_backend_ops *ops, char *why, size_t cap)
+{
+	struct nvme_ctrl *c = nvme_controller(0);
+	struct dma_remap_info info;
+
+	if (!nvme_bring_up(c, ops, NVME_STAGE_IDENTIFIED)) {
+		snprintf(why, cap, "self-test-bring-up-failed:%s", c->failure);
+		return false;
+	}
+	if (c->id.vid != c->pci->vendor || c->id.ssvid != c->pci->subsys_vendor) {
+		snprintf(why, cap, "self-test-identify-vid-0x%04x-ssvid-0x%04x-not-pci-0x%04x-0x%04x",
+			 c->id.vid, c->id.ssvid, c->pci->vendor, c->pci->subsys_vendor);
+		return false;
+	}
+	if (!dma_remap_collect_faults(&c->dma, why, cap))
+		return false;
+	if (!dma_remap_info(&c->dma, &info) || info.stray_faults) {
+		snprintf(why, cap, "self-test-saw-%llu-iommu-faults",
+			 (unsigned long long)info.stray_faults);
+		return false;
+	}
+	return true;
+}
+
+static void report_self_test(bool ok, const char *reason)
+{
+	struct proof p;
+	struct dma_remap_info info;
+	struct nvme_ctrl *c = nvme_probe() ? nvme_controller(0) : NULL;
+
+	proof_begin(&p, "iommu", ok ? "self-test passed" : "self-test failed");
+	if (ok && c && dma_remap_info(&c->dma, &info)) {
+		proof_str(&p, "sid", c->bdf);
+		proof_hex(&p, "vid", c->id.vid, 4);
+		proof_hex(&p, "window_base", info.window_base, HEX64);
+		proof_u64(&p, "maps", info.maps);
+		proof_u64(&p, "faults", info.stray_faults);
+	} else {
+		proof_str(&p, "reason", reason);
+	}
+	proof_emit(&p);
+}
+
+bool tests_iommu_verify(const struct dma_backend_ops *ops, char *why, size_t cap)
+{
+	bool ok = dma_remap_driver()->discover(why, cap) && controllers_covered(why, cap) &&
+		  self_test_dma(ops, why, cap);
+
+	report_self_test(ok, why);
+	/*
+	 * The controller is shut down so its next bring-up starts from a reset
+	 * on whichever backend that test wants (binding it to another backend
+	 * detaches it from remapping, see dma_remap.h).
+	 */
+	if (nvme_probe() && nvme_controller(0)->stage != NVME_STAGE_NONE)
+		nvme_shutdown(nvme_controller(0));
+	return ok;
+}
+
 /* ------------------------------------------------------------------ units */
 
 enum test_status test_iommu_units(struct test_ctx *ctx)
 {
-	char why[VTD_REASON_MAX];
+	char why[REMAP_REASON_MAX];
+	bool table_present;
+	const struct remap_unit_ops *driver = dma_remap_discover(why, sizeof(why), &table_present);
 
-	if (!vtd_init(why, sizeof(why))) {
-		/* A DMAR that is there but unusable is a finding; no DMAR is a platform fact. */
-		if (acpi_find_table("DMAR", 0, NULL))
-			return test_fail(ctx, "DMAR present but unusable: %s", why);
+	if (!driver) {
+		/* A table that is there but unusable is a finding; no table is a platform fact. */
+		if (table_present)
+			return test_fail(ctx, "remapping table present but unusable: %s", why);
 		return unavailable(ctx, why);
 	}
-	return test_pass(ctx, "%u remapping unit(s), host address width %u", vtd_unit_count(),
-			 vtd_dmar()->host_addr_width);
+	return test_pass(ctx, "%u remapping unit(s) through the %s driver", driver->unit_count(),
+			 driver->name);
 }
 
 /* --------------------------------------------------------------- self-test */
@@ -113,7 +197,7 @@ enum test_status test_iommu_selftest(struct test_ctx *ctx)
 
 	if (runner_options()->dma == DMA_BOUNCE)
 		return test_skip(ctx, "dma=bounce: remapping not in use");
-	if (!dma_iommu_verified(&why))
+	if (!dma_remapping_backend(&why))
 		return unavailable(ctx, why);
 	return test_pass(ctx, "remapped bring-up and Identify through IOVAs, no fault");
 }
@@ -127,8 +211,8 @@ static void report_translation(const struct remapped *r, uint64_t iova, uint64_t
 
 	proof_begin(&p, "iommu", "translation");
 	proof_str(&p, "sid", r->ctrl->bdf);
-	proof_u64(&p, "domain", r->info.domain_id);
-	proof_u64(&p, "levels", r->info.levels);
+	proof_u64(&p, "domain", r->info.domain->id);
+	proof_u64(&p, "levels", r->info.domain->levels);
 	proof_hex(&p, "iova", iova, HEX64);
 	proof_hex(&p, "phys", phys, HEX64);
 	proof_bool(&p, "identity", iova == phys);
@@ -140,8 +224,9 @@ enum test_status test_iommu_translate(struct test_ctx *ctx)
 {
 	struct remapped r;
 	enum test_status s = get_remapped(ctx, &r);
-	struct vtd_translation tr;
 	uint16_t status;
+	uint64_t phys_of_phys;
+	unsigned perms;
 
 	if (s != TEST_PASS)
 		return s;
@@ -149,11 +234,10 @@ enum test_status test_iommu_translate(struct test_ctx *ctx)
 	if (!read_block(&r, scratch_a, "iommu-translate", &status))
 		return test_fail(ctx, "read through remapping failed (status 0x%03x): %s",
 				 nvme_status_code(status), r.ctrl->failure);
-	dma_iommu_info(&r.ctrl->dma, &r.info);
+	dma_remap_info(&r.ctrl->dma, &r.info);
 	uint64_t iova = r.info.last_map_iova, phys = r.info.last_map_phys;
-	const struct vtd_domain *dom = dma_iommu_domain(&r.ctrl->dma);
 	/* After the read the mapping is gone: look the physical address up as an IOVA instead. */
-	bool phys_is_iova = vtd_pt_lookup(&dom->pt, phys, &tr) == VTD_PT_OK;
+	bool phys_is_iova = dma_remap_lookup(&r.ctrl->dma, phys, &phys_of_phys, &perms);
 
 	report_translation(&r, iova, phys, phys_is_iova);
 	if (phys != virt_to_phys(scratch_a))
@@ -170,14 +254,14 @@ enum test_status test_iommu_translate(struct test_ctx *ctx)
 	if (page_is_poison(scratch_a))
 		return test_fail(ctx, "read reported success but the buffer was not written");
 	return test_pass(ctx, "iova 0x%llx -> phys 0x%llx, %u-level, not identity",
-			 (unsigned long long)iova, (unsigned long long)phys, r.info.levels);
+			 (unsigned long long)iova, (unsigned long long)phys, r.info.domain->levels);
 }
 
 /* ---------------------------------------------------------- blocked / revoke */
 
 struct blocked_result {
 	bool fault_seen;
-	struct vtd_fault fault;
+	struct iommu_fault fault;
 	bool fault_cleared;
 	bool target_untouched;   /* the memory the blocked IOVA names (or named) */
 	bool buffer_untouched;   /* the caller's buffer the data would have gone to */
@@ -194,15 +278,15 @@ static void blocked_read(struct remapped *r, uint64_t iova, const char *purpose,
 {
 	memset(out, 0, sizeof(*out));
 	memset(scratch_b, IOMMU_TEST_POISON, PAGE_SIZE);
-	dma_iommu_expect_fault(&r->ctrl->dma, iova);
-	dma_iommu_redirect_next_map(&r->ctrl->dma, iova);
+	dma_remap_expect_fault(&r->ctrl->dma, iova);
+	dma_remap_redirect_next_map(&r->ctrl->dma, iova);
 	out->read_ok = read_block(r, scratch_b, purpose, &out->nvme_status);
 	/* The driver's per-command check collected the fault; make sure nothing is left. */
 	char why[DMA_REASON_MAX];
 
-	dma_iommu_collect_faults(&r->ctrl->dma, why, sizeof(why));
-	out->fault_seen = dma_iommu_take_expected_fault(&r->ctrl->dma, &out->fault);
-	out->fault_cleared = !vtd_fault_pending(r->info.unit);
+	dma_remap_collect_faults(&r->ctrl->dma, why, sizeof(why));
+	out->fault_seen = dma_remap_take_expected_fault(&r->ctrl->dma, &out->fault);
+	out->fault_cleared = !r->info.driver->fault_pending(r->info.unit);
 	out->buffer_untouched = page_is_poison(scratch_b);
 }
 
@@ -223,7 +307,7 @@ static void report_blocked(const char *event, const struct remapped *r, uint64_t
 	proof_bool(&p, "fault", b->fault_seen);
 	if (b->fault_seen) {
 		proof_hex(&p, "fault_reason", b->fault.reason, 2);
-		proof_str(&p, "fault_type", b->fault.read ? "read" : "write");
+		proof_str(&p, "fault_type", b->fault.access == REMAP_ACCESS_READ ? "read" : "write");
 		proof_str(&p, "fault_sid", sid);
 		proof_hex(&p, "fault_addr", b->fault.addr, HEX64);
 	}
@@ -238,16 +322,17 @@ static void report_blocked(const char *event, const struct remapped *r, uint64_t
 static enum test_status judge_blocked(struct test_ctx *ctx, const struct remapped *r,
 				      uint64_t iova, const struct blocked_result *b)
 {
-	/* A read command makes the device write memory: reason 5, type write. */
+	/* A read command makes the device write memory: a page-table denial of a write. */
 	if (!b->fault_seen)
 		return test_fail(ctx, "no fault recorded for the DMA to unmapped IOVA 0x%llx",
 				 (unsigned long long)iova);
-	if (b->fault.reason != VTD_FR_WRITE_NOT_PERMITTED || b->fault.read)
-		return test_fail(ctx, "fault reason 0x%02x type %s, expected 0x05 write",
-				 b->fault.reason, b->fault.read ? "read" : "write");
-	if (b->fault.sid != r->info.sid)
-		return test_fail(ctx, "fault sid 0x%04x is not the controller's 0x%04x", b->fault.sid,
-				 r->info.sid);
+	if (!b->fault.page_denied || b->fault.access != REMAP_ACCESS_WRITE)
+		return test_fail(ctx, "fault reason 0x%02x (%s) type %s, expected a denied write",
+				 b->fault.reason, b->fault.reason_name,
+				 b->fault.access == REMAP_ACCESS_READ ? "read" : "write");
+	if (!dma_remap_owns_sid(&r->ctrl->dma, b->fault.sid))
+		return test_fail(ctx, "fault sid 0x%04x is none of the controller's requester ids (own 0x%04x)",
+				 b->fault.sid, r->info.sid);
 	if (!b->target_untouched)
 		return test_fail(ctx, "memory at 0x%llx changed although the DMA was blocked",
 				 (unsigned long long)iova);
@@ -270,13 +355,13 @@ enum test_status test_iommu_blocked(struct test_ctx *ctx)
 	uint64_t iova = r.info.canary_phys;
 
 	blocked_read(&r, iova, "iommu-blocked", &b);
-	b.target_untouched = dma_iommu_canary_intact(&r.ctrl->dma);
+	b.target_untouched = dma_remap_canary_intact(&r.ctrl->dma);
 	report_blocked("blocked dma", &r, iova, r.info.canary_phys, &b);
 	s = judge_blocked(ctx, &r, iova, &b);
 	if (s != TEST_PASS)
 		return s;
-	return test_pass(ctx, "DMA to 0x%llx blocked: fault 0x05 write recorded and cleared, canary intact (NVMe status 0x%03x)",
-			 (unsigned long long)iova, nvme_status_code(b.nvme_status));
+	return test_pass(ctx, "DMA to 0x%llx blocked: fault 0x%02x write recorded and cleared, canary intact (NVMe status 0x%03x)",
+			 (unsigned long long)iova, b.fault.reason, nvme_status_code(b.nvme_status));
 }
 
 enum test_status test_iommu_revoke(struct test_ctx *ctx)
@@ -293,7 +378,7 @@ enum test_status test_iommu_revoke(struct test_ctx *ctx)
 	if (!read_block(&r, scratch_a, "iommu-revoke-mapped", &status))
 		return test_fail(ctx, "read through remapping failed (status 0x%03x): %s",
 				 nvme_status_code(status), r.ctrl->failure);
-	dma_iommu_info(&r.ctrl->dma, &r.info);
+	dma_remap_info(&r.ctrl->dma, &r.info);
 	uint64_t old_iova = r.info.last_map_iova;
 
 	if (r.info.last_map_phys != virt_to_phys(scratch_a))
@@ -313,13 +398,13 @@ enum test_status test_iommu_revoke(struct test_ctx *ctx)
 
 /* ------------------------------------------------------------- stray faults */
 
-static void report_summary(const struct nvme_ctrl *c, const struct dma_iommu_info *info)
+static void report_summary(const struct nvme_ctrl *c, const struct dma_remap_info *info)
 {
 	struct proof p;
 
 	proof_begin(&p, "iommu", "summary");
 	proof_str(&p, "sid", c->bdf);
-	proof_u64(&p, "domain", info->domain_id);
+	proof_u64(&p, "domain", info->domain->id);
 	proof_u64(&p, "maps", info->maps);
 	proof_u64(&p, "unmaps", info->unmaps);
 	proof_u64(&p, "stray_faults", info->stray_faults);
@@ -335,24 +420,25 @@ enum test_status test_iommu_no_stray_faults(struct test_ctx *ctx)
 
 	if (runner_options()->dma == DMA_BOUNCE)
 		return test_skip(ctx, "dma=bounce: remapping not in use");
-	if (!dma_iommu_verified(&why))
+	if (!dma_remapping_backend(&why))
 		return unavailable(ctx, why);
 	for (size_t i = 0; i < nvme_probe(); i++) {
 		struct nvme_ctrl *c = nvme_controller(i);
-		struct dma_iommu_info info;
+		struct dma_remap_info info;
 
-		if (!dma_iommu_info(&c->dma, &info))
+		if (!dma_remap_info(&c->dma, &info))
 			continue;
-		if (!dma_iommu_collect_faults(&c->dma, reason, sizeof(reason)))
+		if (!dma_remap_collect_faults(&c->dma, reason, sizeof(reason)))
 			return test_fail(ctx, "%s: %s", c->bdf, reason);
-		dma_iommu_info(&c->dma, &info);
+		dma_remap_info(&c->dma, &info);
 		report_summary(c, &info);
 		stray += info.stray_faults;
 		checked++;
 	}
-	for (unsigned u = 0; u < vtd_unit_count(); u++)
-		if (vtd_fault_pending(vtd_unit_get(u)))
-			return test_fail(ctx, "unit %u still reports a pending fault", u);
+	unsigned unit;
+
+	if (dma_remap_fault_pending(&unit))
+		return test_fail(ctx, "unit %u still reports a pending fault", unit);
 	if (stray)
 		return test_fail(ctx, "%llu fault(s) no test caused", (unsigned long long)stray);
 	return test_pass(ctx, "%lu device(s) on remapping, no unexpected fault",

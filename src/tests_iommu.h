@@ -1,6 +1,8 @@
 /*
- * VT-d remapping tests (rows for src/tests.c, group "iommu").  They use the
- * first NVMe controller through the remapping backend.  Under dma=auto a
+ * Remapping tests (rows for src/tests.c, group "iommu") and the verifier the
+ * remapping core's selection policy calls (tests_iommu_verify, registered
+ * in main.c with remap_set_verifier).  They use the first NVMe controller
+ * through the remapping backend, whichever unit driver is in use.  Under dma=auto a
  * machine without a usable IOMMU SKIPs them with the failed condition
  * named; under dma=iommu that is a FAIL; under dma=bounce they SKIP.
  *
@@ -11,7 +13,20 @@
 #ifndef PROOFBOOT_TESTS_IOMMU_H
 #define PROOFBOOT_TESTS_IOMMU_H
 
+#include "dma.h"
 #include "test.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * The remapping self-test behind dma=auto (a remap_verify_fn): every NVMe
+ * controller is covered by a unit, the first comes up through remapped
+ * IOVAs, Identify's ids equal PCI config space's, and no fault was
+ * recorded; prints `iommu: self-test passed|failed`.  The controller is
+ * shut down afterwards.
+ */
+bool tests_iommu_verify(const struct dma_backend_ops *ops, char *why, size_t cap);
 
 /* DMAR found and parsed; every unit's registers read. */
 enum test_status test_iommu_units(struct test_ctx *ctx);

@@ -1,4 +1,4 @@
-/* VT-d remapping units; see vtd.h.  Register facts: src/lib/vtd_regs.h. */
+/* The VT-d unit driver; see vtd.h.  Register facts: src/lib/vtd_regs.h. */
 #include "vtd.h"
 
 #include "acpi.h"
@@ -12,7 +12,9 @@
 #include "vtd_regs.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CACHE_LINE 64u
@@ -20,27 +22,39 @@
 #define HEX_REG64_DIGITS 16
 #define HEX_REG32_DIGITS 8
 #define FIRST_DOMAIN_ID 1 /* domain 0 is reserved when caching mode is on: never use it */
+/* Status bits settle at once on QEMU and within microseconds on hardware. */
+#define VTD_WAIT_US 100000u
+#define VTD_REG_SPAN 0x1000u /* one register page per unit */
+
+struct vtd_unit {
+	struct remap_unit common; /* index: DRHD index in the DMAR table */
+	uint64_t base;
+	bool include_all;
+	unsigned scope_count;
+	uint32_t ver;
+	uint64_t cap;
+	uint64_t ecap;
+	uint64_t *root;     /* root table (NULL until a device is attached) */
+	uint64_t root_phys;
+	uint64_t *context[VTD_ROOT_ENTRIES]; /* per-bus context tables */
+	bool root_set;      /* RTADDR latched with SRTP */
+	bool translating;   /* we enabled TE */
+	uint16_t next_domain_id;
+	uint16_t bypass_domain_id; /* DID of pass-through entries (0: none allocated yet) */
+	uint64_t faults_recorded; /* fault records read and cleared so far */
+};
+
+struct vtd_domain {
+	struct remap_domain common;
+	struct vtd_unit *vu;
+	struct vtd_pt pt;
+};
+
 
 static struct dmar_info dmar;
 static struct vtd_unit units[DMAR_MAX_UNITS];
 static unsigned unit_count;
-static bool init_done;
-static bool init_ok;
-static char init_reason[VTD_REASON_MAX];
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_reason(char *reason, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!reason || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, cap, fmt, ap);
-	va_end(ap);
-}
+static struct remap_discovery discovery;
 
 /* ---------------------------------------------------------------- registers */
 
@@ -123,7 +137,7 @@ static bool context_cache_flush_global(const struct vtd_unit *u, char *reason, s
 
 	reg_write64(u, VTD_REG_CCMD, VTD_CCMD_ICC | VTD_CCMD_CIRG_GLOBAL);
 	if (!wait_reg64_clear(u, VTD_REG_CCMD, VTD_CCMD_ICC, &last)) {
-		set_reason(reason, cap, "context-cache-invalidation-timeout ccmd=0x%016llx",
+		remap_reason(reason, cap, "context-cache-invalidation-timeout ccmd=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
@@ -143,12 +157,12 @@ static bool iotlb_flush(const struct vtd_unit *u, uint64_t granularity, uint16_t
 	reg_write64(u, vtd_iotlb_offset(u->ecap),
 		    VTD_IOTLB_IVT | granularity | drain | VTD_IOTLB_DID(did));
 	if (!wait_reg64_clear(u, vtd_iotlb_offset(u->ecap), VTD_IOTLB_IVT, &last)) {
-		set_reason(reason, cap, "iotlb-invalidation-timeout iotlb=0x%016llx",
+		remap_reason(reason, cap, "iotlb-invalidation-timeout iotlb=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
 	if (VTD_IOTLB_IAIG(last) == 0) {
-		set_reason(reason, cap, "iotlb-invalidation-refused iotlb=0x%016llx",
+		remap_reason(reason, cap, "iotlb-invalidation-refused iotlb=0x%016llx",
 			   (unsigned long long)last);
 		return false;
 	}
@@ -227,8 +241,8 @@ static void report_unit(const struct vtd_unit *u, bool responds)
 
 	snprintf(ver, sizeof(ver), "%u.%u", VTD_VER_MAJOR(u->ver), VTD_VER_MINOR(u->ver));
 	proof_begin(&p, "iommu", "drhd");
-	proof_u64(&p, "index", u->index);
-	proof_u64(&p, "segment", u->segment);
+	proof_u64(&p, "index", u->common.index);
+	proof_u64(&p, "segment", u->common.segment);
 	proof_hex(&p, "base", u->base, HEX_ADDR_DIGITS);
 	proof_bool(&p, "include_all", u->include_all);
 	proof_u64(&p, "scopes", u->scope_count);
@@ -251,8 +265,9 @@ static bool probe_unit(struct vtd_unit *u, unsigned index)
 	const struct dmar_drhd *h = &dmar.drhd[index];
 
 	memset(u, 0, sizeof(*u));
-	u->index = index;
-	u->segment = h->segment;
+	u->common.ops = &vtd_unit_ops;
+	u->common.index = index;
+	u->common.segment = h->segment;
 	u->base = h->reg_base;
 	u->include_all = h->flags & DMAR_DRHD_FLAG_INCLUDE_PCI_ALL;
 	u->scope_count = h->scope_count;
@@ -271,13 +286,13 @@ static bool discover(char *reason, size_t cap)
 	const void *table = acpi_find_table("DMAR", 0, &len);
 
 	if (!table) {
-		set_reason(reason, cap, "no-valid-dmar-table");
+		remap_reason(reason, cap, "no-valid-dmar-table");
 		return false;
 	}
 	enum dmar_status status = dmar_parse(table, len, &dmar);
 
 	if (status != DMAR_OK) {
-		set_reason(reason, cap, "dmar-%s:%s", dmar_status_str(status), dmar.reason);
+		remap_reason(reason, cap, "dmar-%s:%s", dmar_status_str(status), dmar.reason);
 		return false;
 	}
 	report_dmar();
@@ -289,43 +304,40 @@ static bool discover(char *reason, size_t cap)
 			unit_count++;
 	}
 	if (unit_count == 0) {
-		set_reason(reason, cap, "no-remapping-unit-responds");
+		remap_reason(reason, cap, "no-remapping-unit-responds");
 		return false;
 	}
 	return true;
 }
 
-bool vtd_init(char *reason, size_t cap)
+static bool vtd_discover(char *reason, size_t cap)
 {
-	if (!init_done) {
-		init_done = true;
-		init_ok = discover(init_reason, sizeof(init_reason));
-		if (!init_ok) {
-			struct proof p;
-
-			proof_begin(&p, "iommu", "unavailable");
-			proof_str(&p, "reason", init_reason);
-			proof_emit(&p);
-		}
-	}
-	if (!init_ok)
-		set_reason(reason, cap, "%s", init_reason);
-	return init_ok;
+	return remap_discover_once(&discovery, discover, reason, cap);
 }
 
-unsigned vtd_unit_count(void)
+static unsigned vtd_unit_count(void)
 {
 	return unit_count;
 }
 
-struct vtd_unit *vtd_unit_get(unsigned index)
+static struct remap_unit *vtd_unit_get(unsigned index)
 {
-	return index < unit_count ? &units[index] : NULL;
+	return index < unit_count ? &units[index].common : NULL;
 }
 
 const struct dmar_info *vtd_dmar(void)
 {
 	return &dmar;
+}
+
+static struct vtd_unit *vtd_of(const struct remap_unit *u)
+{
+	return (struct vtd_unit *)((const char *)u - offsetof(struct vtd_unit, common));
+}
+
+static struct vtd_domain *domain_of(const struct remap_domain *d)
+{
+	return (struct vtd_domain *)((const char *)d - offsetof(struct vtd_domain, common));
 }
 
 /* Bridge bus numbers from the PCI enumeration, for walking DMAR scope paths. */
@@ -354,55 +366,73 @@ static struct dmar_bdf to_dmar_bdf(struct pci_bdf b)
 	return (struct dmar_bdf){ b.segment, b.bus, b.dev, b.fn };
 }
 
-struct vtd_unit *vtd_unit_for_device(struct pci_bdf bdf, char *reason, size_t cap)
+static struct remap_unit *vtd_unit_for_device(struct pci_bdf bdf, char *reason, size_t cap)
 {
 	char name[PCI_BDF_STR_LEN];
 
-	if (!vtd_init(reason, cap))
+	if (!vtd_discover(reason, cap))
 		return NULL;
 	int index = dmar_find_unit(&dmar, to_dmar_bdf(bdf), bridge_from_pci, NULL, NULL);
 
 	pci_bdf_format(bdf, name);
 	if (index < 0) {
-		set_reason(reason, cap, "no-drhd-covers-%s", name);
+		remap_reason(reason, cap, "no-drhd-covers-%s", name);
 		return NULL;
 	}
 	for (unsigned i = 0; i < unit_count; i++)
-		if (units[i].index == (unsigned)index)
-			return &units[i];
-	set_reason(reason, cap, "drhd-%d-covering-%s-does-not-respond", index, name);
+		if (units[i].common.index == (unsigned)index)
+			return &units[i].common;
+	remap_reason(reason, cap, "drhd-%d-covering-%s-does-not-respond", index, name);
 	return NULL;
 }
 
-bool vtd_unit_supports(const struct vtd_unit *u, unsigned levels, unsigned iova_bits)
+static bool vtd_supports(const struct remap_unit *ru, unsigned levels, unsigned iova_bits)
 {
+	const struct vtd_unit *u = vtd_of(ru);
+
 	return (VTD_CAP_SAGAW(u->cap) & vtd_sagaw_bit_for_levels(levels)) &&
 	       iova_bits <= VTD_CAP_MGAW(u->cap) && iova_bits <= vtd_pt_address_width(levels);
 }
 
 /* ------------------------------------------------------------------ domains */
 
-bool vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, unsigned levels, char *reason,
-		     size_t cap)
+static bool take_domain_id(struct vtd_unit *u, uint16_t *id, char *reason, size_t cap)
 {
-	const struct vtd_pt_ops ops = { pt_alloc, pt_page_ptr, NULL, pt_flush, u };
-
-	memset(d, 0, sizeof(*d));
 	if (u->next_domain_id >= vtd_cap_domains(u->cap)) {
-		set_reason(reason, cap, "no-free-domain-id");
+		remap_reason(reason, cap, "no-free-domain-id");
 		return false;
+	}
+	*id = u->next_domain_id++;
+	return true;
+}
+
+static struct remap_domain *vtd_domain_create(struct remap_unit *ru, unsigned levels, char *reason,
+					      size_t cap)
+{
+	struct vtd_unit *u = vtd_of(ru);
+	const struct vtd_pt_ops ops = { pt_alloc, pt_page_ptr, NULL, pt_flush, u };
+	struct vtd_domain *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		remap_reason(reason, cap, "no-memory-for-domain");
+		return NULL;
 	}
 	enum vtd_pt_status status = vtd_pt_init(&d->pt, levels, VTD_CAP_SLLPS(u->cap), &ops);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "page-table-%s", vtd_pt_status_str(status));
-		return false;
+		remap_reason(reason, cap, "page-table-%s", vtd_pt_status_str(status));
+		free(d);
+		return NULL;
 	}
-	d->unit = u;
-	d->levels = levels;
-	d->id = u->next_domain_id++;
+	if (!take_domain_id(u, &d->common.id, reason, cap)) {
+		free(d);
+		return NULL;
+	}
+	d->vu = u;
+	d->common.unit = ru;
+	d->common.levels = levels;
 	flush_for_unit(u, d->pt.root, PAGE_SIZE);
-	return true;
+	return &d->common;
 }
 
 /* The bus's context table, created (and linked from the root table) on first use. */
@@ -432,6 +462,9 @@ static uint64_t *context_table(struct vtd_unit *u, uint8_t bus)
 	return u->context[bus];
 }
 
+static bool vtd_map_range(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
+			  unsigned perms, char *reason, size_t cap);
+
 /* Reserved regions a device keeps using (RMRRs) stay reachable at their own address. */
 static bool map_rmrrs(struct vtd_domain *d, struct pci_bdf bdf, char *reason, size_t cap)
 {
@@ -446,66 +479,148 @@ static bool map_rmrrs(struct vtd_domain *d, struct pci_bdf bdf, char *reason, si
 						bridge_from_pci, NULL, &end) ||
 			    end.bus != bdf.bus || end.device != bdf.dev || end.function != bdf.fn)
 				continue;
-			if (!vtd_map(d, rm->base, rm->base, rm->limit - rm->base + 1, VTD_PERM_RW, true,
-				     reason, cap))
+			uint64_t size = rm->limit - rm->base + 1;
+			struct vtd_translation tr;
+
+			/* An identity domain (see dma_remap.c) maps it already. */
+			if (vtd_pt_lookup(&d->pt, rm->base, &tr) == VTD_PT_OK && tr.phys == rm->base)
+				continue;
+			if (!vtd_map_range(d, rm->base, rm->base, size, VTD_PERM_RW, reason, cap))
 				return false;
+			remap_report_mapping(&d->common, "map", rm->base, rm->base, size, REMAP_PERM_RW);
 		}
 	}
 	return true;
 }
 
-static void report_context(const struct vtd_domain *d, struct pci_bdf bdf,
-			   struct vtd_entry128 e)
+static void report_context(const struct vtd_unit *u, struct pci_bdf rid, uint16_t did,
+			   unsigned levels, uint64_t slptptr, struct vtd_entry128 e)
 {
 	struct proof p;
 	char name[PCI_BDF_STR_LEN];
 
-	pci_bdf_format(bdf, name);
+	pci_bdf_format(rid, name);
 	proof_begin(&p, "iommu", "context");
-	proof_u64(&p, "unit", d->unit->index);
+	proof_u64(&p, "unit", u->common.index);
 	proof_str(&p, "sid", name);
-	proof_u64(&p, "domain", d->id);
-	proof_u64(&p, "levels", d->levels);
-	proof_u64(&p, "aw", vtd_aw_for_levels(d->levels));
-	proof_hex(&p, "slptptr", d->pt.root_phys, HEX_ADDR_DIGITS);
+	proof_u64(&p, "domain", did);
+	proof_u64(&p, "levels", levels);
+	proof_u64(&p, "aw", vtd_aw_for_levels(levels));
+	proof_hex(&p, "slptptr", slptptr, HEX_ADDR_DIGITS);
 	proof_hex(&p, "lo", e.lo, HEX_REG64_DIGITS);
 	proof_hex(&p, "hi", e.hi, HEX_REG64_DIGITS);
 	proof_emit(&p);
 }
 
-bool vtd_domain_attach(struct vtd_domain *d, struct pci_bdf bdf, char *reason, size_t cap)
+/*
+ * Writes rid's context entry and makes the unit forget what it cached for
+ * it (context cache and IOTLB, globally: this is rare).
+ */
+static bool write_context(struct vtd_unit *u, struct pci_bdf rid, struct vtd_entry128 e,
+			  char *reason, size_t cap)
 {
-	struct vtd_unit *u = d->unit;
-	uint64_t *table = context_table(u, bdf.bus);
+	uint64_t *table = context_table(u, rid.bus);
 
 	if (!table) {
-		set_reason(reason, cap, "no-memory-for-root-or-context-table");
+		remap_reason(reason, cap, "no-memory-for-root-or-context-table");
 		return false;
 	}
-	uint64_t *slot = &table[((bdf.dev << 3) | bdf.fn) * 2];
+	uint64_t *slot = &table[((rid.dev << 3) | rid.fn) * 2];
+
+	/* Clear the present bit first, then the high half, then the new low half (P last). */
+	slot[0] = 0;
+	flush_for_unit(u, slot, VTD_ENTRY128_SIZE);
+	slot[1] = e.hi;
+	slot[0] = e.lo;
+	flush_for_unit(u, slot, VTD_ENTRY128_SIZE);
+	return write_buffer_flush(u) && context_cache_flush_global(u, reason, cap) &&
+	       iotlb_flush(u, VTD_IOTLB_IIRG_GLOBAL, 0, 0, reason, cap);
+}
+
+static const uint64_t *context_slot(const struct vtd_unit *u, struct pci_bdf rid)
+{
+	return u->context[rid.bus] ? &u->context[rid.bus][((rid.dev << 3) | rid.fn) * 2] : NULL;
+}
+
+static bool vtd_attach(struct remap_domain *rd, struct pci_bdf rid, struct pci_bdf device,
+		       char *reason, size_t cap)
+{
+	struct vtd_domain *d = domain_of(rd);
+	struct vtd_unit *u = d->vu;
 	const struct vtd_context_fields f = {
 		.present = true,
 		.fault_disable = false, /* faults must be recorded: the isolation proofs read them */
 		.translation_type = VTD_TT_PAGE_WALK,
 		.slpt_phys = d->pt.root_phys,
-		.address_width = vtd_aw_for_levels(d->levels),
-		.domain_id = d->id,
+		.address_width = vtd_aw_for_levels(rd->levels),
+		.domain_id = rd->id,
 	};
 	struct vtd_entry128 e = vtd_context_entry(&f);
 
-	if ((slot[0] & VTD_CTX_LO_P) && slot[0] != e.lo) {
-		set_reason(reason, cap, "context-entry-already-present-for-another-domain");
+	/* Whatever rid had (pass-through, another domain) is replaced: the core owns who gets what. */
+	if (!write_context(u, rid, e, reason, cap))
+		return false;
+	report_context(u, rid, rd->id, rd->levels, d->pt.root_phys, e);
+	bool own = rid.bus == device.bus && rid.dev == device.dev && rid.fn == device.fn;
+
+	return !own || map_rmrrs(d, device, reason, cap);
+}
+
+/* Largest table depth the unit walks: a pass-through entry's AW must name one it supports. */
+static unsigned deepest_levels(const struct vtd_unit *u)
+{
+	static const unsigned depths[] = { 5, 4, 3 };
+
+	for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++)
+		if (VTD_CAP_SAGAW(u->cap) & vtd_sagaw_bit_for_levels(depths[i]))
+			return depths[i];
+	return 0;
+}
+
+/*
+ * A pass-through entry (TT=10b): untranslated requests from rid reach
+ * memory at their own address while the unit translates for others.
+ * Needs ECAP.PT; its DID is one id reserved per unit for all such entries.
+ */
+static bool vtd_bypass(struct remap_unit *ru, struct pci_bdf rid, char *reason, size_t cap)
+{
+	struct vtd_unit *u = vtd_of(ru);
+	unsigned levels = deepest_levels(u);
+
+	if (!(u->ecap & VTD_ECAP_PT) || levels == 0) {
+		remap_reason(reason, cap, "unit-%u-has-no-pass-through-ecap-0x%016llx", ru->index,
+			   (unsigned long long)u->ecap);
 		return false;
 	}
-	/* High half first: the entry becomes live with the P bit in the low half. */
-	slot[1] = e.hi;
-	slot[0] = e.lo;
-	flush_for_unit(u, slot, VTD_ENTRY128_SIZE);
-	if (!write_buffer_flush(u) || !context_cache_flush_global(u, reason, cap) ||
-	    !iotlb_flush(u, VTD_IOTLB_IIRG_GLOBAL, 0, 0, reason, cap))
+	if (!u->bypass_domain_id && !take_domain_id(u, &u->bypass_domain_id, reason, cap))
 		return false;
-	report_context(d, bdf, e);
-	return map_rmrrs(d, bdf, reason, cap);
+	const struct vtd_context_fields f = {
+		.present = true,
+		.fault_disable = false,
+		.translation_type = VTD_TT_PASS_THROUGH,
+		.address_width = vtd_aw_for_levels(levels),
+		.domain_id = u->bypass_domain_id,
+	};
+	struct vtd_entry128 e = vtd_context_entry(&f);
+	const uint64_t *old = context_slot(u, rid);
+
+	if (old && old[0] == e.lo && old[1] == e.hi)
+		return true;
+	if (!write_context(u, rid, e, reason, cap))
+		return false;
+	report_context(u, rid, u->bypass_domain_id, levels, 0, e);
+	return true;
+}
+
+/* A cleared (not present) entry: requests from rid fault while translation is on. */
+static bool vtd_detach(struct remap_unit *ru, struct pci_bdf rid, char *reason, size_t cap)
+{
+	struct vtd_unit *u = vtd_of(ru);
+	const uint64_t *old = context_slot(u, rid);
+
+	if (!old || !(old[0] & VTD_CTX_LO_P))
+		return true;
+	return write_context(u, rid, (struct vtd_entry128){ 0, 0 }, reason, cap);
 }
 
 /* -------------------------------------------------------------- enable/disable */
@@ -516,7 +631,7 @@ static bool ensure_register_invalidation(struct vtd_unit *u, char *reason, size_
 	if (!(reg_read32(u, VTD_REG_GSTS) & VTD_GSTS_QIES))
 		return true;
 	if (!gcmd_set(u, VTD_GCMD_QIE, false, VTD_GSTS_QIES, false)) {
-		set_reason(reason, cap, "queued-invalidation-would-not-turn-off");
+		remap_reason(reason, cap, "queued-invalidation-would-not-turn-off");
 		return false;
 	}
 	return true;
@@ -527,25 +642,27 @@ static void report_enable(const struct vtd_unit *u, const char *event)
 	struct proof p;
 
 	proof_begin(&p, "iommu", event);
-	proof_u64(&p, "unit", u->index);
+	proof_u64(&p, "unit", u->common.index);
 	proof_hex(&p, "root", u->root_phys, HEX_ADDR_DIGITS);
 	proof_hex(&p, "gsts", reg_read32(u, VTD_REG_GSTS), HEX_REG32_DIGITS);
 	proof_emit(&p);
 }
 
-bool vtd_enable(struct vtd_unit *u, char *reason, size_t cap)
+static bool vtd_enable(struct remap_unit *ru, char *reason, size_t cap)
 {
+	struct vtd_unit *u = vtd_of(ru);
+
 	if (u->translating)
 		return true;
 	if (!u->root && !context_table(u, 0)) {
-		set_reason(reason, cap, "no-memory-for-root-table");
+		remap_reason(reason, cap, "no-memory-for-root-table");
 		return false;
 	}
 	if (!ensure_register_invalidation(u, reason, cap))
 		return false;
 	reg_write64(u, VTD_REG_RTADDR, u->root_phys | VTD_RTADDR_TTM_LEGACY);
 	if (!gcmd_set(u, VTD_GCMD_SRTP, true, VTD_GSTS_RTPS, true)) {
-		set_reason(reason, cap, "root-table-pointer-not-latched gsts=0x%08x",
+		remap_reason(reason, cap, "root-table-pointer-not-latched gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -555,7 +672,7 @@ bool vtd_enable(struct vtd_unit *u, char *reason, size_t cap)
 	    !iotlb_flush(u, VTD_IOTLB_IIRG_GLOBAL, 0, 0, reason, cap))
 		return false;
 	if (!gcmd_set(u, VTD_GCMD_TE, true, VTD_GSTS_TES, true)) {
-		set_reason(reason, cap, "translation-did-not-enable gsts=0x%08x",
+		remap_reason(reason, cap, "translation-did-not-enable gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -564,10 +681,12 @@ bool vtd_enable(struct vtd_unit *u, char *reason, size_t cap)
 	return true;
 }
 
-bool vtd_disable(struct vtd_unit *u, char *reason, size_t cap)
+static bool vtd_disable(struct remap_unit *ru, char *reason, size_t cap)
 {
+	struct vtd_unit *u = vtd_of(ru);
+
 	if (!gcmd_set(u, VTD_GCMD_TE, false, VTD_GSTS_TES, false)) {
-		set_reason(reason, cap, "translation-did-not-disable gsts=0x%08x",
+		remap_reason(reason, cap, "translation-did-not-disable gsts=0x%08x",
 			   (unsigned)reg_read32(u, VTD_REG_GSTS));
 		return false;
 	}
@@ -576,40 +695,18 @@ bool vtd_disable(struct vtd_unit *u, char *reason, size_t cap)
 	return true;
 }
 
+static bool vtd_translating(const struct remap_unit *ru)
+{
+	return vtd_of(ru)->translating;
+}
+
 /* ------------------------------------------------------------- map / unmap */
-
-static const char *perms_name(unsigned perms)
-{
-	switch (perms & VTD_PERM_RW) {
-	case VTD_PERM_READ: return "r";
-	case VTD_PERM_WRITE: return "w";
-	case VTD_PERM_RW: return "rw";
-	}
-	return "none";
-}
-
-static void report_mapping(const struct vtd_domain *d, const char *event, uint64_t iova,
-			   uint64_t phys, uint64_t size, unsigned perms)
-{
-	struct proof p;
-
-	proof_begin(&p, "iommu", event);
-	proof_u64(&p, "unit", d->unit->index);
-	proof_u64(&p, "domain", d->id);
-	proof_hex(&p, "iova", iova, HEX_REG64_DIGITS);
-	if (perms) {
-		proof_hex(&p, "phys", phys, HEX_REG64_DIGITS);
-		proof_str(&p, "perms", perms_name(perms));
-	}
-	proof_u64(&p, "size", size);
-	proof_emit(&p);
-}
 
 /* Smallest page-selective invalidation covering the range, or domain-wide. */
 static bool invalidate_range(struct vtd_domain *d, uint64_t iova, uint64_t size, char *reason,
 			     size_t cap)
 {
-	const struct vtd_unit *u = d->unit;
+	const struct vtd_unit *u = d->vu;
 	uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
 	unsigned am = 0;
 
@@ -625,76 +722,91 @@ static bool invalidate_range(struct vtd_domain *d, uint64_t iova, uint64_t size,
 		base = iova & ~(span - 1);
 	}
 	if (!(u->cap & VTD_CAP_PSI) || am > VTD_CAP_MAMV(u->cap))
-		return iotlb_flush(u, VTD_IOTLB_IIRG_DOMAIN, d->id, 0, reason, cap);
-	return iotlb_flush(u, VTD_IOTLB_IIRG_PAGE, d->id, (base & VTD_IVA_ADDR_MASK) | VTD_IVA_AM(am),
-			   reason, cap);
+		return iotlb_flush(u, VTD_IOTLB_IIRG_DOMAIN, d->common.id, 0, reason, cap);
+	return iotlb_flush(u, VTD_IOTLB_IIRG_PAGE, d->common.id,
+			   (base & VTD_IVA_ADDR_MASK) | VTD_IVA_AM(am), reason, cap);
 }
 
-bool vtd_map(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size, unsigned perms,
-	     bool report, char *reason, size_t cap)
+static unsigned vtd_perms(unsigned remap_perms)
+{
+	return ((remap_perms & REMAP_PERM_READ) ? VTD_PERM_READ : 0) |
+	       ((remap_perms & REMAP_PERM_WRITE) ? VTD_PERM_WRITE : 0);
+}
+
+static bool vtd_map_range(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
+			  unsigned perms, char *reason, size_t cap)
 {
 	enum vtd_pt_status status = vtd_pt_map(&d->pt, iova, phys, size, perms);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx", vtd_pt_status_str(status),
+		remap_reason(reason, cap, "map-%s iova=0x%llx size=0x%llx", vtd_pt_status_str(status),
 			   (unsigned long long)iova, (unsigned long long)size);
 		return false;
 	}
 	/* Caching mode may cache not-present entries: new mappings need a flush too. */
-	if (!write_buffer_flush(d->unit) ||
-	    ((d->unit->cap & VTD_CAP_CM) && !invalidate_range(d, iova, size, reason, cap)))
-		return false;
-	if (report)
-		report_mapping(d, "map", iova, phys, size, perms);
-	return true;
+	return write_buffer_flush(d->vu) &&
+	       (!(d->vu->cap & VTD_CAP_CM) || invalidate_range(d, iova, size, reason, cap));
 }
 
-bool vtd_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size, bool report, char *reason,
-	       size_t cap)
+static bool vtd_map(struct remap_domain *rd, uint64_t iova, uint64_t phys, uint64_t size,
+		    unsigned perms, char *reason, size_t cap)
 {
+	return vtd_map_range(domain_of(rd), iova, phys, size, vtd_perms(perms), reason, cap);
+}
+
+static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+		      size_t cap)
+{
+	struct vtd_domain *d = domain_of(rd);
 	enum vtd_pt_status status = vtd_pt_unmap(&d->pt, iova, size);
 
 	if (status != VTD_PT_OK) {
-		set_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
+		remap_reason(reason, cap, "unmap-%s iova=0x%llx size=0x%llx",
 			   vtd_pt_status_str(status), (unsigned long long)iova,
 			   (unsigned long long)size);
 		return false;
 	}
 	/* Cleared entries stay live in the IOTLB until invalidated. */
-	if (!write_buffer_flush(d->unit) || !invalidate_range(d, iova, size, reason, cap))
-		return false;
-	if (report)
-		report_mapping(d, "unmap", iova, 0, size, 0);
-	return true;
+	return write_buffer_flush(d->vu) && invalidate_range(d, iova, size, reason, cap);
 }
 
-bool vtd_flush_domain(struct vtd_domain *d, char *reason, size_t cap)
+static bool vtd_flush_domain(struct remap_domain *rd, char *reason, size_t cap)
 {
-	return iotlb_flush(d->unit, VTD_IOTLB_IIRG_DOMAIN, d->id, 0, reason, cap);
+	return iotlb_flush(domain_of(rd)->vu, VTD_IOTLB_IIRG_DOMAIN, rd->id, 0, reason, cap);
+}
+
+static bool vtd_lookup(const struct remap_domain *rd, uint64_t iova, uint64_t *phys,
+		       unsigned *perms)
+{
+	struct vtd_translation tr;
+
+	if (vtd_pt_lookup(&domain_of(rd)->pt, iova, &tr) != VTD_PT_OK)
+		return false;
+	*phys = tr.phys;
+	*perms = ((tr.perms & VTD_PERM_READ) ? REMAP_PERM_READ : 0) |
+		 ((tr.perms & VTD_PERM_WRITE) ? REMAP_PERM_WRITE : 0);
+	return true;
 }
 
 /* ------------------------------------------------------------------- faults */
 
-static void report_fault(const struct vtd_unit *u, const struct vtd_fault *f)
+static const char *fault_reason_name(uint8_t reason)
 {
-	struct proof p;
-	char sid[PCI_BDF_STR_LEN];
-	struct pci_bdf bdf = { u->segment, (uint8_t)(f->sid >> 8), (uint8_t)((f->sid >> 3) & 0x1f),
-			       (uint8_t)(f->sid & 0x7) };
-
-	pci_bdf_format(bdf, sid);
-	proof_begin(&p, "iommu", "fault recorded");
-	proof_u64(&p, "unit", u->index);
-	proof_u64(&p, "record", f->record);
-	proof_hex(&p, "reason", f->reason, 2);
-	proof_str(&p, "type", f->read ? "read" : "write");
-	proof_str(&p, "sid", sid);
-	proof_hex(&p, "addr", f->addr, HEX_REG64_DIGITS);
-	proof_emit(&p);
+	switch (reason) {
+	case VTD_FR_ROOT_NOT_PRESENT: return "root-entry-not-present";
+	case VTD_FR_CONTEXT_NOT_PRESENT: return "context-entry-not-present";
+	case VTD_FR_CONTEXT_INVALID: return "context-entry-invalid";
+	case VTD_FR_ADDR_BEYOND_AW: return "address-beyond-address-width";
+	case VTD_FR_WRITE_NOT_PERMITTED: return "write-not-permitted";
+	case VTD_FR_READ_NOT_PERMITTED: return "read-not-permitted";
+	case VTD_FR_PTE_FETCH: return "page-table-entry-fetch";
+	}
+	return "other";
 }
 
-unsigned vtd_faults_collect(struct vtd_unit *u, struct vtd_fault *out, unsigned max)
+static unsigned vtd_faults_collect(struct remap_unit *ru, struct iommu_fault *out, unsigned max)
 {
+	struct vtd_unit *u = vtd_of(ru);
 	unsigned found = 0;
 
 	for (unsigned i = 0; i < VTD_CAP_NFR(u->cap); i++) {
@@ -703,16 +815,20 @@ unsigned vtd_faults_collect(struct vtd_unit *u, struct vtd_fault *out, unsigned 
 
 		if (!(hi & VTD_FRCD_HI_F))
 			continue;
-		struct vtd_fault f = {
-			.unit = (unsigned)(u - units),
+		uint8_t reason = (uint8_t)VTD_FRCD_HI_REASON(hi);
+		struct iommu_fault f = {
+			.unit = ru->index,
 			.record = i,
-			.reason = (uint8_t)VTD_FRCD_HI_REASON(hi),
-			.read = (hi & VTD_FRCD_HI_TYPE_READ) != 0,
 			.sid = VTD_FRCD_HI_SID(hi),
 			.addr = reg_read64(u, off + VTD_FRCD_LO) & VTD_FRCD_LO_ADDR_MASK,
+			.access = (hi & VTD_FRCD_HI_TYPE_READ) ? REMAP_ACCESS_READ : REMAP_ACCESS_WRITE,
+			/* Reasons 5 and 6 cover "not present" as well as "not permitted". */
+			.page_denied = reason == VTD_FR_WRITE_NOT_PERMITTED ||
+				       reason == VTD_FR_READ_NOT_PERMITTED,
+			.reason = reason,
+			.reason_name = fault_reason_name(reason),
 		};
 
-		report_fault(u, &f);
 		reg_write64(u, off + VTD_FRCD_HI, VTD_FRCD_HI_F); /* write 1 to clear */
 		if (out && found < max)
 			out[found] = f;
@@ -726,7 +842,30 @@ unsigned vtd_faults_collect(struct vtd_unit *u, struct vtd_fault *out, unsigned 
 	return found;
 }
 
-bool vtd_fault_pending(const struct vtd_unit *u)
+static bool vtd_fault_pending(const struct remap_unit *ru)
 {
-	return (reg_read32(u, VTD_REG_FSTS) & (VTD_FSTS_PPF | VTD_FSTS_PFO)) != 0;
+	return (reg_read32(vtd_of(ru), VTD_REG_FSTS) & (VTD_FSTS_PPF | VTD_FSTS_PFO)) != 0;
 }
+
+const struct remap_unit_ops vtd_unit_ops = {
+	.name = "vtd",
+	.acpi_table = "DMAR",
+	.discover = vtd_discover,
+	.unit_count = vtd_unit_count,
+	.unit_get = vtd_unit_get,
+	.unit_for_device = vtd_unit_for_device,
+	.supports = vtd_supports,
+	.domain_create = vtd_domain_create,
+	.attach = vtd_attach,
+	.bypass = vtd_bypass,
+	.detach = vtd_detach,
+	.map = vtd_map,
+	.unmap = vtd_unmap,
+	.flush = vtd_flush_domain,
+	.lookup = vtd_lookup,
+	.enable = vtd_enable,
+	.disable = vtd_disable,
+	.translating = vtd_translating,
+	.faults_collect = vtd_faults_collect,
+	.fault_pending = vtd_fault_pending,
+};

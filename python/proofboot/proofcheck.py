@@ -42,6 +42,14 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "order: the 'test: result' lines (except run-aborted ones) follow the order the "
+    "environment line's order= names: table, reverse, or the seeded shuffle",
+    "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
+    "(AMD-Vi) for the alias on the domain of the device's own entry; a 'fault recorded' "
+    "naming device= has a sid that an 'iommu: alias' line gave that device",
+    "selection: 'dma: backend selection' says iommu=vtd|amd-vi exactly when "
+    "backend=direct-remapping (else iommu=none), and that unit kind was discovered before "
+    "it ('iommu: drhd' for vtd, 'iommu: ivhd' for amd-vi, responds=true)",
 )
 
 
@@ -571,6 +579,52 @@ def check_plan_results(log: ProofLog, out: list) -> tuple:
     return results, selected
 
 
+def _xorshift32(x: int) -> int:
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    return x
+
+
+def run_order(order: str, n: int) -> list | None:
+    """Table indices in run order, as src/lib/run_order.c computes them; None if unknown."""
+    if order == "table":
+        return list(range(n))
+    if order == "reverse":
+        return list(range(n - 1, -1, -1))
+    name, _, seed = order.partition(":")
+    if name != "shuffle" or not seed.isdigit():
+        return None
+    out, state = list(range(n)), int(seed) or 1
+    for i in range(n - 1, 0, -1):
+        state = _xorshift32(state)
+        j = state % (i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def check_run_order(log: ProofLog, results: list, out: list) -> None:
+    env = log.find("proofboot", "environment")
+    order = env[0].fields.get("order") if env else None
+    if order is None:
+        return  # logs from before the option existed run in table order, unchecked
+    plans = [p.fields.get("name") for p in log.find("test", "plan")]
+    perm = run_order(order, len(plans))
+    if perm is None:
+        out.append(Finding("error", env[0].lineno, f"unknown order={order}", "order"))
+        return
+    position = {plans[i]: k for k, i in enumerate(perm)}
+    ran = [r for r in results if r.fields.get("reason") != "run-aborted"]
+    for before, after in zip(ran, ran[1:]):
+        a, b = position.get(before.fields["name"]), position.get(after.fields["name"])
+        if a is not None and b is not None and a > b:
+            out.append(Finding("error", after.lineno,
+                               f"{after.fields['name']} ran after {before.fields['name']} "
+                               f"(line {before.lineno}) but order={order} puts it before",
+                               "order"))
+            return
+
+
 def expected_verdict(results) -> str:
     """FAIL if anything failed, else PASS if anything passed, else SKIP."""
     statuses = {r.fields.get("status") for r in results}
@@ -765,6 +819,61 @@ def check_backends_agree(reads, out: list) -> None:
                     break
 
 
+def _context_after(contexts, sid: str, lineno: int):
+    """The first 'iommu: context' / 'iommu: dte' for sid after lineno, or None."""
+    return next((c for c in contexts if c.fields.get("sid") == sid and c.lineno > lineno), None)
+
+
+def check_aliases(log: ProofLog, out: list) -> None:
+    contexts = sorted(log.find("iommu", "context") + log.find("iommu", "dte"),
+                      key=lambda r: r.lineno)
+    aliases = log.find("iommu", "alias")
+    for a in aliases:
+        device, alias = a.fields.get("sid"), a.fields.get("alias")
+        own = _context_after(contexts, device, a.lineno)
+        via = _context_after(contexts, alias, a.lineno)
+        if via is None:
+            out.append(Finding("error", a.lineno, f"alias {alias} of {device} never got a "
+                               "context entry", "alias"))
+        elif own is not None and own.fields.get("domain") != via.fields.get("domain"):
+            out.append(Finding("error", via.lineno,
+                               f"alias {alias} points at domain {via.fields.get('domain')} but "
+                               f"{device} at domain {own.fields.get('domain')} (line {own.lineno})",
+                               "alias"))
+    given = {(a.fields.get("sid"), a.fields.get("alias")) for a in aliases}
+    for f in log.find("iommu", "fault recorded"):
+        device = f.fields.get("device")
+        if device is not None and (device, f.fields.get("sid")) not in given:
+            out.append(Finding("error", f.lineno, f"fault from sid={f.fields.get('sid')} "
+                               f"attributed to {device}, which has no such alias", "alias"))
+
+
+IOMMU_UNIT_LINE = {"vtd": "drhd", "amd-vi": "ivhd"}
+
+
+def check_selection(log: ProofLog, out: list) -> None:
+    for sel in log.find("dma", "backend selection"):
+        iommu, backend = sel.fields.get("iommu"), sel.fields.get("backend")
+        if iommu is None:
+            continue  # logs from before the field existed
+        if iommu not in ("none", *IOMMU_UNIT_LINE):
+            out.append(Finding("error", sel.lineno, f"backend selection iommu={iommu} is not "
+                               "vtd, amd-vi or none", "selection"))
+            continue
+        if (iommu != "none") != (backend == BACKEND_REMAPPED):
+            out.append(Finding("error", sel.lineno, f"backend selection says backend={backend} "
+                               f"but iommu={iommu}", "selection"))
+            continue
+        if iommu == "none":
+            continue
+        units = [u for u in log.find("iommu", IOMMU_UNIT_LINE[iommu])
+                 if u.lineno < sel.lineno and u.fields.get("responds") == "true"]
+        if not units:
+            out.append(Finding("error", sel.lineno, f"backend selection names iommu={iommu} but "
+                               f"no responding 'iommu: {IOMMU_UNIT_LINE[iommu]}' came before it",
+                               "selection"))
+
+
 def check_expectations(log: ProofLog, exp: Expectations, verdict: Record | None,
                        results: list, out: list) -> None:
     if exp.verdict and verdict is not None:
@@ -852,9 +961,12 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_run_order(log, results, out)
     check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_aliases(log, out)
+    check_selection(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)
     if accept is not None:

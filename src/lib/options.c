@@ -1,6 +1,7 @@
 /* Option parsing; see options.h and the README's option table. */
 #include "options.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,14 @@ static const char *const end_names[] = {
 	[END_POWEROFF] = "poweroff",
 };
 
+static const char *const order_names[] = {
+	[RUN_ORDER_TABLE] = "table",
+	[RUN_ORDER_REVERSE] = "reverse",
+	[RUN_ORDER_SHUFFLE] = "shuffle",
+};
+
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define ORDER_SEED_MAX 0xfffffffful
 #define NSID_MAX 0xfffffffeul /* 0xffffffff is the broadcast NSID */
 
 void options_defaults(struct options *o)
@@ -149,6 +157,32 @@ static bool parse_bench_bytes(struct options *o, const char *value, size_t len)
 	return true;
 }
 
+/* table | reverse | shuffle:<seed>, the seed decimal 1..4294967295. */
+static bool parse_order(struct options *o, const char *value, size_t len)
+{
+	const char *colon = memchr(value, ':', len);
+	size_t name_len = colon ? (size_t)(colon - value) : len;
+	int m = parse_choice(order_names, COUNT_OF(order_names), value, name_len);
+	unsigned long seed = 0;
+
+	if (m < 0 || (m == RUN_ORDER_SHUFFLE) != (colon != NULL))
+		return false;
+	if (colon && !parse_number(colon + 1, len - name_len - 1, ORDER_SEED_MAX, &seed))
+		return false;
+	o->order = (enum run_order)m;
+	o->order_seed = (uint32_t)seed;
+	return true;
+}
+
+const char *options_order_name(const struct options *o, char *buf)
+{
+	if (o->order == RUN_ORDER_SHUFFLE)
+		snprintf(buf, OPTIONS_ORDER_NAME_MAX, "shuffle:%lu", (unsigned long)o->order_seed);
+	else
+		snprintf(buf, OPTIONS_ORDER_NAME_MAX, "%s", order_names[o->order]);
+	return buf;
+}
+
 static bool parse_console(struct options *o, const char *value, size_t len)
 {
 	struct console_spec spec;
@@ -189,6 +223,7 @@ static const struct option_key option_keys[] = {
 	{ "end", parse_end, "end-must-be-auto-halt-reboot-or-poweroff" },
 	{ "write", parse_write, "write-must-be-serial:nsid" },
 	{ "bench_bytes", parse_bench_bytes, "bench_bytes-must-be-1-to-64G-with-optional-K-M-G" },
+	{ "order", parse_order, "order-must-be-table-reverse-or-shuffle:seed" },
 	{ "console", parse_console, "console-must-be-all-spcr-com1-to-com4-mmio:0xADDR-or-mmio32:0xADDR-comma-separated" },
 };
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run_order.h"
 #include "console_spec.h"
 
 enum dma_mode { DMA_AUTO, DMA_BOUNCE, DMA_IOMMU };
@@ -41,6 +42,8 @@ struct options {
 	char write_serial[OPTIONS_SERIAL_MAX + 1];
 	unsigned write_nsid; /* 0 = no write target: the firmware only reads */
 	uint64_t bench_bytes; /* per benchmark point */
+	enum run_order order; /* order=table|reverse|shuffle:<seed> */
+	uint32_t order_seed;  /* shuffle only: 1..4294967295 */
 	struct console_spec console;           /* which UARTs carry the log */
 	char console_text[OPTIONS_CONSOLE_MAX]; /* the console= value as given ("all") */
 	struct option_error errors[OPTIONS_MAX_ERRORS];
@@ -55,6 +58,9 @@ bool options_add_error(struct options *o, const char *token, const char *reason)
 bool options_add_error_n(struct options *o, const char *token, size_t len, const char *reason);
 const char *options_dma_name(enum dma_mode mode);
 const char *options_end_name(enum end_action end);
+/* "table", "reverse" or "shuffle:<seed>" into buf (OPTIONS_ORDER_NAME_MAX bytes). */
+#define OPTIONS_ORDER_NAME_MAX 24
+const char *options_order_name(const struct options *o, char *buf);
 /* True only for the controller serial and namespace named by write=. */
 bool options_write_allowed(const struct options *o, const char *serial, unsigned nsid);
 

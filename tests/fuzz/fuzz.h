@@ -73,4 +73,30 @@ static inline uint32_t fuzz_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* ACPI table header: the length (offset 4) and checksum (offset 9) fields. */
+#define FUZZ_ACPI_HEADER_LEN 36u
+#define FUZZ_ACPI_OFF_LENGTH 4
+#define FUZZ_ACPI_OFF_CHECKSUM 9
+
+/*
+ * Makes an ACPI table's checksum right over the length its header claims,
+ * when that length fits in size, so mutations reach the parser's structure
+ * walk (bad checksums are the unit tests' business).
+ */
+static inline void fuzz_fix_acpi_checksum(uint8_t *table, size_t size)
+{
+	if (size < FUZZ_ACPI_HEADER_LEN)
+		return;
+	uint32_t len = fuzz_le32(table + FUZZ_ACPI_OFF_LENGTH);
+
+	if (len < FUZZ_ACPI_HEADER_LEN || len > size)
+		return;
+	uint8_t sum = 0;
+
+	table[FUZZ_ACPI_OFF_CHECKSUM] = 0;
+	for (uint32_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + table[i]);
+	table[FUZZ_ACPI_OFF_CHECKSUM] = (uint8_t)-sum;
+}
+
 #endif

@@ -173,16 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!info)
 		abort();
-	if (size >= ACPI_HEADER_LEN) {
-		uint32_t len = fuzz_le32(table + ACPI_HDR_OFF_LENGTH);
-		if (len >= ACPI_HEADER_LEN && len <= size) {
-			uint8_t sum = 0;
-			table[ACPI_HDR_OFF_CHECKSUM] = 0;
-			for (uint32_t i = 0; i < len; i++)
-				sum = (uint8_t)(sum + table[i]);
-			table[ACPI_HDR_OFF_CHECKSUM] = (uint8_t)-sum;
-		}
-	}
+	fuzz_fix_acpi_checksum(table, size);
 	enum dmar_status st = dmar_parse(table, size, info);
 
 	FUZZ_CHECK(fuzz_terminated(info->reason, sizeof(info->reason)));

@@ -21,6 +21,8 @@ struct model {
 	char write_serial[OPTIONS_SERIAL_MAX + 1];
 	unsigned write_nsid;
 	uint64_t bench_bytes;
+	unsigned order;     /* 0 table, 1 reverse, 2 shuffle */
+	uint64_t order_seed;
 	char tests[OPTIONS_TESTS_MAX];
 	char console[OPTIONS_CONSOLE_MAX];
 	unsigned errors;
@@ -90,6 +92,23 @@ static bool model_bench_bytes(struct model *m, const char *v, size_t n)
 	if (!model_number(v, n, OPTIONS_BENCH_BYTES_MAX >> shift, &value))
 		return false;
 	m->bench_bytes = value << shift;
+	return true;
+}
+
+/* order=table|reverse|shuffle:<seed>, the seed 1..4294967295 in decimal; only shuffle takes one. */
+static bool model_order(struct model *m, const char *v, size_t n)
+{
+	uint64_t seed = 0;
+
+	if (word_is(v, n, "table") || word_is(v, n, "reverse")) {
+		m->order = word_is(v, n, "table") ? 0 : 1;
+		m->order_seed = 0;
+		return true;
+	}
+	if (n < 8 || memcmp(v, "shuffle:", 8) != 0 || !model_number(v + 8, n - 8, 0xffffffffu, &seed))
+		return false;
+	m->order = 2;
+	m->order_seed = seed;
 	return true;
 }
 
@@ -185,6 +204,8 @@ static bool model_word(struct model *m, const char *w, size_t n)
 		return model_bench_bytes(m, v, vn);
 	if (word_is(w, k, "timeout"))
 		return model_timeout(m, v, vn);
+	if (word_is(w, k, "order"))
+		return model_order(m, v, vn);
 	if (word_is(w, k, "tests"))
 		return model_tests(m, v, vn);
 	if (word_is(w, k, "console"))
@@ -260,6 +281,9 @@ static void check_options(const char *text)
 	FUZZ_CHECK(!options_write_allowed(&o, o.write_serial, o.write_nsid + 1));
 	FUZZ_CHECK(options_end_name(o.end) != NULL);
 	FUZZ_CHECK(o.timeout_s == m.timeout_s);
+	FUZZ_CHECK((unsigned)o.order == m.order);
+	FUZZ_CHECK(o.order_seed == m.order_seed);
+	FUZZ_CHECK((o.order == RUN_ORDER_SHUFFLE) == (o.order_seed != 0));
 	FUZZ_CHECK(o.timeout_s >= 1 && o.timeout_s <= OPTIONS_TIMEOUT_MAX_S);
 	FUZZ_CHECK(fuzz_terminated(o.tests, sizeof(o.tests)));
 	FUZZ_CHECK(strcmp(o.tests, m.tests) == 0);

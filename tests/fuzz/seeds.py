@@ -59,6 +59,7 @@ MACHINES = {
         "-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
         "-drive", "if=none,id=d0,file=DISK,format=raw",
         "-device", "nvme,serial=pbseed1,drive=d0,bus=rp0"],
+    "bios-q35-amd-iommu": ["-M", "q35", "-device", "amd-iommu"],
     "bios-pc": ["-M", "pc"],
     "uefi-q35": ["-M", "q35", "-bios", OVMF],
     "uefi-q35-iommu-nvme4k": [
@@ -332,6 +333,8 @@ def capture(args, w):
                 for table in leaves.values():
                     if table[:4] == b"DMAR":
                         w.add("dmar", f"{name}.bin", table, how + "; the DMAR table as is")
+                    if table[:4] == b"IVRS":
+                        w.add("ivrs", f"{name}.bin", table, how + "; the IVRS table as is")
             ecam_path = os.path.join(work, "ecam.bin")
             if os.path.exists(ecam_path):
                 with open(ecam_path, "rb") as f:
@@ -433,6 +436,8 @@ def synth(w):
           "synthesized: the caller's array (3) is smaller than the list")
 
     synth_dmar(w)
+    synth_ivrs(w)
+    seed_ivrs_unit_data(w)
     synth_mb2(w)
 
     for name, field in [("success", 0x0000), ("invalid-field-dnr", 0x4002),
@@ -448,7 +453,9 @@ def synth(w):
                        ("glob", "tests=*read*,?ci.*,**"),
                        ("end-write", "end=poweroff write=pbseed0:1 end=reboot write=S:4294967294"),
                        ("bench-bytes", "bench_bytes=256K bench_bytes=64G bench_bytes=1 bench_bytes=65G bench_bytes=0M bench_bytes=4k"),
-                       ("write-bad", "write=:1 write=s:0 write=s:4294967295 write=abcdefghijklmnopqrstu:1")]:
+                       ("write-bad", "write=:1 write=s:0 write=s:4294967295 write=abcdefghijklmnopqrstu:1"),
+                       ("order", "order=reverse order=shuffle:42 order=shuffle:0 order=table "
+                                 "order=shuffle order=shuffle:4294967296 order=reverse:1")]:
         w.add("options", f"{name}.txt", text.encode(),
               "synthesized: option words as GRUB's cmdline or fw_cfg opt/proofboot/cmdline carry them")
 
@@ -493,6 +500,63 @@ def synth_dmar(w):
           "synthesized per VT-d spec ch. 8: two units on segment 0 (explicit scopes incl. "
           "a 3-step path, INCLUDE_PCI_ALL with IOAPIC/HPET scopes), one on segment 1, "
           "an RMRR, an ATSR and an RHSA")
+
+
+def ivhd(kind, base, segment, entries, efr=0):
+    """An IVHD block (AMD IOMMU spec 5.2.2.1): 24-byte header for 10h, 40 for 11h/40h."""
+    fixed = struct.pack("<HHQHHI", 0x0010, 0x40, base, segment, 0, 0)
+    if kind != 0x10:
+        fixed += struct.pack("<QQ", efr, 0)
+    body = fixed + b"".join(entries)
+    return struct.pack("<BBH", kind, 0xB0, 4 + len(body)) + body
+
+
+def ivrs_entry4(kind, devid, dte=0):
+    return struct.pack("<BHB", kind, devid, dte)
+
+
+def ivrs_entry8(kind, devid, b4, w5, b7, dte=0):
+    return struct.pack("<BHBBHB", kind, devid, dte, b4, w5, b7)
+
+
+def synth_ivrs(w):
+    """An IVRS with what QEMU never builds: 10h, 11h and 40h blocks for two IOMMUs,
+    every device-entry kind (select, range, alias select/range, extended
+    select/range, all, IOAPIC/HPET specials, ACPI HID, padding), an IVMD."""
+    entries = [ivrs_entry4(2, 0x0008), ivrs_entry4(3, 0x0100), ivrs_entry4(4, 0x01FF),
+               ivrs_entry8(0x42, 0x0500, 0, 0x0400, 0), ivrs_entry8(0x43, 0x0600, 0, 0x00F0, 0),
+               ivrs_entry4(4, 0x06FF), ivrs_entry8(0x46, 0x0700, 1, 0x0200, 0x80),
+               ivrs_entry8(0x47, 0x0800, 0, 0, 0), ivrs_entry4(4, 0x0807),
+               ivrs_entry8(0x48, 0, 0x21, 0x00A0, 1, 0xD7), ivrs_entry8(0x48, 0, 0, 0x00A0, 2),
+               ivrs_entry4(0, 0)]
+    hid = struct.pack("<BHB", 0xF0, 0x00A5, 0) + b"AMDI0020" + bytes(8) + struct.pack("<BB", 2, 4) + b"ID00"
+    blocks = [ivhd(0x10, 0xFEB80000, 0, entries), ivhd(0x11, 0xFEB80000, 0, entries, 0x4F77EF22294ADA),
+              ivhd(0x40, 0xFEB80000, 0, entries + [hid], 0x4F77EF22294ADA),
+              ivhd(0x40, 0xFEB84000, 1, [ivrs_entry4(1, 0)], 0x4F77EF22294ADA),
+              struct.pack("<BBHHHQQQ", 0x21, 8, 32, 0x00A5, 0, 0, 0x9D000000, 0x26000)]
+    body = b"".join(blocks)
+    length = 48 + len(body)
+    table = bytearray(b"IVRS" + struct.pack("<IBB", length, 2, 0) + b"PBSEED" + b"PBIVRS  " +
+                      struct.pack("<I", 1) + b"PBSD" + struct.pack("<I", 1))
+    table += struct.pack("<IQ", 0x00203041, 0) + body
+    fix_checksum(table, 0, length, 9)
+    w.add("ivrs", "synth-every-entry.bin", bytes(table),
+          "synthesized per AMD IOMMU spec 48882 ch. 5: IVHD 10h/11h/40h for one IOMMU, a "
+          "40h for a second on segment 1, every device-entry kind, an IVMD")
+
+
+def seed_ivrs_unit_data(w):
+    """The IVRS tables the unit tests use (QEMU 7.2 captures and real machines)."""
+    src = os.path.join(ROOT, "tests", "unit", "data", "ivrs")
+    for name in sorted(os.listdir(src)) if os.path.isdir(src) else []:
+        if not name.endswith(".bin"):
+            continue
+        with open(os.path.join(src, name), "rb") as f:
+            data = f.read()
+        how = ("real machine's table from linuxhw/ACPI (CC BY 4.0), see "
+               "tests/unit/data/ivrs/ATTRIBUTION.md" if name.startswith("real-") else
+               "captured: QEMU 7.2 boot by tests/unit/data/capture_acpi.py")
+        w.add("ivrs", name, data, how + "; copied from tests/unit/data/ivrs/")
 
 
 def synth_mb2(w):

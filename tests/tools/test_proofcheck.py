@@ -247,6 +247,98 @@ def test_bounce_and_remapped_reads_must_agree(disk):
     assert check(lines).ok
 
 
+def with_order(lines, order):
+    env = (f"proofboot: environment boot=bios bootloader=GRUB memory_regions=1 "
+           f"memory_usable_bytes=1 heap_bytes=1 rsdp=acpi2 framebuffer=false qemu_fw_cfg=true "
+           f"dma=auto tests=default timeout_s=30 end=auto order={order} option_errors=0")
+    return lines[:1] + [env] + lines[1:]
+
+
+def test_run_order_follows_the_option():
+    names = [("boot.options", "PASS"), ("nvme.read.bounce", "PASS"), ("iommu.units", "PASS")]
+    table = proof_lines(results=names)
+    assert check(with_order(table, "table")).ok
+    only_error(check(with_order(table, "reverse")), "order=reverse puts it before")
+    reverse = proof_lines(results=names)
+    results = [line for line in reverse if line.startswith("test: result")]
+    start = reverse.index(results[0])
+    reverse[start:start + 3] = results[::-1]
+    assert check(with_order(reverse, "reverse")).ok
+    # The plans include the unselected cpu.fault row (index 3): 4 rows.
+    assert proofcheck.run_order("shuffle:1", 4) == [0, 2, 3, 1]
+    assert proofcheck.run_order("shuffle:1", 5) == [2, 3, 0, 1, 4]  # as tests/unit/test_run_order.c
+    shuffled = proof_lines(results=names)
+    shuffled[start:start + 3] = [results[0], results[2], results[1]]
+    assert check(with_order(shuffled, "shuffle:1")).ok
+    only_error(check(with_order(shuffled, "shuffle:2")), "order=shuffle:2")
+    only_error(check(with_order(table, "sideways")), "unknown order=sideways")
+
+
+ALIAS = ("iommu: alias sid=0000:01:01.0 alias=0000:01:00.0 via=0000:00:03.0 "
+         "bridge=pcie-to-pci")
+
+
+def context(sid, domain):
+    return (f"iommu: context unit=0 sid={sid} domain={domain} levels=4 aw=2 slptptr=0x02000000 "
+            "lo=0x0000000002000001 hi=0x0000000000000102")
+
+
+def fault(sid, device=None):
+    tail = f" device={device}" if device else ""
+    return (f"iommu: fault recorded unit=0 record=0 reason=0x05 type=write sid={sid} "
+            f"addr=0x0000000002000000{tail}")
+
+
+def test_alias_needs_a_context_entry_on_the_device_domain():
+    own, alias = "0000:01:01.0", "0000:01:00.0"
+    good = [ALIAS, context(own, 1), context(alias, 1), fault(alias, own)]
+    assert check(proof_lines(extra=good)).ok
+    only_error(check(proof_lines(extra=[ALIAS, context(own, 1)])), "never got a context entry")
+    only_error(check(proof_lines(extra=[ALIAS, context(own, 1), context(alias, 2)])),
+               "points at domain 2")
+
+
+def test_fault_attributed_to_a_device_needs_that_alias():
+    lines = proof_lines(extra=[context("0000:00:02.0", 1), fault("0000:00:05.0", "0000:00:02.0")])
+    only_error(check(lines), "which has no such alias")
+
+
+def dte(sid, domain):
+    return (f"iommu: dte unit=0 sid={sid} kind=translate domain={domain} mode=4 root=0x02000000 "
+            "q0=0x6000000002000803 q1=0x0000000000000001")
+
+
+def test_alias_accepts_an_amd_vi_device_table_entry():
+    own, alias = "0000:01:01.0", "0000:01:00.0"
+    assert check(proof_lines(extra=[ALIAS, dte(own, 1), dte(alias, 1), fault(alias, own)])).ok
+    only_error(check(proof_lines(extra=[ALIAS, dte(own, 1), dte(alias, 2)])), "points at domain 2")
+
+
+IVHD = ("iommu: ivhd index=0 type=0x10 segment=0 base=0xfed80000 devid=0000:00:02.0 ranges=7 "
+        "responds=true efr=0x00000000000029d3 max_levels=6 control=0x0000000000000000 "
+        "status=0x0000000000000000")
+
+
+def selection(backend, iommu):
+    return (f"dma: backend selection backend={backend} reason=remapping-verified "
+            f"policy=direct-remapping-if-verified-else-bounce-buffer option=auto iommu={iommu}")
+
+
+def test_selection_names_the_iommu_exactly_when_remapping():
+    assert check(proof_lines(extra=[IVHD, selection("direct-remapping", "amd-vi")])).ok
+    assert check(proof_lines(extra=[selection("bounce-buffer", "none")])).ok
+    only_error(check(proof_lines(extra=[IVHD, selection("bounce-buffer", "amd-vi")])),
+               "but iommu=amd-vi")
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "none")])), "but iommu=none")
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "arm-smmu")])),
+               "not vtd, amd-vi or none")
+    # The unit kind must have been discovered (and respond) before the selection.
+    only_error(check(proof_lines(extra=[selection("direct-remapping", "amd-vi"), IVHD])),
+               "no responding 'iommu: ivhd'")
+    only_error(check(proof_lines(extra=[IVHD, selection("direct-remapping", "vtd")])),
+               "no responding 'iommu: drhd'")
+
+
 def test_disk_spec_parsing(tmp_path):
     disks = proofcheck.DiskMap()
     disks.add_spec("pb0:2=/x/a.img")

@@ -164,6 +164,40 @@ UNIT_TEST(options_bench_bytes_rejects_bad_values)
 	CHECK_EQ(o.bench_bytes, OPTIONS_BENCH_BYTES_DEFAULT);
 }
 
+UNIT_TEST(options_order_values)
+{
+	struct options o;
+	char name[OPTIONS_ORDER_NAME_MAX];
+
+	options_defaults(&o);
+	CHECK_EQ(o.order, RUN_ORDER_TABLE);
+	CHECK_STR(options_order_name(&o, name), "table");
+	CHECK(options_parse(&o, "order=reverse"));
+	CHECK_EQ(o.order, RUN_ORDER_REVERSE);
+	CHECK_STR(options_order_name(&o, name), "reverse");
+	CHECK(options_parse(&o, "order=shuffle:4294967295"));
+	CHECK_EQ(o.order, RUN_ORDER_SHUFFLE);
+	CHECK_EQ(o.order_seed, 4294967295u);
+	CHECK_STR(options_order_name(&o, name), "shuffle:4294967295");
+	CHECK(options_parse(&o, "order=shuffle:7 order=table"));
+	CHECK_EQ(o.order, RUN_ORDER_TABLE);
+	CHECK_EQ(o.order_seed, 0);
+}
+
+UNIT_TEST(options_order_rejects_bad_values)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(!options_parse(&o, "order= order=random order=shuffle order=shuffle: "
+				 "order=shuffle:0 order=shuffle:4294967296 order=reverse:3 "
+				 "order=shuffle:x"));
+	CHECK_EQ(o.error_count, 8);
+	CHECK_STR(o.errors[0].reason, "order-must-be-table-reverse-or-shuffle:seed");
+	CHECK_STR(o.errors[6].token, "order=reverse:3");
+	CHECK_EQ(o.order, RUN_ORDER_TABLE);
+}
+
 UNIT_TEST(options_test_glob_matching_no_test_is_an_error)
 {
 	static const char *const names[] = { "boot.options", "nvme.read.bounce", "cpu.fault" };

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Capture real ACPI tables (DMAR, MCFG, ...) from a QEMU boot as unit-test data.
+"""Capture real ACPI tables (DMAR, IVRS, MCFG, ...) from a QEMU boot as unit-test data.
 
 No guest OS is needed: QEMU boots its firmware (SeaBIOS or OVMF) with no
 bootable disk, the firmware installs its ACPI tables in guest RAM, and the
@@ -138,7 +138,7 @@ def main():
     tables = walk(ram, rsdp)
     for addr, data in tables:
         print(f"{data[:4].decode()} at 0x{addr:x} length {len(data)}")
-        if data[:4] in (b"DMAR", b"MCFG"):
+        if data[:4] in (b"DMAR", b"IVRS", b"MCFG"):
             with open(os.path.join(here, f"{name}.{data[:4].decode().lower()}.bin"), "wb") as f:
                 f.write(data)
     write_inc(os.path.join(here, f"{name}.inc"), name, qemu_args, rsdp_addr, rsdp, tables)
