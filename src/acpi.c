@@ -1,6 +1,7 @@
 /* Firmware side of ACPI: identity-mapped table access and proof lines; see acpi.h. */
 #include "acpi.h"
 
+#include "acpi_power.h"
 #include "lib/acpi.h"
 #include "paging.h"
 #include "pci.h"
@@ -134,7 +135,7 @@ static void register_ecam(void)
 		report_problem("mcfg invalid", (uint64_t)(uintptr_t)mcfg, status);
 }
 
-void acpi_init(const void *rsdp_copy, size_t len)
+static void open_tables(const void *rsdp_copy, size_t len)
 {
 	struct proof p;
 
@@ -173,9 +174,21 @@ void acpi_init(const void *rsdp_copy, size_t len)
 	register_ecam();
 }
 
+void acpi_init(const void *rsdp_copy, size_t len)
+{
+	open_tables(rsdp_copy, len);
+	/* The end= plans are printed on every run, with or without usable tables. */
+	acpi_power_init();
+}
+
 bool acpi_available(void)
 {
 	return tables_ok;
+}
+
+const struct acpi_tables *acpi_tables_get(void)
+{
+	return tables_ok ? &tables : NULL;
 }
 
 const void *acpi_find_table(const char sig[4], unsigned index, size_t *len)

@@ -30,4 +30,9 @@ bool acpi_available(void);
  */
 const void *acpi_find_table(const char sig[4], unsigned index, size_t *len);
 
+struct acpi_tables;
+
+/* The validated tables (for lib parsers that walk them), or NULL when unusable. */
+const struct acpi_tables *acpi_tables_get(void);
+
 #endif

@@ -198,13 +198,31 @@ static void screen_write(const char *buf, size_t len)
 	irq_restore(flags);
 }
 
+static volatile unsigned writes_in_progress;
+static volatile char last_written = '\n';
+
 void console_write(const char *buf, size_t len)
 {
+	writes_in_progress++;
 	serial_write(buf, len);
 	if (screen.active)
 		screen_write(buf, len);
 	else if (!screen_decided)
 		keep_early(buf, len);
+	if (len)
+		last_written = buf[len - 1];
+	writes_in_progress--;
+}
+
+bool console_busy(void)
+{
+	return writes_in_progress != 0;
+}
+
+void console_end_line(void)
+{
+	if (last_written != '\n')
+		console_write("\n", 1);
 }
 
 static struct screen_mode no_screen(const char *reason)

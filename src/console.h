@@ -10,11 +10,21 @@
 
 #include "mb2.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The serial port; the screen waits for console_start_screen(). */
 void console_init(void);
 void console_write(const char *buf, size_t len);
+
+/*
+ * For the runner's watchdog, which ends a hung test by unwinding out of an
+ * interrupt: whether a console_write is in progress (unwinding then would
+ * cut a line in two), and, after unwinding, ending a line the test left
+ * unfinished so the next proof line starts on a line of its own.
+ */
+bool console_busy(void);
+void console_end_line(void);
 
 /*
  * Starts the screen console from the boot information (NULL when the loader's

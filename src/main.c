@@ -1,7 +1,7 @@
 /*
  * kmain: from GRUB's hand-off to the test runner.  Order matters: the CPU
  * tables first (so any fault is reported), then the console, the boot
- * information, memory, time, options, and finally the test table.
+ * information, memory, ACPI, time, options, and finally the test table.
  */
 #include "acpi.h"
 #include "boot_defs.h"
@@ -25,6 +25,7 @@
 #include "timer.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #ifndef PROOFBOOT_VERSION
 #define PROOFBOOT_VERSION "unknown"
@@ -93,15 +94,18 @@ static uint64_t setup_heap(void)
 	return 0;
 }
 
-static void apply_options(const char *source, const char *text)
+/* len bytes of text: a fw_cfg file may hold NULs, which must be seen, not cut at. */
+static void apply_options(const char *source, const char *text, size_t len)
 {
 	struct proof p;
 	unsigned errors_before = opts.error_count;
 
-	options_parse(&opts, text);
+	options_parse_n(&opts, text, len);
+	for (unsigned i = errors_before; i < opts.error_count && i < OPTIONS_MAX_ERRORS; i++)
+		opts.errors[i].source = source;
 	proof_begin(&p, "opt", "source");
 	proof_str(&p, "name", source);
-	proof_str(&p, "text", text);
+	proof_bytes(&p, "text", text, len);
 	proof_bool(&p, "ok", opts.error_count == errors_before);
 	proof_emit(&p);
 }
@@ -112,18 +116,23 @@ static void load_options(void)
 
 	options_defaults(&opts);
 	if (boot_info.has_cmdline)
-		apply_options("cmdline", boot_info.cmdline);
+		apply_options("cmdline", boot_info.cmdline, strlen(boot_info.cmdline));
 	long size = fw_cfg_read_file(FW_CFG_OPTIONS_FILE, fw_cfg_text, sizeof(fw_cfg_text));
 	if (size >= (long)sizeof(fw_cfg_text))
 		options_add_error(&opts, FW_CFG_OPTIONS_FILE, "options-text-too-long");
 	else if (size >= 0)
-		apply_options("fw_cfg", fw_cfg_text);
+		apply_options("fw_cfg", fw_cfg_text, (size_t)size);
 	runner_check_test_globs(&opts); /* a mistyped glob would otherwise run nothing */
 	for (unsigned i = 0; i < opts.error_count && i < OPTIONS_MAX_ERRORS; i++) {
 		struct proof p;
 		proof_begin(&p, "opt", "error");
 		proof_str(&p, "token", opts.errors[i].token);
 		proof_str(&p, "reason", opts.errors[i].reason);
+		if (opts.errors[i].offset != OPTION_ERROR_NO_OFFSET) {
+			proof_str(&p, "source", opts.errors[i].source ? opts.errors[i].source : "unknown");
+			proof_u64(&p, "offset", (uint64_t)opts.errors[i].offset);
+			proof_hex(&p, "byte", opts.errors[i].byte, 2);
+		}
 		proof_emit(&p);
 	}
 }
@@ -195,11 +204,12 @@ void kmain(uint32_t magic, uint32_t info_addr)
 	report_start(magic);
 	report_mb2_problems();
 	console_start_screen(boot_magic_ok ? &boot_info : NULL);
+	/* ACPI first: the HPET and the PM timer, time references, are found from its tables. */
+	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	time_init();
 	lapic_init();
 	load_options();
-	/* Before the environment line: SPCR may name the port the lab listens on. */
-	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
+	/* ACPI (above) before this: SPCR may name the port the lab listens on. */
 	console_serial_configure(&opts.console, opts.console_text);
 	report_environment(heap_size);
 	report_safety();

@@ -554,6 +554,7 @@ bool nvme_bring_up(struct nvme_ctrl *c, const struct dma_backend_ops *ops, enum 
 {
 	bool restart = c->failed || c->in_operation || c->dma.ops != ops || c->stage == NVME_STAGE_NONE;
 
+	c->bring_up_attempted = true;
 	c->in_operation = true;
 	if (restart && !bind_controller(c, ops)) {
 		c->in_operation = false;

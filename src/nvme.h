@@ -75,6 +75,7 @@ struct nvme_ctrl {
 	enum nvme_stage stage;
 	bool failed;              /* a step failed: stays failed until the next bring-up */
 	bool in_operation;        /* set while talking to the device: true at entry = interrupted */
+	bool bring_up_attempted;  /* some test asked for this controller (see nvme_coverage.c) */
 	char failure[NVME_FAILURE_MAX];
 };
 

@@ -5,6 +5,7 @@
 #include "io.h"
 #include "mmio.h"
 #include "paging.h"
+#include "pci_walk.h"
 #include "proof.h"
 
 #include <stdio.h>
@@ -27,9 +28,11 @@ static unsigned ecam_count;
 static struct pci_device devices[PCI_MAX_ENUMERATED];
 static size_t device_count;
 static bool enumerated;
-static unsigned bridges_seen;
-static unsigned buses_scanned;
+static struct pci_walk_stats walk_stats;
 static unsigned functions_dropped;
+static struct pci_bdf dropped_nvme[PCI_DROPPED_NVME_MAX];
+static unsigned dropped_nvme_count;
+static unsigned windows_unusable;
 
 /* ------------------------------------------------------------ access */
 
@@ -38,10 +41,13 @@ void pci_set_ecam(uint64_t base, uint16_t segment, uint8_t bus_start, uint8_t bu
 	uint64_t window = (uint64_t)(bus_end - bus_start + 1) << PCI_ECAM_BUS_SHIFT;
 	uint64_t start = base + ((uint64_t)bus_start << PCI_ECAM_BUS_SHIFT);
 
-	if (ecam_count == PCI_ECAM_MAX_WINDOWS || bus_end < bus_start)
+	if (bus_end < bus_start)
 		return;
-	if (!paging_map_mmio(start, window))
+	/* Buses no mechanism reaches: counted, so "no controller there" is never claimed. */
+	if (ecam_count == PCI_ECAM_MAX_WINDOWS || !paging_map_mmio(start, window)) {
+		windows_unusable++;
 		return;
+	}
 	ecam_windows[ecam_count++] = (struct ecam_window){ base, segment, bus_start, bus_end };
 }
 
@@ -262,18 +268,30 @@ static void report_bars(const struct pci_device *d)
 	}
 }
 
-static void report_bridge(const struct pci_device *d, bool scanned, const char *why)
+static void report_bridge(struct pci_bdf bdf, uint8_t secondary, uint8_t subordinate,
+			  enum pci_bridge_decision decision)
 {
-	char bdf[PCI_BDF_STR_LEN];
+	char text[PCI_BDF_STR_LEN];
 	struct proof p;
 
-	pci_bdf_format(d->bdf, bdf);
+	pci_bdf_format(bdf, text);
 	proof_begin(&p, "pci", "bridge");
-	proof_str(&p, "bdf", bdf);
-	proof_u64(&p, "secondary", d->secondary_bus);
-	proof_u64(&p, "subordinate", d->subordinate_bus);
-	proof_bool(&p, "scanned", scanned);
-	proof_str(&p, "reason", why);
+	proof_str(&p, "bdf", text);
+	proof_u64(&p, "secondary", secondary);
+	proof_u64(&p, "subordinate", subordinate);
+	proof_bool(&p, "scanned", decision == PCI_BRIDGE_WALKED);
+	proof_str(&p, "reason", pci_bridge_decision_name(decision));
+	proof_emit(&p);
+}
+
+static void report_root(uint16_t segment, uint8_t bus, enum pci_root_source source)
+{
+	struct proof p;
+
+	proof_begin(&p, "pci", "root");
+	proof_u64(&p, "segment", segment);
+	proof_u64(&p, "bus", bus);
+	proof_str(&p, "found_by", pci_root_source_name(source));
 	proof_emit(&p);
 }
 
@@ -317,30 +335,25 @@ static void decode_function(struct pci_device *d, const uint8_t *cfg, size_t len
 	d->cap_count = pci_cap_walk(cfg, len, d->caps, PCI_DEVICE_CAPS_MAX, &d->cap_result);
 }
 
-static void scan_bus(uint16_t segment, uint8_t bus, bool *bus_seen);
-
-static void follow_bridge(const struct pci_device *d, bool *bus_seen)
+/* Class code of a function the table has no room for: an NVMe controller there must not vanish. */
+static void note_dropped(struct pci_bdf bdf)
 {
-	uint8_t sec = d->secondary_bus;
+	uint32_t class_rev = pci_read32(bdf, PCI_REVISION_ID);
 
-	if (sec == 0 || sec <= d->bdf.bus) {
-		report_bridge(d, false, "secondary-bus-unassigned");
-		return;
-	}
-	if (bus_seen[sec]) {
-		report_bridge(d, false, "secondary-bus-already-scanned");
-		return;
-	}
-	report_bridge(d, true, "ok");
-	scan_bus(d->bdf.segment, sec, bus_seen);
+	functions_dropped++;
+	if (cloud_pci_is_nvme((uint8_t)(class_rev >> 24), (uint8_t)(class_rev >> 16),
+			      (uint8_t)(class_rev >> 8)) &&
+	    dropped_nvme_count < PCI_DROPPED_NVME_MAX)
+		dropped_nvme[dropped_nvme_count++] = bdf;
 }
 
-static void scan_function(struct pci_bdf bdf, bool *bus_seen)
+static void walk_function(void *ctx, struct pci_bdf bdf)
 {
 	static uint8_t cfg[PCIE_CFG_SIZE];
 
+	(void)ctx;
 	if (device_count == PCI_MAX_ENUMERATED) {
-		functions_dropped++;
+		note_dropped(bdf);
 		return;
 	}
 	size_t len = read_config_image(bdf, cfg);
@@ -351,33 +364,25 @@ static void scan_function(struct pci_bdf bdf, bool *bus_seen)
 	decode_function(d, cfg, len);
 	report_device(d);
 	report_bars(d);
-	if (d->header_type == PCI_HEADER_TYPE_BRIDGE) {
-		bridges_seen++;
-		/* Copy: a recursive scan may reuse the static image buffer. */
-		struct pci_device bridge = *d;
-
-		follow_bridge(&bridge, bus_seen);
-	}
 }
 
-static void scan_bus(uint16_t segment, uint8_t bus, bool *bus_seen)
+static uint32_t walk_read32(void *ctx, struct pci_bdf bdf, uint16_t off)
 {
-	bus_seen[bus] = true;
-	buses_scanned++;
-	for (uint8_t dev = 0; dev < PCI_MAX_DEVICES; dev++) {
-		struct pci_bdf bdf = { segment, bus, dev, 0 };
+	(void)ctx;
+	return pci_read32(bdf, off);
+}
 
-		if (pci_read16(bdf, PCI_VENDOR_ID) == PCI_VENDOR_NONE)
-			continue;
-		bool multi = pci_read8(bdf, PCI_HEADER_TYPE) & PCI_HEADER_MULTIFUNCTION;
-		uint8_t fns = multi ? PCI_MAX_FUNCTIONS : 1;
+static void walk_root(void *ctx, uint16_t segment, uint8_t bus, enum pci_root_source source)
+{
+	(void)ctx;
+	report_root(segment, bus, source);
+}
 
-		for (uint8_t fn = 0; fn < fns; fn++) {
-			bdf.fn = fn;
-			if (pci_read16(bdf, PCI_VENDOR_ID) != PCI_VENDOR_NONE)
-				scan_function(bdf, bus_seen);
-		}
-	}
+static void walk_bridge(void *ctx, struct pci_bdf bdf, uint8_t secondary, uint8_t subordinate,
+			enum pci_bridge_decision decision)
+{
+	(void)ctx;
+	report_bridge(bdf, secondary, subordinate, decision);
 }
 
 static void report_summary(void)
@@ -392,27 +397,39 @@ static void report_summary(void)
 	proof_str(&p, "access", pci_access_name());
 	proof_u64(&p, "ecam_windows", ecam_count);
 	proof_u64(&p, "functions", device_count);
-	proof_u64(&p, "bridges", bridges_seen);
-	proof_u64(&p, "buses", buses_scanned);
+	proof_u64(&p, "bridges", walk_stats.bridges);
+	proof_u64(&p, "buses", walk_stats.buses);
+	proof_u64(&p, "roots", walk_stats.roots);
+	proof_u64(&p, "windows_unusable", windows_unusable);
 	proof_u64(&p, "nvme_class", nvme);
 	proof_u64(&p, "dropped", functions_dropped);
+	proof_u64(&p, "dropped_nvme", dropped_nvme_count);
 	proof_emit(&p);
 }
 
-/* Root buses: the start bus of every ECAM window, else bus 0 of segment 0. */
-static void scan_roots(void)
+/*
+ * Every bus of every ECAM window (all segments), else buses 0-255 of
+ * segment 0 through the ports: extra root buses (pxb-pcie, multi-root
+ * servers) are found by probing, not only through bridges from bus 0.
+ */
+static void walk_all_buses(void)
 {
-	static bool bus_seen[PCI_MAX_BUSES];
+	static const struct pci_walk_ops ops = {
+		.read32 = walk_read32,
+		.root = walk_root,
+		.function = walk_function,
+		.bridge = walk_bridge,
+	};
+	struct pci_bus_range windows[PCI_ECAM_MAX_WINDOWS], planned[PCI_ECAM_MAX_WINDOWS];
+	size_t n = 0;
 
-	if (ecam_count == 0) {
-		memset(bus_seen, 0, sizeof(bus_seen));
-		scan_bus(0, 0, bus_seen);
-		return;
-	}
-	for (unsigned i = 0; i < ecam_count; i++) {
-		memset(bus_seen, 0, sizeof(bus_seen));
-		scan_bus(ecam_windows[i].segment, ecam_windows[i].bus_start, bus_seen);
-	}
+	for (unsigned i = 0; i < ecam_count; i++)
+		windows[n++] = (struct pci_bus_range){ ecam_windows[i].segment, ecam_windows[i].bus_start,
+						       ecam_windows[i].bus_end };
+	if (n == 0)
+		windows[n++] = (struct pci_bus_range){ 0, 0, PCI_MAX_BUSES - 1 };
+	n = pci_plan_ranges(windows, n, planned, PCI_ECAM_MAX_WINDOWS);
+	pci_walk(planned, n, &ops, &walk_stats);
 }
 
 size_t pci_enumerate(void)
@@ -420,16 +437,29 @@ size_t pci_enumerate(void)
 	if (enumerated)
 		return device_count;
 	device_count = 0;
-	bridges_seen = buses_scanned = functions_dropped = 0;
-	scan_roots();
+	functions_dropped = 0;
+	dropped_nvme_count = 0;
+	memset(&walk_stats, 0, sizeof(walk_stats));
+	walk_all_buses();
 	enumerated = true;
 	report_summary();
 	return device_count;
 }
 
+bool pci_enumerated(void)
+{
+	return enumerated;
+}
+
 void pci_forget(void)
 {
 	enumerated = false;
+}
+
+const struct pci_bdf *pci_dropped_nvme(size_t *count)
+{
+	*count = dropped_nvme_count;
+	return dropped_nvme;
 }
 
 const struct pci_device *pci_devices(size_t *count)

@@ -3,8 +3,10 @@
  * ECAM when the ACPI MCFG table gave a window (pci_set_ecam), else through
  * the legacy 0xCF8/0xCFC ports (conventional 256 bytes only).
  *
- * pci_enumerate() walks every bus reachable through bridges from the root
- * bus of each known segment, every function of multi-function devices,
+ * pci_enumerate() walks every bus of every ECAM window (or of segment 0
+ * through the ports): each window's first bus, every bus a bridge leads to,
+ * and every other bus where a device answers (extra root buses, as on
+ * multi-root servers and QEMU's pxb-pcie), every function of multi-function devices,
  * sizes and sanity-checks BARs, walks capabilities, and prints one
  * `pci: device` proof line per function (docs/proof-lines.md).
  */
@@ -49,9 +51,14 @@ void pci_set_ecam(uint64_t base, uint16_t segment, uint8_t bus_start, uint8_t bu
 
 /* Enumerates once (later calls return the cached table); returns the function count. */
 size_t pci_enumerate(void);
+/* Whether a walk has filled the table (pci_enumerate ran since the last pci_forget). */
+bool pci_enumerated(void);
 /* Forgets the cached table so the next pci_enumerate() walks again. */
 void pci_forget(void);
 const struct pci_device *pci_devices(size_t *count);
+/* NVMe-class functions the table had no room for (at most PCI_DROPPED_NVME_MAX). */
+#define PCI_DROPPED_NVME_MAX 16
+const struct pci_bdf *pci_dropped_nvme(size_t *count);
 /* "ecam" or "port-io" for segment 0. */
 const char *pci_access_name(void);
 

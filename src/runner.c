@@ -12,6 +12,7 @@
 #include "io.h"
 #include "irq.h"
 #include "lapic.h"
+#include "nvme_coverage.h"
 #include "options_tests.h"
 #include "proof.h"
 #include "power.h"
@@ -123,6 +124,17 @@ static enum test_status verdict_status(void)
 /* A fatal error outside any test still fails the run (see runner_fatal). */
 static bool fatal_outside_test;
 
+/* ---- untested controllers (nvme_coverage.c): they keep the verdict from PASS */
+static bool controller_tests_selected(void)
+{
+	for (unsigned i = 0; i < tests_table_count; i++)
+		if (run.selected[i] && (list_contains(tests_table[i].groups, "nvme") ||
+					list_contains(tests_table[i].groups, "bench")))
+			return true;
+	return false;
+}
+/* ---- */
+
 static void __attribute__((noreturn)) finish(void)
 {
 	static const unsigned codes[] = {
@@ -130,15 +142,17 @@ static void __attribute__((noreturn)) finish(void)
 		[TEST_SKIP] = VERDICT_CODE_SKIP,
 		[TEST_FAIL] = VERDICT_CODE_FAIL,
 	};
-	enum test_status status = fatal_outside_test ? TEST_FAIL : verdict_status();
+	irq_disable();
+	unsigned untested = nvme_report_untested(controller_tests_selected());
+	enum test_status status = fatal_outside_test || untested ? TEST_FAIL : verdict_status();
 	struct proof p;
 
-	irq_disable();
 	proof_begin(&p, "proofboot", "verdict");
 	proof_str(&p, "status", status_names[status]);
 	proof_u64(&p, "passed", run.counts[TEST_PASS]);
 	proof_u64(&p, "failed", run.counts[TEST_FAIL]);
 	proof_u64(&p, "skipped", run.counts[TEST_SKIP]);
+	proof_u64(&p, "untested", untested);
 	proof_emit(&p);
 	platform_end(run.opts ? run.opts->end : END_AUTO, codes[status]);
 }
@@ -147,7 +161,8 @@ static void watchdog_tick(uint8_t vector, void *ctx)
 {
 	(void)vector;
 	(void)ctx;
-	if (run.deadline_us && time_now_us() >= run.deadline_us) {
+	/* Never unwind mid-write: the line would be cut and glued to the next (next tick then). */
+	if (run.deadline_us && !console_busy() && time_now_us() >= run.deadline_us) {
 		run.deadline_us = 0;
 		longjmp(run.watchdog_jump, 1); /* unwinds the hung test; see run_one() */
 	}
@@ -179,6 +194,7 @@ static void run_one(unsigned index)
 		run.deadline_us = 0;
 	} else {
 		/* Back from the tick handler with interrupts still off. */
+		console_end_line(); /* the hung test may have left half a line */
 		irq_enable();
 		status = test_fail(&run.ctx, "timeout after %u s", run.opts->timeout_s);
 	}

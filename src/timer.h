@@ -1,4 +1,4 @@
-/* Time from the TSC, calibrated at boot against the PIT (see time.c). */
+/* Time from the TSC, its rate from CPUID or a measured reference (see arch/x86_64/tsc.c). */
 #ifndef PROOFBOOT_TIMER_H
 #define PROOFBOOT_TIMER_H
 
@@ -12,8 +12,10 @@ void time_init(void);
 uint64_t time_now_us(void);
 void time_delay_us(uint64_t us);
 uint64_t time_tsc_hz(void);
-/* False when the reference timer never answered and a default rate is in use. */
+/* False when no source could be trusted and the conservative rate is in use. */
 bool time_calibrated(void);
+/* The winning source: "cpuid", "hpet", "pm-timer", "pit", or "none". */
+const char *time_source(void);
 /* The TSC now. */
 uint64_t time_tsc(void);
 /* TSC ticks as microseconds at the calibrated rate. */

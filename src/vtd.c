@@ -2,6 +2,7 @@
 #include "vtd.h"
 
 #include "acpi.h"
+#include "dmar_report.h"
 #include "io.h"
 #include "mmio.h"
 #include "paging.h"
@@ -296,6 +297,7 @@ static bool discover(char *reason, size_t cap)
 		return false;
 	}
 	report_dmar();
+	dmar_report_warnings(&dmar);
 	for (unsigned i = 0; i < dmar.drhd_count; i++) {
 		bool responds = probe_unit(&units[unit_count], i);
 

@@ -61,7 +61,7 @@ END_KIND = "proofboot: verdict"
 RESULT_KIND = "test: result"
 BUILTIN_TEMPLATES = {
     START_KIND: "proofboot: start version=<git-describe> schema=<n> multiboot2=true|false",
-    END_KIND: "proofboot: verdict status=PASS|FAIL|SKIP passed=<n> failed=<n> skipped=<n>",
+    END_KIND: "proofboot: verdict status=PASS|FAIL|SKIP passed=<n> failed=<n> skipped=<n> untested=<n>",
     RESULT_KIND: "test: result name=<test> status=PASS|FAIL|SKIP duration_us=<n> reason=<text>",
 }
 # Named groups LAVA's monitor reads: the test case and its result.

@@ -26,12 +26,17 @@ static void spin_briefly(void)
 		cpu_pause();
 }
 
+/* Each step says what it tries (plain text: after the verdict) before it tries it. */
 static void try_reset(void)
 {
 	acpi_reset();
 	spin_briefly();
+	printf("reset: port 0x%x <- 0x%02x (PCI reset control)\n", RESET_CONTROL_PORT,
+	       RESET_CONTROL_FULL_RESET);
 	outb(RESET_CONTROL_PORT, RESET_CONTROL_FULL_RESET);
 	spin_briefly();
+	printf("reset: port 0x%x <- 0x%02x (keyboard controller reset line)\n", KBC_COMMAND_PORT,
+	       KBC_PULSE_RESET_LINE);
 	outb(KBC_COMMAND_PORT, KBC_PULSE_RESET_LINE);
 	spin_briefly();
 }

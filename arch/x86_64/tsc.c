@@ -1,95 +1,155 @@
 /*
- * Time base: the TSC, calibrated once against PIT channel 2, whose input
- * clock is fixed at 1.193182 MHz on every PC-compatible (and in QEMU).
+ * Time base: the TSC, its rate taken from the most direct trustworthy
+ * source: CPUID leaf 15h/16h where the CPU states it (checked against a
+ * measured reference when there is one), else measured against the HPET,
+ * the ACPI PM timer or the PIT, in that order.  A rate outside plausible
+ * bounds, or from windows that disagree, is rejected and the next source
+ * tried.  Without any, the highest plausible rate is assumed, so timeouts
+ * and delays can only last longer than asked (src/lib/time_cal.h).
  */
 #include "timer.h"
 
+#include "cpu.h"
 #include "io.h"
 #include "proof.h"
+#include "time_cal.h"
+#include "time_refs.h"
 
-#include <stdlib.h>
 
-#define PIT_HZ 1193182ull
-#define PIT_CH2_DATA 0x42
-#define PIT_MODE_CMD 0x43
-#define PIT_CH2_LOHI_MODE0 0xb0 /* channel 2, lo/hi byte, interrupt on terminal count */
-#define PORT_B 0x61
-#define PORT_B_GATE2 0x01
-#define PORT_B_SPEAKER 0x02
-#define PORT_B_OUT2 0x20
-
-/*
- * Several short windows, keeping the shortest: the loop can only notice the
- * PIT's output late (the CPU was busy or, under an emulator on a loaded
- * host, descheduled), never early, so every error makes a window longer.
- * One window was seen to come out 12x too long, which made every timeout
- * and duration wrong by as much.  The spread is reported so a reader can
- * judge the noise.
- */
-#define CALIBRATION_US 5000ull
-#define CALIBRATION_WINDOWS 5
-#define PPM 1000000ull
-/* A PIT that never counts down (absent) must not hang the boot. */
-#define CALIBRATION_SPIN_LIMIT 100000000ull
-/* Used, and labelled as such, only when the PIT does not respond. */
-#define FALLBACK_TSC_HZ 1000000000ull
-
-static uint64_t tsc_hz = FALLBACK_TSC_HZ;
+static uint64_t tsc_hz = TIME_TSC_HZ_CONSERVATIVE;
 static uint64_t tsc_at_init;
 static bool calibrated;
+static const char *source_name = "none";
 
-/* TSC ticks while the PIT counts `pit_ticks`; 0 if the PIT never fires. */
-static uint64_t measure_tsc_over_pit(uint16_t pit_ticks)
+struct cpuid_attempt {
+	enum time_cpuid_result result;
+	uint64_t hz;
+	const char *reason;
+	bool accepted;
+};
+
+static void read_cpuid_leaves(struct time_cpuid_tsc *in)
 {
-	uint8_t port_b = inb(PORT_B);
+	uint32_t unused;
 
-	outb(PORT_B, (port_b & ~PORT_B_SPEAKER) & ~PORT_B_GATE2);
-	outb(PIT_MODE_CMD, PIT_CH2_LOHI_MODE0);
-	outb(PIT_CH2_DATA, pit_ticks & 0xff);
-	outb(PIT_CH2_DATA, pit_ticks >> 8);
-	outb(PORT_B, (port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2);
-
-	uint64_t start = rdtsc();
-	for (uint64_t spin = 0; spin < CALIBRATION_SPIN_LIMIT; spin++)
-		if (inb(PORT_B) & PORT_B_OUT2)
-			return rdtsc() - start;
-	return 0;
+	*in = (struct time_cpuid_tsc){ 0 };
+	cpuid(CPUID_LEAF_MAX, 0, &in->max_leaf, &unused, &unused, &unused);
+	if (in->max_leaf >= CPUID_LEAF_TSC)
+		cpuid(CPUID_LEAF_TSC, 0, &in->denominator, &in->numerator, &in->crystal_hz, &unused);
+	if (in->max_leaf >= CPUID_LEAF_FREQ)
+		cpuid(CPUID_LEAF_FREQ, 0, &in->base_mhz, &unused, &unused, &unused);
 }
 
-static int compare_u64(const void *a, const void *b)
+/* A stated rate a measurement contradicts is a lie (an emulator's, or a wrong leaf). */
+static void judge_cpuid(struct cpuid_attempt *a, const struct time_measurement *measured)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	struct time_cpuid_tsc in;
 
-	return (x > y) - (x < y);
+	read_cpuid_leaves(&in);
+	a->hz = time_cpuid_tsc_hz(&in, &a->result);
+	a->accepted = false;
+	if (a->hz == 0)
+		a->reason = time_cpuid_result_name(a->result);
+	else if ((a->reason = time_implausible(a->hz)) != NULL)
+		;
+	else if (measured && time_disagreement_ppm(a->hz, measured->tsc_hz) > TIME_CPUID_AGREE_PPM)
+		a->reason = "disagrees-with-measured-rate";
+	else {
+		a->reason = "ok";
+		a->accepted = true;
+	}
+}
+
+static void report_cpuid(const struct cpuid_attempt *a)
+{
+	struct proof p;
+
+	proof_begin(&p, "time", "source");
+	proof_str(&p, "name", "cpuid");
+	proof_bool(&p, "accepted", a->accepted);
+	proof_u64(&p, "tsc_hz", a->hz);
+	proof_str(&p, "reason", a->reason);
+	proof_str(&p, "cpuid", time_cpuid_result_name(a->result));
+	proof_emit(&p);
+}
+
+static void report_measurement(const struct time_measurement *m)
+{
+	struct proof p;
+
+	proof_begin(&p, "time", "source");
+	proof_str(&p, "name", m->name);
+	proof_bool(&p, "accepted", m->accepted);
+	proof_u64(&p, "tsc_hz", m->tsc_hz);
+	proof_str(&p, "reason", m->reason);
+	if (m->available) {
+		proof_u64(&p, "window_us", TIME_REF_WINDOW_US);
+		proof_u64(&p, "windows", TIME_REF_WINDOWS);
+		proof_u64(&p, "spread_ppm", m->spread_ppm);
+		proof_u64(&p, "agreeing", m->agreeing);
+	}
+	proof_emit(&p);
+}
+
+static void report_result(const struct time_measurement *winner_measured)
+{
+	struct proof p;
+
+	if (!calibrated) {
+		proof_begin(&p, "time", "calibration failed");
+		proof_str(&p, "reason", "no-trustworthy-source");
+		proof_u64(&p, "assumed_tsc_hz", tsc_hz);
+		proof_emit(&p);
+		return;
+	}
+	proof_begin(&p, "time", "calibrated");
+	proof_str(&p, "source", source_name);
+	proof_u64(&p, "tsc_hz", tsc_hz);
+	if (winner_measured) {
+		proof_u64(&p, "window_us", TIME_REF_WINDOW_US);
+		proof_u64(&p, "windows", TIME_REF_WINDOWS);
+		proof_u64(&p, "spread_ppm", winner_measured->spread_ppm);
+	}
+	proof_emit(&p);
 }
 
 void time_init(void)
 {
-	const uint16_t pit_ticks = (uint16_t)(PIT_HZ * CALIBRATION_US / US_PER_S);
-	uint64_t deltas[CALIBRATION_WINDOWS];
-	struct proof p;
+	static void (*const measures[])(struct time_measurement *) = {
+		time_measure_hpet, time_measure_pm_timer, time_measure_pit,
+	};
+	struct time_measurement tried[sizeof(measures) / sizeof(measures[0])];
+	const struct time_measurement *measured = NULL;
+	unsigned n = 0;
+	struct cpuid_attempt cpuid_try;
 
-	for (unsigned i = 0; i < CALIBRATION_WINDOWS; i++)
-		deltas[i] = measure_tsc_over_pit(pit_ticks);
-	tsc_at_init = rdtsc();
-	qsort(deltas, CALIBRATION_WINDOWS, sizeof(deltas[0]), compare_u64);
-	uint64_t shortest = deltas[0];
-	if (shortest == 0) {
-		proof_begin(&p, "time", "calibration failed");
-		proof_str(&p, "reason", "pit-channel2-never-fired");
-		proof_u64(&p, "assumed_tsc_hz", FALLBACK_TSC_HZ);
-		proof_emit(&p);
-		return;
+	/* Measured references in order until one is trusted: CPUID is checked against it. */
+	while (n < sizeof(measures) / sizeof(measures[0]) && !measured) {
+		measures[n](&tried[n]);
+		if (tried[n].accepted)
+			measured = &tried[n];
+		n++;
 	}
-	tsc_hz = shortest * PIT_HZ / pit_ticks;
-	calibrated = true;
-	proof_begin(&p, "time", "calibrated");
-	proof_str(&p, "source", "pit");
-	proof_u64(&p, "tsc_hz", tsc_hz);
-	proof_u64(&p, "window_us", CALIBRATION_US);
-	proof_u64(&p, "windows", CALIBRATION_WINDOWS);
-	proof_u64(&p, "spread_ppm", (deltas[CALIBRATION_WINDOWS - 1] - shortest) * PPM / shortest);
-	proof_emit(&p);
+	judge_cpuid(&cpuid_try, measured);
+	tsc_at_init = rdtsc();
+	report_cpuid(&cpuid_try);
+	for (unsigned i = 0; i < n; i++)
+		report_measurement(&tried[i]);
+	if (cpuid_try.accepted) {
+		tsc_hz = cpuid_try.hz;
+		source_name = "cpuid";
+		measured = NULL;
+	} else if (measured) {
+		tsc_hz = measured->tsc_hz;
+		source_name = measured->name;
+	}
+	calibrated = cpuid_try.accepted || measured;
+	report_result(measured);
+}
+
+const char *time_source(void)
+{
+	return source_name;
 }
 
 bool time_calibrated(void)

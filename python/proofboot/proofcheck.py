@@ -42,6 +42,14 @@ BUILTIN_CHECKS = (
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
     "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
+    "options: an 'opt: error' naming a control byte points at that byte in its source's text",
+    "untested: the verdict's untested equals the 'nvme: untested counted=true' lines "
+    "and makes the status FAIL when not 0",
+    "pci: every 'pci: device' sits on a 'pci: root' bus or a scanned bridge's secondary bus; "
+    "enumeration roots= and nvme_class= agree with the lines",
+    "time: one 'time: calibrated' (an accepted source, plausible rate) or 'time: calibration "
+    "failed' (no source accepted, the conservative rate); no 'timeout after N s' result shorter "
+    "than N s",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
     "environment line's order= names: table, reverse, or the seeded shuffle",
     "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
@@ -655,8 +663,11 @@ def check_verdict_counts(log: ProofLog, verdict: Record | None, results: list, o
     fatal = [r for r in log.find("proofboot", "fatal") if r.lineno < verdict.lineno]
     if fatal:
         want = "FAIL"   # a fatal error outside any test fails the run whatever the results
+    untested = verdict.number("untested") or 0
+    if untested:
+        want = "FAIL"   # see check_untested
     status = verdict.fields.get("status")
-    if status in STATUSES and status != want:
+    if status in STATUSES and status != want and not (untested and not fatal):
         out.append(Finding("error", verdict.lineno,
                            f"verdict status={status} but " +
                            (f"'proofboot: fatal' on line {fatal[0].lineno} makes the run FAIL"
@@ -931,6 +942,249 @@ def _check_line_expectation(log: ProofLog, exp: LineExpectation, out: list) -> N
                        f"{hint}{why}{pending}", "expect"))
 
 
+_PLAN_REG = re.compile(r"io:0x[0-9a-f]{4}|mem:0x[0-9a-f]{16}")
+PM1_SLP_EN = 0x2000
+SLEEP_CONTROL_SLP_EN = 0x20
+
+
+def _poweroff_plan_problems(r: Record) -> list:
+    """What is inconsistent in one 'acpi: poweroff plan' line (docs/proof-lines.md)."""
+    f = r.fields
+    method, s5 = f.get("method"), f.get("s5")
+    problems = []
+    for key in ("pm1a", "pm1b", "sleep_control", "sleep_status"):
+        if key in f and not _PLAN_REG.fullmatch(f[key]):
+            problems.append(f"{key}={f[key]} is not io:0x<4 hex> or mem:0x<16 hex>")
+    if method == "none":
+        return problems + ([] if f.get("reason") else ["method=none without a reason"])
+    if "reason" in f:
+        problems.append(f"method={method} with a reason")
+    if s5 in (None, "missing"):
+        problems.append(f"method={method} without an \\_S5 package (s5={s5})")
+        return problems
+    if r.number("slp_typ_a") is None or r.number("slp_typ_b") is None:
+        return problems + [f"s5={s5} without slp_typ_a and slp_typ_b"]
+    typ_a, typ_b = r.number("slp_typ_a") & 7, r.number("slp_typ_b") & 7
+    if method == "pm1":
+        if f.get("hw_reduced") != "false" or "pm1a" not in f:
+            problems.append("method=pm1 needs hw_reduced=false and a pm1a register")
+        elif r.number("pm1a_value") != typ_a << 10 | PM1_SLP_EN:
+            problems.append(f"pm1a_value={f.get('pm1a_value')} is not SLP_TYPa<<10|SLP_EN")
+        if "pm1b" in f and r.number("pm1b_value") != typ_b << 10 | PM1_SLP_EN:
+            problems.append(f"pm1b_value={f.get('pm1b_value')} is not SLP_TYPb<<10|SLP_EN")
+    elif method == "sleep-control":
+        if f.get("hw_reduced") != "true" or "sleep_control" not in f:
+            problems.append("method=sleep-control needs hw_reduced=true and a sleep_control register")
+        elif r.number("sleep_control_value") != typ_a << 2 | SLEEP_CONTROL_SLP_EN:
+            problems.append(f"sleep_control_value={f.get('sleep_control_value')} "
+                            "is not SLP_TYPa<<2|SLP_EN")
+    else:
+        problems.append(f"unknown method={method}")
+    return problems
+
+
+def _reset_plan_problems(r: Record) -> list:
+    f = r.fields
+    if f.get("method") == "none":
+        return [] if f.get("reason") else ["method=none without a reason"]
+    if f.get("method") != "register":
+        return [f"unknown method={f.get('method')}"]
+    if not _PLAN_REG.fullmatch(f.get("register", "")) or "value" not in f or "reason" in f:
+        return ["method=register needs register=io:.../mem:..., a value and no reason"]
+    return []
+
+
+def check_acpi_plans(log: ProofLog, out: list) -> None:
+    """The end= plans: at most one of each per boot, each self-consistent."""
+    for event, judge in (("poweroff plan", _poweroff_plan_problems),
+                         ("reset plan", _reset_plan_problems)):
+        lines = log.find("acpi", event)
+        if len(lines) > 1:
+            out.append(Finding("error", lines[1].lineno,
+                               f"'acpi: {event}' printed {len(lines)} times (lines "
+                               f"{_lines(lines)}); once per boot", "acpi-plan"))
+        for r in lines:
+            for problem in judge(r):
+                out.append(Finding("error", r.lineno, f"acpi: {event}: {problem}", "acpi-plan"))
+
+
+DMAR_WARNING_KINDS = frozenset((
+    "zero-length-structure", "rmrr-not-page-granular", "rmrr-end-below-base",
+    "drhd-base-not-4k-aligned", "drhd-base-zero", "path-step-out-of-range", "too-many-units",
+    "too-many-rmrrs", "too-many-scopes", "too-many-path-steps"))
+DMAR_WARNINGS_SHOWN_MAX = 16
+
+
+def check_dmar_warnings(log: ProofLog, out: list) -> None:
+    """'iommu: dmar warning' lines against their 'iommu: dmar warnings' count line."""
+    lines = log.find("iommu", "dmar warning")
+    totals = log.find("iommu", "dmar warnings")
+    for r in lines:
+        if r.fields.get("kind") not in DMAR_WARNING_KINDS or not r.fields.get("detail"):
+            out.append(Finding("error", r.lineno, f"iommu: dmar warning: unknown kind "
+                               f"{r.fields.get('kind')!r} or no detail", "dmar-warning"))
+    if not lines and not totals:
+        return
+    if len(totals) != 1:
+        where = totals[1].lineno if totals else lines[-1].lineno
+        out.append(Finding("error", where, f"{len(lines)} 'iommu: dmar warning' line(s) need "
+                           f"exactly one 'iommu: dmar warnings' line, found {len(totals)}",
+                           "dmar-warning"))
+        return
+    total = totals[0]
+    count, shown = total.number("count"), total.number("shown")
+    if count is None or shown != min(count, DMAR_WARNINGS_SHOWN_MAX) or shown != len(lines):
+        out.append(Finding("error", total.lineno, f"iommu: dmar warnings count={count} "
+                           f"shown={shown} with {len(lines)} warning line(s) (shown must be "
+                           f"min(count, {DMAR_WARNINGS_SHOWN_MAX}) and equal the lines)",
+                           "dmar-warning"))
+    if any(r.fields.get("kind") == "drhd-base-zero" for r in lines) and \
+            not (total.number("disabled_units") or 0):
+        out.append(Finding("error", total.lineno, "a drhd-base-zero warning but "
+                           "disabled_units=0", "dmar-warning"))
+
+
+# ------------------------------------------------------------ platform checks
+
+def _is_control_byte(b: int) -> bool:
+    return b == 0x7F or (b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+
+
+def check_option_bytes(log: ProofLog, out: list) -> None:
+    """Every control-byte error names a real control byte of the source it cites."""
+    sources = {}
+    for s in log.find("opt", "source"):
+        sources[s.fields.get("name")] = prooflog.percent_decode(s.raw_fields.get("text", ""))
+    for e in log.find("opt", "error"):
+        if "offset" not in e.fields:
+            if e.fields.get("reason") == "control-byte-in-option-text":
+                out.append(Finding("error", e.lineno, "control-byte error without offset=",
+                                   "options"))
+            continue
+        text = sources.get(e.fields.get("source"))
+        offset, byte = e.number("offset"), e.number("byte")
+        if text is None:
+            out.append(Finding("error", e.lineno, f"opt error names source="
+                               f"{e.fields.get('source')} but no such 'opt: source' line",
+                               "options"))
+        elif offset is None or byte is None or offset >= len(text):
+            out.append(Finding("error", e.lineno, f"opt error offset={e.fields.get('offset')} "
+                               f"is outside the {len(text)}-byte {e.fields.get('source')} text",
+                               "options"))
+        elif text[offset] != byte or not _is_control_byte(byte):
+            out.append(Finding("error", e.lineno, f"opt error says byte=0x{byte:02x} at offset "
+                               f"{offset} but the source text has 0x{text[offset]:02x} there "
+                               "(or it is no control byte)", "options"))
+
+
+def check_untested(log: ProofLog, verdict: Record | None, out: list) -> None:
+    """An NVMe-class function no test brought up keeps the verdict from PASS."""
+    if verdict is None or verdict.fields.get("emergency") == "true":
+        return
+    counted = [r for r in log.find("nvme", "untested") if r.fields.get("counted") == "true"]
+    claimed = verdict.number("untested")
+    if claimed is None:
+        if counted:
+            out.append(Finding("error", verdict.lineno, "verdict has no untested= but "
+                               f"{len(counted)} 'nvme: untested counted=true' line(s)", "untested"))
+        return
+    if claimed != len(counted):
+        out.append(Finding("error", verdict.lineno, f"verdict says untested={claimed} "
+                           f"but there are {len(counted)} 'nvme: untested counted=true' lines",
+                           "untested"))
+    if (claimed or counted) and verdict.fields.get("status") != "FAIL":
+        out.append(Finding("error", verdict.lineno, f"verdict status={verdict.fields.get('status')}"
+                           " with an untested controller: the status must be FAIL", "untested"))
+
+
+def _bus_key(record: Record, seg_key: str, bus_key: str):
+    return record.number(seg_key), record.number(bus_key)
+
+
+def check_pci_walk(log: ProofLog, out: list) -> None:
+    """Devices only on buses the walk reached; the summary agrees with the lines.
+    Logs of firmware from before 'pci: root' lines existed (no such line at all)
+    are not judged by this check."""
+    if not log.find("pci", "root"):
+        return
+    reached = set()
+    roots = 0
+    nvme = 0
+    for r in log.records:
+        if r.subsystem != "pci":
+            continue
+        if r.event == "root":
+            roots += 1
+            reached.add(_bus_key(r, "segment", "bus"))
+        elif r.event in ("device", "bridge"):
+            seg, bus = _parse_bdf(r.fields.get("bdf", ""))
+            if r.event == "device":
+                nvme += (r.fields.get("class"), r.fields.get("subclass"),
+                         r.fields.get("prog_if")) == ("0x01", "0x08", "0x02")
+                if seg is not None and (seg, bus) not in reached:
+                    out.append(Finding("error", r.lineno, f"pci device {r.fields.get('bdf')} on a "
+                                       "bus no 'pci: root' line or scanned bridge led to", "pci"))
+            elif r.fields.get("scanned") == "true" and seg is not None:
+                reached.add((seg, r.number("secondary")))
+        elif r.event == "enumeration done":
+            if "roots" in r.fields and r.number("roots") != roots:
+                out.append(Finding("error", r.lineno, f"pci enumeration says roots={r.fields['roots']}"
+                                   f" but {roots} 'pci: root' lines precede it", "pci"))
+            if "nvme_class" in r.fields and r.number("nvme_class") != nvme:
+                out.append(Finding("error", r.lineno, f"pci enumeration says nvme_class="
+                                   f"{r.fields['nvme_class']} but {nvme} NVMe-class device lines "
+                                   "precede it", "pci"))
+            reached, roots, nvme = set(), 0, 0
+
+
+TSC_HZ_MIN, TSC_HZ_MAX = 200_000_000, 10_000_000_000
+TSC_HZ_CONSERVATIVE = TSC_HZ_MAX
+TIMEOUT_REASON = re.compile(r"timeout after (\d+) s")
+
+
+def check_time(log: ProofLog, out: list) -> None:
+    """The rate in use comes from an accepted source; timeouts last what they say."""
+    sources = log.find("time", "source")
+    outcome = log.find("time", "calibrated") + log.find("time", "calibration failed")
+    if sources:
+        _check_time_outcome(sources, outcome, out)
+    for r in log.find("test", "result"):
+        m = TIMEOUT_REASON.fullmatch(r.fields.get("reason", ""))
+        duration = r.number("duration_us")
+        if m and duration is not None and duration < int(m.group(1)) * 1_000_000:
+            out.append(Finding("error", r.lineno, f"test {r.fields.get('name')} 'timed out after "
+                               f"{m.group(1)} s' in duration_us={duration}", "time"))
+
+
+def _check_time_outcome(sources, outcome, out: list) -> None:
+    if len(outcome) != 1:
+        out.append(Finding("error", outcome[1].lineno if len(outcome) > 1 else sources[0].lineno,
+                           f"{len(outcome)} time calibration outcome lines, expected one", "time"))
+        return
+    o = outcome[0]
+    accepted = [s for s in sources if s.fields.get("accepted") == "true" and s.lineno < o.lineno]
+    if o.event == "calibration failed":
+        if accepted:
+            out.append(Finding("error", o.lineno, "calibration failed although source "
+                               f"{accepted[0].fields.get('name')} was accepted", "time"))
+        if o.number("assumed_tsc_hz") != TSC_HZ_CONSERVATIVE:
+            out.append(Finding("error", o.lineno, f"assumed_tsc_hz={o.fields.get('assumed_tsc_hz')}"
+                               f", expected the conservative {TSC_HZ_CONSERVATIVE}", "time"))
+        return
+    hz, name = o.number("tsc_hz"), o.fields.get("source")
+    if hz is None or not TSC_HZ_MIN <= hz <= TSC_HZ_MAX:
+        out.append(Finding("error", o.lineno, f"calibrated tsc_hz={o.fields.get('tsc_hz')} is "
+                           "outside 200 MHz..10 GHz", "time"))
+    if not any(s.fields.get("name") == name and s.number("tsc_hz") == hz for s in accepted):
+        out.append(Finding("error", o.lineno, f"calibrated source={name} tsc_hz={hz} but no "
+                           "accepted 'time: source' line says so", "time"))
+
+
+def _parse_bdf(text: str):
+    m = re.fullmatch(r"([0-9a-f]{4}):([0-9a-f]{2}):[0-9a-f]{2}\.[0-7]", text)
+    return (int(m.group(1), 16), int(m.group(2), 16)) if m else (None, None)
+
+
 def check_console(log: ProofLog, out: list) -> None:
     """The serial console line: once, naming at least one port, and the
     environment line names the same ports (both come from one port set)."""
@@ -961,10 +1215,16 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     verdict = check_verdict(log, out)
     results, planned = check_plan_results(log, out)
     check_verdict_counts(log, verdict, results, out)
+    check_acpi_plans(log, out)
+    check_dmar_warnings(log, out)
     check_run_order(log, results, out)
     check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_option_bytes(log, out)
+    check_untested(log, verdict, out)
+    check_pci_walk(log, out)
+    check_time(log, out)
     check_aliases(log, out)
     check_selection(log, out)
     if expectations is not None:

@@ -14,6 +14,7 @@ import dataclasses
 import fnmatch
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -48,6 +49,20 @@ QEMU_STARTUP_FAILURE = 1            # QEMU's exit status for a bad command line 
 NO_VERDICT = "NO-VERDICT"
 TIMEOUT = "TIMEOUT"
 QEMU_ERROR = "QEMU-ERROR"
+
+# How a configuration's run ends (key ends_by): through isa-debug-exit with the verdict code
+# (the default, end=auto), or by the machine itself after the verdict (end=poweroff /
+# end=reboot): QEMU then exits 0 (-no-reboot turns a reset into an exit) and a QEMU trace
+# proves which it was.
+ENDS_BY = ("debug-exit", "poweroff", "reboot")
+QEMU_CLEAN_EXIT = 0
+# qemu_system_shutdown_request reason=6: SHUTDOWN_CAUSE_GUEST_SHUTDOWN (ACPI S5).
+TRACE_GUEST_SHUTDOWN = re.compile(r"^qemu_system_shutdown_request reason=6$")
+# The last register write before the reset: ICH9's reset control (0xCF9) or the 8042.
+TRACE_RESET_WRITE = re.compile(r"^memory_region_ops_write .* name '(lpc-reset-control|kbd|"
+                               r"i8042-cmd|piix-reset-control|rcr)'$")
+TRACE_EVENTS = {"poweroff": ["qemu_system_shutdown_request"],
+                "reboot": ["qemu_system_shutdown_request", "memory_region_ops_write"]}
 
 # Verdicts a configuration accepts when its expectations name none: anything but FAIL.
 DEFAULT_VERDICTS = ("PASS", "SKIP")
@@ -104,6 +119,7 @@ class Config:
     memory: str = "256M"
     firmware: str = "bios"               # bios | uefi
     options: str = ""                    # firmware options (fw_cfg opt/proofboot/cmdline)
+    options_file: str = ""               # or: that fw_cfg file's bytes from this file (absolute)
     timeout: float = 120.0
     devices: tuple = ()                  # extra -device arguments
     qemu_args: tuple = ()                # raw extra QEMU arguments
@@ -113,6 +129,7 @@ class Config:
     acpi_tables: tuple = ()              # extra ACPI tables (absolute paths), QEMU -acpitable file=
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
+    ends_by: str = "debug-exit"          # ENDS_BY
     witness: str = witness.EXPECT_CLEAN  # what QEMU's trace must show (docs/witness.md)
 
     @property
@@ -120,9 +137,10 @@ class Config:
         return "/".join(self.expect.verdict or DEFAULT_VERDICTS)
 
 
-_CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "timeout",
+_CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "options_file", "timeout",
                 "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
-                "console_port", "acpi_tables", "boot", "witness"}
+                "console_port", "acpi_tables", "boot", "ends_by",
+                "witness"}
 BOOT_KINDS = ("cdrom", "pxe")
 # What QEMU's built-in DHCP hands a PXE client: grub-mknetdir's core image per firmware.
 PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-efi/core.efi"}
@@ -267,6 +285,9 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     firmware = merged.get("firmware", "bios")
     if firmware not in ("bios", "uefi"):
         raise MatrixError(f"{where}: firmware must be bios or uefi")
+    ends_by = merged.get("ends_by", "debug-exit")
+    if ends_by not in ENDS_BY:
+        raise MatrixError(f"{where}: ends_by must be one of {', '.join(ENDS_BY)}")
     controllers = [_controller(c, i, name, base_dir, f"{name}.nvme[{i}]")
                    for i, c in enumerate(table.get("nvme", []))]
     serials = [c.serial for c in controllers]
@@ -287,16 +308,20 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         exp.verdict = DEFAULT_VERDICTS
     if merged.get("witness", witness.EXPECT_CLEAN) not in witness.EXPECTATIONS:
         raise MatrixError(f"{where}: witness must be one of {', '.join(witness.EXPECTATIONS)}")
+    options_file = str(merged.get("options_file", ""))
+    if options_file and merged.get("options"):
+        raise MatrixError(f"{where}: options and options_file are exclusive")
     return Config(
         name=name, groups=_str_list(merged.get("groups", []), f"{where}.groups"),
         machine=str(merged.get("machine", "q35")), memory=str(merged.get("memory", "256M")),
         firmware=firmware, options=str(merged.get("options", "")),
+        options_file=os.path.join(base_dir, options_file) if options_file else "",
         timeout=positive_timeout(merged.get("timeout", 120), f"{where}.timeout"),
         devices=_str_list(merged.get("devices", []), f"{where}.devices"),
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
         controllers=controllers, boot=boot, console_port=console_port, acpi_tables=acpi_tables,
         expect=exp, description=str(merged.get("description", "")),
-        witness=merged.get("witness", witness.EXPECT_CLEAN))
+        ends_by=ends_by, witness=merged.get("witness", witness.EXPECT_CLEAN))
 
 
 def load_matrix_text(text: str, base_dir: str = REPO_ROOT, source: str = "matrix") -> list:
@@ -383,6 +408,10 @@ class RunPaths:
     def disk_map(self) -> str:
         return os.path.join(self.out_dir, "disks.toml")
 
+    @property
+    def trace(self) -> str:
+        return os.path.join(self.out_dir, "qemu-trace.log")
+
     def blkdebug_config(self, ctrl: int, ns: Namespace) -> str:
         return os.path.join(self.out_dir, f"blkdebug-nvme{ctrl}-ns{ns.nsid}.conf")
 
@@ -443,6 +472,9 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
         cmd += ["-cdrom", iso, "-boot", "d"]
     if config.options:
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},string={qemu_escape(config.options)}"]
+    elif config.options_file:
+        # Raw bytes (NULs, control bytes) that string= cannot carry.
+        cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},file={qemu_escape(config.options_file)}"]
     for device in config.devices:
         cmd += ["-device", device]
     for c_index, ctrl in enumerate(config.controllers):
@@ -462,6 +494,10 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
                     "-device", f"nvme-ns,bus={ctrl_id},drive={drive_id},nsid={ns.nsid},"
                                f"logical_block_size={ns.lba_size},"
                                f"physical_block_size={ns.lba_size}"]
+    for event in TRACE_EVENTS.get(config.ends_by, []):
+        cmd += ["-trace", event]
+    if config.ends_by in TRACE_EVENTS:
+        cmd += ["-D", paths.trace]
     cmd += list(config.qemu_args) + list(extra_args)
     return cmd
 
@@ -618,6 +654,11 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         else:
             how = f"QEMU exited {exit_code}: crash, triple fault or reset (no verdict line)"
         problems.append(how)
+    elif config.ends_by != "debug-exit":
+        outcome = verdict
+        if exit_code != QEMU_CLEAN_EXIT:
+            problems.append(f"exit code {exit_code}: end={config.ends_by} must leave QEMU with "
+                            f"status {QEMU_CLEAN_EXIT} (after the verdict line {verdict})")
     else:
         outcome = verdict
         if exit_verdict != verdict:
@@ -631,6 +672,35 @@ def classify(config: Config, exit_code: int | None, timed_out: bool, log_text_em
         problems[:0] = [proofcheck.describe_failed(r, "console.log")
                         for r in proofcheck.failed_tests(report)]
     return outcome, not problems, problems
+
+
+def end_evidence(ends_by: str, trace_lines) -> list:
+    """Problems with the QEMU trace of a run that must end by power-off or reset."""
+    shutdown = last_reset_write = False
+    for line in trace_lines:
+        line = line.rstrip("\n")
+        if TRACE_GUEST_SHUTDOWN.match(line):
+            shutdown = True
+        elif line.startswith("memory_region_ops_write"):
+            last_reset_write = bool(TRACE_RESET_WRITE.match(line))
+    if ends_by == "poweroff" and not shutdown:
+        return ["no 'qemu_system_shutdown_request reason=6' (guest ACPI shutdown) in the QEMU "
+                "trace: end=poweroff did not power the machine off"]
+    if ends_by == "reboot" and (shutdown or not last_reset_write):
+        return ["the QEMU trace does not end with a write to a reset register (ICH9 0xCF9 or the "
+                "8042)" + (" but with a guest shutdown" if shutdown else "") +
+                ": end=reboot did not reset the machine"]
+    return []
+
+
+def _trace_problems(config: Config, paths: "RunPaths") -> list:
+    if config.ends_by not in TRACE_EVENTS:
+        return []
+    try:
+        with open(paths.trace, encoding="latin-1") as f:
+            return end_evidence(config.ends_by, f)
+    except OSError as e:
+        return [f"no QEMU trace for end={config.ends_by}: {e}"]
 
 
 def describe_exit(code: int | None) -> str:
@@ -672,6 +742,9 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
     report = proofcheck.check_log(log, config.expect, disks)
     outcome, ok, problems = classify(config, code, timed_out, not log_bytes.strip(),
                                      qemu_output, report)
+    if outcome in EXIT_CODES.values():
+        problems += _trace_problems(config, paths)
+        ok = not problems
     seen = None
     if with_witness and outcome != QEMU_ERROR:
         seen = witness.witness_run(log, paths.trace, disks, config.controllers)

@@ -170,6 +170,12 @@ enum acpi_status acpi_tables_open(struct acpi_tables *t, const void *rsdp, size_
 	return use_root(t, t->rsdp.rsdt_addr, "RSDT", ACPI_RSDT_ENTRY_SIZE);
 }
 
+enum acpi_status acpi_tables_map(const struct acpi_tables *t, uint64_t addr,
+				 struct acpi_table_ref *out)
+{
+	return map_table(t->map, t->map_ctx, t->max_len, addr, out);
+}
+
 enum acpi_status acpi_tables_entry(const struct acpi_tables *t, unsigned index,
 				   struct acpi_table_ref *out)
 {

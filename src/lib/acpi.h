@@ -135,6 +135,13 @@ struct acpi_table_ref {
 enum acpi_status acpi_tables_open(struct acpi_tables *t, const void *rsdp, size_t rsdp_len,
 				  acpi_map_fn map, void *map_ctx, uint32_t max_len);
 
+/*
+ * A table not listed in the root table (the DSDT, from the FADT's pointer),
+ * mapped and checked like an entry: header first, at most max_len bytes.
+ */
+enum acpi_status acpi_tables_map(const struct acpi_tables *t, uint64_t addr,
+				 struct acpi_table_ref *out);
+
 /* The index-th root-table entry, checked.  ACPI_ERR_NOT_FOUND past the end. */
 enum acpi_status acpi_tables_entry(const struct acpi_tables *t, unsigned index,
 				   struct acpi_table_ref *out);

@@ -63,12 +63,42 @@ enum dmar_scope_type {
 #define DMAR_PATH_MAX_DEVICE 31
 #define DMAR_PATH_MAX_FUNCTION 7
 
-/* Capacity of the parsed form; a table needing more is rejected, not cut. */
+/*
+ * Capacity of the parsed form.  A table needing more keeps what fits, with a
+ * warning, and marks the parse incomplete (see dmar_info.incomplete).
+ */
 #define DMAR_MAX_UNITS 16
 #define DMAR_MAX_RMRRS 16
 #define DMAR_MAX_SCOPES 256
 #define DMAR_MAX_PATH 8
 #define DMAR_REASON_MAX 120
+#define DMAR_MAX_WARNINGS 16
+#define DMAR_WARNING_DETAIL_MAX 112
+
+/*
+ * Faults Linux tolerates (drivers/iommu/intel/dmar.c): each is a warning and
+ * the usable part of the table is used.
+ */
+enum dmar_warning_kind {
+	DMAR_WARN_ZERO_LENGTH = 0,    /* a structure of length 0 ends the walk; earlier ones kept */
+	DMAR_WARN_RMRR_NOT_PAGE_GRANULAR, /* kept, widened to whole 4 KiB pages */
+	DMAR_WARN_RMRR_END_BELOW_BASE,   /* dropped: it names no memory */
+	DMAR_WARN_DRHD_BASE_UNALIGNED,   /* kept at the address given */
+	DMAR_WARN_DRHD_BASE_ZERO,        /* the unit is disabled: devices it claims get no unit */
+	DMAR_WARN_PATH_OUT_OF_RANGE,     /* a path step above device 31 / function 7: scope dropped */
+	DMAR_WARN_TOO_MANY_UNITS,        /* over DMAR_MAX_UNITS: unit dropped */
+	DMAR_WARN_TOO_MANY_RMRRS,        /* over DMAR_MAX_RMRRS: RMRR dropped */
+	DMAR_WARN_TOO_MANY_SCOPES,       /* over DMAR_MAX_SCOPES: scope dropped */
+	DMAR_WARN_TOO_MANY_PATH_STEPS,   /* over DMAR_MAX_PATH: scope dropped */
+	DMAR_WARN_KIND_COUNT,
+};
+
+struct dmar_warning {
+	enum dmar_warning_kind kind;
+	uint16_t struct_type;  /* enum dmar_struct_type of the structure concerned */
+	uint32_t offset;       /* the structure's offset in the table */
+	char detail[DMAR_WARNING_DETAIL_MAX];
+};
 
 struct dmar_path_step {
 	uint8_t device;
@@ -84,6 +114,7 @@ struct dmar_scope {
 };
 
 struct dmar_drhd {
+	uint32_t offset; /* in the table */
 	uint8_t flags;
 	uint16_t segment;
 	uint64_t reg_base;
@@ -109,6 +140,17 @@ struct dmar_info {
 	unsigned scope_count;
 	struct dmar_scope scopes[DMAR_MAX_SCOPES];
 	unsigned skipped_structs; /* types this parser does not use (ATSR, RHSA, ...) */
+	/* DRHDs with register base 0: their scopes still claim devices, for no unit. */
+	unsigned disabled_count;
+	struct dmar_drhd disabled[DMAR_MAX_UNITS];
+	/*
+	 * A unit or a scope of a unit was dropped (capacity): a device not
+	 * matched explicitly may belong to it, so no INCLUDE_PCI_ALL fallback.
+	 */
+	bool incomplete;
+	unsigned warning_count;   /* all warnings, also those not stored */
+	struct dmar_warning warnings[DMAR_MAX_WARNINGS];
+	unsigned warnings_by_kind[DMAR_WARN_KIND_COUNT];
 	char reason[DMAR_REASON_MAX]; /* why parsing failed; "" on success */
 };
 
@@ -117,12 +159,16 @@ enum dmar_status {
 	DMAR_ERR_TABLE,    /* ACPI header: truncated, bad length or checksum */
 	DMAR_ERR_SIGNATURE,
 	DMAR_ERR_STRUCT,   /* a remapping structure is truncated or overruns */
-	DMAR_ERR_SCOPE,    /* a device scope is truncated, overruns or has a bad path */
-	DMAR_ERR_VALUE,    /* a field holds an impossible value */
-	DMAR_ERR_CAPACITY, /* more units/RMRRs/scopes/path steps than supported */
+	DMAR_ERR_SCOPE,    /* a device scope is truncated, overruns or has a ragged length */
 };
 
 const char *dmar_status_str(enum dmar_status status);
+
+/* Proof-line name of a warning kind ("zero-length-structure", ...). */
+const char *dmar_warning_kind_str(enum dmar_warning_kind kind);
+
+/* "DRHD", "RMRR", "ATSR", ... or "type-<n>". */
+const char *dmar_struct_type_str(uint16_t type, char *buf, size_t cap);
 
 /*
  * Parses a DMAR table held in len readable bytes (checksum included).
@@ -149,6 +195,7 @@ enum dmar_match_kind {
 	DMAR_MATCH_EXACT,       /* a scope names the device itself */
 	DMAR_MATCH_BRIDGE,      /* the device is below a bridge scope */
 	DMAR_MATCH_INCLUDE_ALL, /* only the segment's INCLUDE_PCI_ALL unit claims it */
+	DMAR_MATCH_DISABLED,    /* a unit with register base 0 claims it: no unit translates */
 };
 
 struct dmar_match {
@@ -163,7 +210,11 @@ struct dmar_match {
  * narrowest bridge scope whose bus range holds the device.  A multi-step
  * path is walked through bridges (each step after the first lies on the
  * secondary bus of the previous step), resolved by `bridge`; a path that
- * cannot be resolved matches nothing.  Returns the unit index or -1.
+ * cannot be resolved matches nothing.  A claim by a disabled unit (register
+ * base 0) wins like any other and yields -1 (kind DMAR_MATCH_DISABLED,
+ * match->unit -1); so does falling to a disabled INCLUDE_PCI_ALL unit.  An
+ * incomplete parse never falls back to INCLUDE_PCI_ALL.  Returns the unit
+ * index or -1.
  */
 int dmar_find_unit(const struct dmar_info *info, struct dmar_bdf dev, dmar_bridge_fn bridge,
 		   void *bridge_ctx, struct dmar_match *match);

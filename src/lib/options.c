@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WHITESPACE " \t\r\n"
-
 static const char *const dma_names[] = {
 	[DMA_AUTO] = "auto",
 	[DMA_BOUNCE] = "bounce",
@@ -58,6 +56,9 @@ bool options_add_error_n(struct options *o, const char *word, size_t len, const 
 		memcpy(e->token, word, n);
 		e->token[n] = '\0';
 		e->reason = reason;
+		e->offset = OPTION_ERROR_NO_OFFSET;
+		e->byte = 0;
+		e->source = NULL;
 	}
 	o->error_count++;
 	return false;
@@ -245,16 +246,68 @@ static bool apply_word(struct options *o, const char *word, size_t len)
 	return options_add_error_n(o, word, len, "unknown-option");
 }
 
-bool options_parse(struct options *o, const char *text)
+bool options_is_control_byte(unsigned char c)
+{
+	/* TAB, CR and LF separate words (a file written by an editor ends in LF). */
+	return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
+}
+
+static bool is_separator(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The word shown in the error, control bytes as '?' so it stays one C string. */
+static void add_control_byte_error(struct options *o, const char *word, size_t len,
+				   size_t bad_at, long offset)
+{
+	char shown[sizeof(o->errors[0].token)];
+	size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+
+	for (size_t i = 0; i < n; i++)
+		shown[i] = options_is_control_byte((unsigned char)word[i]) ? '?' : word[i];
+	unsigned index = o->error_count;
+	options_add_error_n(o, shown, n, "control-byte-in-option-text");
+	if (index < OPTIONS_MAX_ERRORS) {
+		o->errors[index].offset = offset;
+		o->errors[index].byte = (uint8_t)word[bad_at];
+	}
+}
+
+static bool apply_checked_word(struct options *o, const char *text, size_t start, size_t len)
+{
+	const char *word = text + start;
+
+	for (size_t i = 0; i < len; i++)
+		if (options_is_control_byte((unsigned char)word[i])) {
+			add_control_byte_error(o, word, len, i, (long)(start + i));
+			return false;
+		}
+	return apply_word(o, word, len);
+}
+
+bool options_parse_n(struct options *o, const char *text, size_t len)
 {
 	bool ok = true;
+	size_t at = 0;
 
-	for (const char *at = text + strspn(text, WHITESPACE); *at; at += strspn(at, WHITESPACE)) {
-		size_t len = strcspn(at, WHITESPACE);
-		ok = apply_word(o, at, len) && ok;
-		at += len;
+	while (at < len) {
+		if (is_separator(text[at])) {
+			at++;
+			continue;
+		}
+		size_t end = at;
+		while (end < len && !is_separator(text[end]))
+			end++;
+		ok = apply_checked_word(o, text, at, end - at) && ok;
+		at = end;
 	}
 	return ok;
+}
+
+bool options_parse(struct options *o, const char *text)
+{
+	return options_parse_n(o, text, strlen(text));
 }
 
 bool glob_match(const char *pattern, size_t pattern_len, const char *text)

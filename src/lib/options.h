@@ -28,9 +28,15 @@ enum end_action { END_AUTO, END_HALT, END_REBOOT, END_POWEROFF };
 #define OPTIONS_BENCH_BYTES_MAX (UINT64_C(64) << 30)
 #define OPTIONS_CONSOLE_MAX 64
 
+/* No byte offset: the error is about a whole word or source. */
+#define OPTION_ERROR_NO_OFFSET (-1L)
+
 struct option_error {
-	char token[64]; /* the offending word, cut to fit */
+	char token[64]; /* the offending word, cut to fit (control bytes shown as '?') */
 	const char *reason;
+	long offset;    /* control-byte errors: the byte's offset in the source text, else -1 */
+	uint8_t byte;   /* control-byte errors: the byte's value */
+	const char *source; /* set by the caller that knows where the text came from; may be NULL */
 };
 
 struct options {
@@ -53,6 +59,15 @@ struct options {
 void options_defaults(struct options *o);
 /* Applies every word of `text` to o; returns false if any word was rejected. */
 bool options_parse(struct options *o, const char *text);
+/*
+ * The same over exactly len bytes, which may hold NULs (a fw_cfg file has a
+ * length, not a terminator).  A word holding a NUL or another control byte
+ * (below 0x20 except TAB, CR and LF, which separate words, or 0x7f) is
+ * rejected whole: one error naming the first such byte's offset.
+ */
+bool options_parse_n(struct options *o, const char *text, size_t len);
+/* Whether this byte makes option text invalid (see options_parse_n). */
+bool options_is_control_byte(unsigned char c);
 /* Records a rejected word (also for errors found outside the parser); returns false. */
 bool options_add_error(struct options *o, const char *token, const char *reason);
 bool options_add_error_n(struct options *o, const char *token, size_t len, const char *reason);

@@ -101,6 +101,18 @@ void proof_strn(struct proof *p, const char *key, const char *value, size_t n)
 	append_field(p, key, escaped, need);
 }
 
+void proof_bytes(struct proof *p, const char *key, const void *value, size_t n)
+{
+	char escaped[PROOF_LINE_MAX];
+	size_t need = proof_escape(escaped, sizeof(escaped), value, n);
+
+	if (need >= sizeof(escaped)) {
+		p->truncated = true;
+		return;
+	}
+	append_field(p, key, escaped, need);
+}
+
 void proof_str(struct proof *p, const char *key, const char *value)
 {
 	proof_strn(p, key, value, strlen(value));

@@ -36,6 +36,8 @@ void proof_begin(struct proof *p, const char *subsystem, const char *event);
 void proof_str(struct proof *p, const char *key, const char *value);
 /* Fixed-width byte fields (e.g. NVMe SN/MN): trailing spaces and NULs are trimmed. */
 void proof_strn(struct proof *p, const char *key, const char *value, size_t n);
+/* Exactly n bytes, NULs and control bytes included (each escaped as %XX). */
+void proof_bytes(struct proof *p, const char *key, const void *value, size_t n);
 void proof_u64(struct proof *p, const char *key, uint64_t value);
 void proof_i64(struct proof *p, const char *key, int64_t value);
 /* 0x-prefixed, zero-padded to at least `digits` hex digits. */

@@ -17,6 +17,7 @@
 
 #include "acpi.h"
 #include "acpi_fadt.h"
+#include "acpi_power_plan.h"
 #include "dmar.h"
 
 #define FLAG_REPAIR 1u
@@ -210,6 +211,58 @@ static bool contains_s5_package(const uint8_t *p, size_t n)
 	return false;
 }
 
+/* The end= decisions on whatever the FADT holds: only I/O or memory registers, values as specified. */
+static void check_power_plans(const struct acpi_fadt_info *f, const uint8_t *p)
+{
+	struct acpi_s5 s5 = { true, false, 0, p[FADT_OFF_PM1A_CNT_BLK] & 7, p[FADT_OFF_DSDT] };
+	struct acpi_poweroff_plan off;
+	struct acpi_reset_plan reset;
+
+	acpi_poweroff_plan(f, &s5, &off);
+	FUZZ_CHECK((off.method == ACPI_POWEROFF_NONE) == (off.reason[0] != '\0'));
+	FUZZ_CHECK(fuzz_terminated(off.reason, sizeof(off.reason)));
+	if (off.method == ACPI_POWEROFF_PM1) {
+		FUZZ_CHECK(!(f->flags & FADT_FLAG_HW_REDUCED_ACPI) && off.pm1a.present);
+		FUZZ_CHECK(off.pm1a.address != 0);
+		FUZZ_CHECK(off.pm1a.space == GAS_SPACE_IO || off.pm1a.space == GAS_SPACE_MEMORY);
+		FUZZ_CHECK(off.pm1a.space != GAS_SPACE_IO || off.pm1a.address <= ACPI_IO_PORT_MAX);
+		FUZZ_CHECK(off.pm1a_value == ((s5.slp_typ_a & 7) << 10 | PM1_CNT_SLP_EN));
+		FUZZ_CHECK(off.pm1a.from_x == (f->has_x_pm1 && f->x_pm1a_cnt.address != 0));
+	}
+	if (off.method == ACPI_POWEROFF_SLEEP_CONTROL) {
+		FUZZ_CHECK((f->flags & FADT_FLAG_HW_REDUCED_ACPI) && f->has_sleep_regs);
+		FUZZ_CHECK(off.sleep_control.address == f->sleep_control.address);
+		FUZZ_CHECK(off.sleep_control_value == ((s5.slp_typ_a & 7) << 2 | SLEEP_CONTROL_SLP_EN));
+	}
+	acpi_reset_plan(f, &reset);
+	FUZZ_CHECK(reset.usable == (reset.reason[0] == '\0'));
+	if (reset.usable) {
+		FUZZ_CHECK(f->length > FADT_OFF_RESET_VALUE && f->reset_reg.address != 0);
+		FUZZ_CHECK(fuzz_le32(p + FADT_OFF_FLAGS) & FADT_FLAG_RESET_REG_SUP);
+		FUZZ_CHECK(reset.reg.space == GAS_SPACE_IO || reset.reg.space == GAS_SPACE_MEMORY);
+		FUZZ_CHECK(reset.value == p[FADT_OFF_RESET_VALUE] && reset.reg.access_bits == 8);
+	}
+}
+
+/* acpi_s5_search: a hit names the DSDT or an SSDT that is valid and really holds the package. */
+static void check_s5_search(const struct acpi_tables *t, const struct acpi_fadt_info *f)
+{
+	struct acpi_s5 s5;
+	struct acpi_table_ref ref;
+	uint8_t a, b;
+
+	acpi_s5_search(t, f->dsdt, &s5);
+	if (!s5.found)
+		return;
+	if (s5.in_ssdt)
+		FUZZ_CHECK(acpi_tables_find(t, "SSDT", s5.ssdt_index, &ref) == ACPI_OK);
+	else
+		FUZZ_CHECK(acpi_tables_map(t, f->dsdt, &ref) == ACPI_OK);
+	FUZZ_CHECK(acpi_find_s5(ref.table, ref.header.length, &a, &b));
+	FUZZ_CHECK(a == s5.slp_typ_a && b == s5.slp_typ_b);
+	FUZZ_CHECK(contains_s5_package(ref.table, ref.header.length));
+}
+
 /* FADT fields, then the DSDT it names, mapped and checked like src/acpi_power.c does. */
 static void check_fadt(const struct acpi_tables *t, const struct acpi_table_ref *ref,
 		       const uint8_t *mem)
@@ -222,15 +275,14 @@ static void check_fadt(const struct acpi_tables *t, const struct acpi_table_ref 
 	FUZZ_CHECK(ok == (len >= FADT_MIN_LEN));
 	if (!ok)
 		return;
-	FUZZ_CHECK(f.pm1a_cnt == fuzz_le32(p + FADT_OFF_PM1A_CNT_BLK));
+	FUZZ_CHECK(f.pm1a_cnt_blk == fuzz_le32(p + FADT_OFF_PM1A_CNT_BLK));
 	FUZZ_CHECK(f.dsdt == fuzz_le32(p + FADT_OFF_DSDT) ||
 		   (len >= FADT_OFF_X_DSDT + 8 && f.dsdt == read_le(p + FADT_OFF_X_DSDT, 8)));
-	if (f.reset_supported) {
-		FUZZ_CHECK(len > FADT_OFF_RESET_VALUE && f.reset_addr != 0);
-		FUZZ_CHECK(fuzz_le32(p + FADT_OFF_FLAGS) & FADT_FLAG_RESET_REG_SUP);
-		FUZZ_CHECK(f.reset_space == GAS_SPACE_IO || f.reset_space == GAS_SPACE_MEMORY);
-		FUZZ_CHECK(f.reset_value == p[FADT_OFF_RESET_VALUE]);
-	}
+	FUZZ_CHECK(f.length <= len);
+	FUZZ_CHECK(!f.has_x_pm1 || f.length >= FADT_X_PM1B_END);
+	FUZZ_CHECK(!f.has_sleep_regs || f.length >= FADT_SLEEP_REGS_END);
+	check_power_plans(&f, p);
+	check_s5_search(t, &f);
 	struct acpi_table_ref dsdt;
 	uint8_t a, b;
 

@@ -5,8 +5,10 @@
  * walk; bad checksums are covered by the unit tests.
  *
  * Invariants: counts within arrays, every unit's scopes inside the scope
- * array, every accepted value valid (page-aligned register bases,
- * page-granular RMRRs, path steps within 31.7, 1..DMAR_MAX_PATH steps);
+ * array, every accepted value valid (non-zero register bases for usable
+ * units, zero for disabled ones, page-granular RMRRs, path steps within
+ * 31.7, 1..DMAR_MAX_PATH steps), warnings counted per kind and stored up
+ * to DMAR_MAX_WARNINGS with terminated details;
  * dmar_find_unit answers consistently with the parsed scopes for each
  * scope's own device and for devices below bridges, under a
  * deterministic fake bridge topology.
@@ -37,10 +39,24 @@ static void check_parsed(const struct dmar_info *info)
 	FUZZ_CHECK(info->drhd_count <= DMAR_MAX_UNITS);
 	FUZZ_CHECK(info->rmrr_count <= DMAR_MAX_RMRRS);
 	FUZZ_CHECK(info->scope_count <= DMAR_MAX_SCOPES);
+	FUZZ_CHECK(info->disabled_count <= DMAR_MAX_UNITS);
 	for (unsigned i = 0; i < info->drhd_count; i++) {
 		const struct dmar_drhd *u = &info->drhd[i];
-		FUZZ_CHECK(u->reg_base != 0 && (u->reg_base & DMAR_PAGE_MASK) == 0);
+		FUZZ_CHECK(u->reg_base != 0);
 		check_scope_ranges(info, u->scope_first, u->scope_count);
+	}
+	for (unsigned i = 0; i < info->disabled_count; i++) {
+		FUZZ_CHECK(info->disabled[i].reg_base == 0);
+		check_scope_ranges(info, info->disabled[i].scope_first, info->disabled[i].scope_count);
+	}
+	unsigned by_kind = 0;
+	for (unsigned k = 0; k < DMAR_WARN_KIND_COUNT; k++)
+		by_kind += info->warnings_by_kind[k];
+	FUZZ_CHECK(by_kind == info->warning_count);
+	for (unsigned i = 0; i < info->warning_count && i < DMAR_MAX_WARNINGS; i++) {
+		FUZZ_CHECK((unsigned)info->warnings[i].kind < DMAR_WARN_KIND_COUNT);
+		FUZZ_CHECK(fuzz_terminated(info->warnings[i].detail, sizeof(info->warnings[i].detail)));
+		FUZZ_CHECK(strcmp(dmar_warning_kind_str(info->warnings[i].kind), "unknown") != 0);
 	}
 	for (unsigned i = 0; i < info->rmrr_count; i++) {
 		const struct dmar_rmrr *r = &info->rmrr[i];
@@ -76,7 +92,9 @@ static void check_answer(const struct dmar_info *info, struct dmar_bdf dev)
 	int unit = dmar_find_unit(info, dev, fake_bridge, NULL, &m);
 
 	FUZZ_CHECK(unit == m.unit);
-	FUZZ_CHECK((m.kind == DMAR_MATCH_NONE) == (unit < 0));
+	FUZZ_CHECK((m.kind == DMAR_MATCH_NONE || m.kind == DMAR_MATCH_DISABLED) == (unit < 0));
+	/* Without every unit parsed, nothing falls back to include-all. */
+	FUZZ_CHECK(!info->incomplete || m.kind != DMAR_MATCH_INCLUDE_ALL);
 	if (unit < 0)
 		return;
 	FUZZ_CHECK(unit < (int)info->drhd_count);
@@ -140,13 +158,17 @@ static void check_matching(const struct dmar_info *info)
 }
 
 /*
- * Independent walk of an accepted table: every remapping structure is a
- * DRHD, an RMRR or counted as skipped, and the parsed scopes are exactly the
- * device scopes inside the DRHDs and RMRRs.
+ * Independent walk of an accepted table: every remapping structure up to a
+ * zero-length one is a DRHD (usable or disabled), an RMRR, counted as
+ * skipped, or dropped with a warning; the device scopes inside them are
+ * parsed or dropped with a warning (exactly, when no whole structure was
+ * dropped: a dropped structure's scopes are never looked at).
  */
 static void check_counts(const uint8_t *t, const struct dmar_info *info)
 {
 	size_t length = fuzz_le32(t + ACPI_HDR_OFF_LENGTH), structs = 0, scopes = 0;
+	const unsigned *w = info->warnings_by_kind;
+	bool zero_length = false, unread_scope = false;
 
 	for (size_t off = DMAR_STRUCTS_OFF; off < length;) {
 		unsigned type = t[off] | t[off + 1] << 8;
@@ -154,16 +176,34 @@ static void check_counts(const uint8_t *t, const struct dmar_info *info)
 		size_t first = type == DMAR_TYPE_DRHD ? DMAR_DRHD_SCOPES_OFF
 			     : type == DMAR_TYPE_RMRR ? DMAR_RMRR_SCOPES_OFF : slen;
 
+		if (slen == 0) {
+			zero_length = true;
+			break;
+		}
 		FUZZ_CHECK(slen >= DMAR_STRUCT_HEADER_LEN && slen <= length - off);
 		for (size_t s = first; s < slen; s += t[off + s + DMAR_SCOPE_OFF_LENGTH]) {
-			FUZZ_CHECK(t[off + s + DMAR_SCOPE_OFF_LENGTH] != 0);
+			/* Only a structure dropped whole may hold a scope the parser never read. */
+			if (s + DMAR_SCOPE_PATH_OFF > slen || t[off + s + DMAR_SCOPE_OFF_LENGTH] == 0) {
+				unread_scope = true;
+				break;
+			}
 			scopes++;
 		}
 		structs++;
 		off += slen;
 	}
-	FUZZ_CHECK(structs == info->drhd_count + info->rmrr_count + info->skipped_structs);
-	FUZZ_CHECK(scopes == info->scope_count);
+	FUZZ_CHECK(w[DMAR_WARN_ZERO_LENGTH] == (zero_length ? 1u : 0u));
+	unsigned dropped_structs = w[DMAR_WARN_TOO_MANY_UNITS] + w[DMAR_WARN_TOO_MANY_RMRRS] +
+				   w[DMAR_WARN_RMRR_END_BELOW_BASE];
+	unsigned dropped_scopes = w[DMAR_WARN_PATH_OUT_OF_RANGE] + w[DMAR_WARN_TOO_MANY_SCOPES] +
+				  w[DMAR_WARN_TOO_MANY_PATH_STEPS];
+
+	FUZZ_CHECK(structs == info->drhd_count + info->disabled_count + info->rmrr_count +
+				      info->skipped_structs + dropped_structs);
+	FUZZ_CHECK(!unread_scope || dropped_structs > 0);
+	FUZZ_CHECK(unread_scope || scopes >= info->scope_count + dropped_scopes);
+	if (dropped_structs == 0)
+		FUZZ_CHECK(scopes == info->scope_count + dropped_scopes);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

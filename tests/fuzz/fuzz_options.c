@@ -3,7 +3,9 @@
  * fw_cfg opt/proofboot/cmdline file are outside data.  The parser is
  * checked against an independent model of the documented rules (last word
  * wins, every bad word is one error, tokens cut to 63 bytes), and
- * glob_match against a dynamic-programming reference matcher.
+ * glob_match against a dynamic-programming reference matcher.  The input's
+ * bytes are handed over with their length, NULs included: a word holding a
+ * control byte is one error naming that byte's offset.
  */
 #include "fuzz.h"
 
@@ -27,7 +29,18 @@ struct model {
 	char console[OPTIONS_CONSOLE_MAX];
 	unsigned errors;
 	char tokens[OPTIONS_MAX_ERRORS][64];
+	long offsets[OPTIONS_MAX_ERRORS];
 };
+
+static bool model_is_control(unsigned char c)
+{
+	return c == 0x7f || (c < 0x20 && c != '\t' && c != '\r' && c != '\n');
+}
+
+static bool model_is_separator(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 static bool word_is(const char *w, size_t n, const char *s)
 {
@@ -213,7 +226,20 @@ static bool model_word(struct model *m, const char *w, size_t n)
 	return false;
 }
 
-static void model_parse(struct model *m, const char *text)
+static void model_error(struct model *m, const char *w, size_t n, long offset)
+{
+	if (m->errors < OPTIONS_MAX_ERRORS) {
+		size_t keep = n < 63 ? n : 63;
+
+		for (size_t i = 0; i < keep; i++)
+			m->tokens[m->errors][i] = model_is_control((unsigned char)w[i]) ? '?' : w[i];
+		m->tokens[m->errors][keep] = '\0';
+		m->offsets[m->errors] = offset;
+	}
+	m->errors++;
+}
+
+static void model_parse(struct model *m, const char *text, size_t len)
 {
 	memset(m, 0, sizeof(*m));
 	m->dma = DMA_AUTO;
@@ -221,19 +247,23 @@ static void model_parse(struct model *m, const char *text)
 	m->bench_bytes = OPTIONS_BENCH_BYTES_DEFAULT;
 	m->timeout_s = OPTIONS_TIMEOUT_DEFAULT_S;
 	strcpy(m->console, "all");
-	for (const char *at = text;;) {
-		at += strspn(at, WS);
-		if (!*at)
-			break;
-		size_t n = strcspn(at, WS);
-		if (!model_word(m, at, n)) {
-			if (m->errors < OPTIONS_MAX_ERRORS) {
-				size_t keep = n < 63 ? n : 63;
-				memcpy(m->tokens[m->errors], at, keep);
-				m->tokens[m->errors][keep] = '\0';
-			}
-			m->errors++;
+	size_t at = 0;
+	while (at < len) {
+		if (model_is_separator((unsigned char)text[at])) {
+			at++;
+			continue;
 		}
+		size_t n = 0;
+		long bad = -1;
+		while (at + n < len && !model_is_separator((unsigned char)text[at + n])) {
+			if (bad < 0 && model_is_control((unsigned char)text[at + n]))
+				bad = (long)(at + n);
+			n++;
+		}
+		if (bad >= 0)
+			model_error(m, text + at, n, bad);
+		else if (!model_word(m, text + at, n))
+			model_error(m, text + at, n, OPTION_ERROR_NO_OFFSET);
 		at += n;
 	}
 }
@@ -257,14 +287,14 @@ static bool glob_reference(const char *p, size_t pn, const char *t, size_t tn)
 	return match[0][0];
 }
 
-static void check_options(const char *text)
+static void check_options(const char *text, size_t len)
 {
 	struct options o;
 	struct model m;
 
 	options_defaults(&o);
-	bool ok = options_parse(&o, text);
-	model_parse(&m, text);
+	bool ok = options_parse_n(&o, text, len);
+	model_parse(&m, text, len);
 
 	FUZZ_CHECK(ok == (o.error_count == 0));
 	FUZZ_CHECK(o.error_count == m.errors);
@@ -292,6 +322,9 @@ static void check_options(const char *text)
 	for (unsigned i = 0; i < o.error_count && i < OPTIONS_MAX_ERRORS; i++) {
 		FUZZ_CHECK(fuzz_terminated(o.errors[i].token, sizeof(o.errors[i].token)));
 		FUZZ_CHECK(strcmp(o.errors[i].token, m.tokens[i]) == 0);
+		FUZZ_CHECK(o.errors[i].offset == m.offsets[i]);
+		if (o.errors[i].offset != OPTION_ERROR_NO_OFFSET)
+			FUZZ_CHECK(o.errors[i].byte == (uint8_t)text[o.errors[i].offset]);
 		FUZZ_CHECK(o.errors[i].reason && o.errors[i].reason[0]);
 		FUZZ_CHECK(strpbrk(o.errors[i].reason, WS) == NULL);
 	}
@@ -305,6 +338,17 @@ static void check_options(const char *text)
 		FUZZ_CHECK(list_contains(o.tests, item));
 		FUZZ_CHECK(glob_list_match(o.tests, item));
 	}
+}
+
+static void check_options_cstring(const char *text, size_t len)
+{
+	struct options a, b;
+
+	options_defaults(&a);
+	options_defaults(&b);
+	FUZZ_CHECK(options_parse(&a, text) == options_parse_n(&b, text, len));
+	FUZZ_CHECK(a.error_count == b.error_count && a.dma == b.dma && a.timeout_s == b.timeout_s);
+	FUZZ_CHECK(strcmp(a.tests, b.tests) == 0);
 }
 
 static void check_glob(const char *text)
@@ -328,7 +372,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size)
 		memcpy(text, data, size);
-	check_options(text);
+	check_options(text, size);
+	if (size && memchr(text, '\0', size) == NULL)
+		/* Without NULs the C-string entry point must agree with the length one. */
+		check_options_cstring(text, size);
 	check_glob(text);
 	free(text);
 	return 0;

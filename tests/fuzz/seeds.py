@@ -16,6 +16,12 @@ nvme_parse_nsid_list, the 4096-byte pages it parses are dumped too.
 `synth` writes the inputs QEMU cannot give us (cloud controller identities,
 NVMe status words, option strings, proof values) from documented facts.
 
+`real` copies tables of real machines from tests/unit/data/acpi-real
+(linuxhw/ACPI, CC BY 4.0): one DMAR per distinct shape (structure types,
+device scope types, path lengths, include-all, register base 0) for the
+dmar harness, and the smallest AML table defining \_S5 (an SSDT) for
+acpi_s5.
+
 Every file written is listed in tests/fuzz/corpus/PROVENANCE.md with how it
 was made.  Standard library only.
 """
@@ -454,10 +460,14 @@ def synth(w):
                        ("end-write", "end=poweroff write=pbseed0:1 end=reboot write=S:4294967294"),
                        ("bench-bytes", "bench_bytes=256K bench_bytes=64G bench_bytes=1 bench_bytes=65G bench_bytes=0M bench_bytes=4k"),
                        ("write-bad", "write=:1 write=s:0 write=s:4294967295 write=abcdefghijklmnopqrstu:1"),
+                       ("nul-byte", "dma=bounce\0tests=nosuch.* bogus=1"),
+                       ("control-bytes", "timeout=5 end=\x1bhalt\tdma=\x7f\r\n"),
                        ("order", "order=reverse order=shuffle:42 order=shuffle:0 order=table "
                                  "order=shuffle order=shuffle:4294967296 order=reverse:1")]:
         w.add("options", f"{name}.txt", text.encode(),
               "synthesized: option words as GRUB's cmdline or fw_cfg opt/proofboot/cmdline carry them")
+
+    synth_timers(w)
 
     for name, value in [("model", b"QEMU NVMe Ctrl"), ("percent", b"100%"),
                         ("controls", bytes(range(0, 0x21))), ("high", bytes(range(0x7e, 0x100))),
@@ -500,6 +510,27 @@ def synth_dmar(w):
           "synthesized per VT-d spec ch. 8: two units on segment 0 (explicit scopes incl. "
           "a 3-step path, INCLUDE_PCI_ALL with IOAPIC/HPET scopes), one on segment 1, "
           "an RMRR, an ATSR and an RHSA")
+
+
+def synth_timers(w):
+    """fuzz_timers input: one buffer read both as a FADT (PM timer fields) and as an HPET table."""
+    fadt = bytearray(276)
+    fadt[0:4] = b"FACP"
+    struct.pack_into("<I", fadt, 76, 0x608)        # PM_TMR_BLK, as QEMU's q35
+    fadt[91] = 4                                   # PM_TMR_LEN
+    w.add("timers", "fadt-q35-port.bin", bytes(fadt[:244]),
+          "synthesized: FADT with QEMU q35's PM timer port 0x608, 24-bit, no X_PM_TMR_BLK")
+    struct.pack_into("<I", fadt, 112, 1 << 8)      # TMR_VAL_EXT
+    fadt[208] = 0                                  # X_PM_TMR_BLK in memory
+    struct.pack_into("<Q", fadt, 212, 0xFED03008)
+    w.add("timers", "fadt-x-memory-32bit.bin", bytes(fadt),
+          "synthesized: FADT whose X_PM_TMR_BLK (memory) overrides the port, 32-bit timer")
+    hpet = bytearray(56)
+    hpet[0:4] = b"HPET"
+    struct.pack_into("<I", hpet, 36, 0x8086A201)   # event timer block id
+    struct.pack_into("<Q", hpet, 44, 0xFED00000)   # base, memory space
+    w.add("timers", "hpet-q35.bin", bytes(hpet),
+          "synthesized: HPET table as QEMU and Intel PCHs place the block (0xfed00000)")
 
 
 def ivhd(kind, base, segment, entries, efr=0):
@@ -589,6 +620,64 @@ def synth_mb2(w):
               f"{cmdline.decode()!r}")
 
 
+# ------------------------------------------------------------------ real machines
+
+REAL = os.path.join(ROOT, "tests", "unit", "data", "acpi-real")
+REAL_HOW = ("real: {m}/{t}.dat of tests/unit/data/acpi-real, {machine} "
+            "(linuxhw/ACPI, CC BY 4.0)")
+
+
+def real_machines():
+    """(folder, machine path) from the data set's index.tsv."""
+    with open(os.path.join(REAL, "index.tsv"), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    return [(r[0], r[1]) for r in rows]
+
+
+def dmar_shape(t):
+    """What a DMAR exercises: structure types, scope types and path lengths, flags, base 0."""
+    shape, off = set(), 48
+    while off + 4 <= min(len(t), u32(t, 4)):
+        stype, slen = t[off] | t[off + 1] << 8, t[off + 2] | t[off + 3] << 8
+        if slen == 0:
+            break
+        first = {0: 16, 1: 24}.get(stype, slen)
+        if stype == 0:
+            shape.add(("flags", t[off + 4], u64(t, off + 8) == 0))
+        at = off + first
+        while at + 2 <= off + slen and t[at + 1]:
+            shape.add(("scope", stype, t[at], (t[at + 1] - 6) // 2))
+            at += t[at + 1]
+        shape.add(("struct", stype))
+        off += slen
+    return frozenset(shape)
+
+
+def real(w):
+    shapes = set()
+    for m, machine in real_machines():
+        path = os.path.join(REAL, m, "dmar.dat")
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        shape = dmar_shape(data)
+        if shape in shapes:
+            continue
+        shapes.add(shape)
+        w.add("dmar", f"real-{m}.bin", data, REAL_HOW.format(m=m, t="dmar", machine=machine))
+    s5_tables = []
+    for m, machine in real_machines():
+        for name in sorted(os.listdir(os.path.join(REAL, m))):
+            if name.startswith("ssdt"):
+                with open(os.path.join(REAL, m, name), "rb") as f:
+                    data = f.read()
+                if b"_S5_\x12" in data:
+                    s5_tables.append((len(data), m, name[:-4], machine, data))
+    for _, m, t, machine, data in sorted(s5_tables)[:1]:
+        w.add("acpi_s5", f"real-{m}-{t}.bin", data, REAL_HOW.format(m=m, t=t, machine=machine))
+
+
 def write_provenance(w):
     rows = []
     if os.path.exists(PROVENANCE):
@@ -612,7 +701,7 @@ def write_provenance(w):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", choices=["capture", "synth"])
+    ap.add_argument("mode", choices=["capture", "synth", "real"])
     ap.add_argument("--iso", default=os.path.join(ROOT, "build", "proofboot.iso"))
     ap.add_argument("--elf", default=os.path.join(ROOT, "build", "proofboot.elf"))
     args = ap.parse_args(argv)
@@ -622,6 +711,8 @@ def main(argv=None):
     w = Writer()
     if args.mode == "capture":
         capture(args, w)
+    elif args.mode == "real":
+        real(w)
     else:
         synth(w)
     write_provenance(w)

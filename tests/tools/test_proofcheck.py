@@ -534,6 +534,98 @@ def test_check_log_cli_disk_map(tmp_path, disk):
     assert "check-log:" not in out          # -q: errors only
 
 
+# ------------------------------------------------------------ platform checks
+
+def _opt_lines(error):
+    return proof_lines((("boot.options", "FAIL"),), extra=[
+        "opt: source name=fw_cfg text=dma=bounce%00tests=x ok=false", error])
+
+
+def test_option_control_byte_error_points_at_the_byte():
+    good = ("opt: error token=dma=bounce?tests=x reason=control-byte-in-option-text "
+            "source=fw_cfg offset=10 byte=0x00")
+    assert check(_opt_lines(good)).ok
+    only_error(check(_opt_lines(good.replace("offset=10", "offset=3"))), "the source text has 0x3d")
+    only_error(check(_opt_lines(good.replace("offset=10", "offset=99"))), "outside the 18-byte")
+    only_error(check(_opt_lines(good.replace("source=fw_cfg", "source=cmdline"))),
+               "no such 'opt: source' line")
+    only_error(check(_opt_lines("opt: error token=x reason=control-byte-in-option-text")),
+               "without offset=")
+
+
+def _untested_lines(counted, status, untested):
+    extra = [f"nvme: untested bdf=0000:00:0a.0 vendor=0x1b36 device=0x0010 "
+             f"reason={'controller-table-full' if counted else 'not-selected'} "
+             f"counted={'true' if counted else 'false'}"]
+    return proof_lines((("a.x", "PASS"),), extra=extra, verdict=(
+        f"proofboot: verdict status={status} passed=1 failed=0 skipped=0 "
+        f"untested={untested}"))
+
+
+def test_untested_controller_makes_the_verdict_fail():
+    assert check(_untested_lines(True, "FAIL", 1)).ok
+    only_error(check(_untested_lines(True, "PASS", 1)), "the status must be FAIL")
+    errs = errors(check(_untested_lines(True, "FAIL", 0)))
+    assert any("untested=0 but there are 1" in m for _, m in errs), errs
+    assert check(_untested_lines(False, "PASS", 0)).ok
+
+
+PCI_WALK = [
+    "pci: root segment=0 bus=0 found_by=first-bus",
+    "pci: device bdf=0000:00:03.0 vendor=0x1b36 device=0x0010 class=0x01 subclass=0x08 prog_if=0x02",
+    "pci: root segment=0 bus=64 found_by=probe",
+    "pci: device bdf=0000:40:00.0 vendor=0x1b36 device=0x000c class=0x06 subclass=0x04 prog_if=0x00",
+    "pci: bridge bdf=0000:40:00.0 secondary=65 subordinate=65 scanned=true reason=ok",
+    "pci: device bdf=0000:41:00.0 vendor=0x1b36 device=0x0010 class=0x01 subclass=0x08 prog_if=0x02",
+    "pci: enumeration done access=ecam functions=3 roots=2 nvme_class=2",
+]
+
+
+def test_pci_devices_only_on_walked_buses_and_summary_agrees():
+    assert check(proof_lines(extra=PCI_WALK)).ok
+    no_root = [line for line in PCI_WALK if "bus=64" not in line]
+    errs = errors(check(proof_lines(extra=no_root)))
+    assert any("0000:40:00.0 on a bus no 'pci: root'" in m for _, m in errs), errs
+    assert any("roots=2 but 1" in m for _, m in errs), errs
+    wrong = PCI_WALK[:-1] + [PCI_WALK[-1].replace("nvme_class=2", "nvme_class=1")]
+    only_error(check(proof_lines(extra=wrong)), "nvme_class=1 but 2")
+
+
+TIME_OK = [
+    "time: source name=cpuid accepted=false tsc_hz=0 reason=no-leaf-15h cpuid=no-leaf-15h",
+    "time: source name=hpet accepted=false tsc_hz=0 reason=no-hpet-table",
+    "time: source name=pm-timer accepted=true tsc_hz=2600172381 reason=ok window_us=5000 "
+    "windows=5 spread_ppm=542 agreeing=5",
+    "time: calibrated source=pm-timer tsc_hz=2600172381 window_us=5000 windows=5 spread_ppm=542",
+]
+
+
+def test_time_calibration_names_an_accepted_source():
+    assert check(proof_lines(extra=TIME_OK)).ok
+    only_error(check(proof_lines(extra=TIME_OK[:-1] + [TIME_OK[-1].replace("pm-timer", "hpet")])),
+               "no accepted 'time: source' line says so")
+    low = [line.replace("2600172381", "27204") for line in TIME_OK]
+    assert any("outside 200 MHz" in m for _, m in errors(check(proof_lines(extra=low))))
+    failed = TIME_OK[:2] + [
+        "time: source name=pit accepted=false tsc_hz=0 reason=counter-not-counting",
+        "time: calibration failed reason=no-trustworthy-source assumed_tsc_hz=10000000000"]
+    assert check(proof_lines(extra=failed)).ok
+    only_error(check(proof_lines(extra=failed[:-1] + [failed[-1].replace("10000000000", "1000000000")])),
+               "expected the conservative")
+    only_error(check(proof_lines(extra=TIME_OK[:-1] + [failed[-1]])), "although source pm-timer")
+    only_error(check(proof_lines(extra=TIME_OK[:-1])), "0 time calibration outcome lines")
+
+
+def test_timeout_result_never_shorter_than_its_timeout():
+    lines = proof_lines((("runner.hang", "FAIL"),))
+    i = next(i for i, line in enumerate(lines) if line.startswith("test: result"))
+    lines[i] = ("test: result name=runner.hang status=FAIL duration_us=2007058 "
+                "reason=timeout%20after%202%20s")
+    assert check(lines).ok
+    lines[i] = lines[i].replace("duration_us=2007058", "duration_us=300000")
+    only_error(check(lines), "'timed out after 2 s' in duration_us=300000")
+
+
 # ------------------------------------------------------------- console ports
 
 SERIAL_LINE = "console: serial ports=com1,com2 selection=all selection_applied=true spcr=none"

@@ -117,6 +117,7 @@ def test_the_real_matrix_loads_and_covers_issue_5():
     ('[[config]]\nname = "a"\n[[config.nvme]]\nserial="s"\nsize="4K"\n'
      '[[config.nvme]]\nserial="s"\nsize="4K"\n', "duplicate controller serial"),
     ('not toml [', "test"),
+    ('[[config]]\nname = "a"\noptions = "x=1"\noptions_file = "f"\n', "exclusive"),
     ('[[config]]\nname = "a"\nboot = "floppy"\n', "boot must be one of cdrom, pxe"),
     ('[[config]]\nname = "a"\nconsole_port = 5\n', "console_port must be 1 to 4"),
     ('[[config]]\nname = "a"\nconsole_port = true\n', "console_port must be 1 to 4"),
@@ -137,6 +138,15 @@ def test_select_by_name_group_and_glob():
 
 
 # ----------------------------------------------------------------- command line
+
+def test_options_file_is_passed_as_raw_fw_cfg_file(tmp_path):
+    [config] = qmatrix.load_matrix_text('[[config]]\nname = "nul"\noptions_file = "o.bin"\n',
+                                        str(tmp_path), "test")
+    cmd = qmatrix.build_command(config, "/iso/pb.iso", paths(tmp_path, "nul"))
+    i = cmd.index("-fw_cfg")
+    assert cmd[i + 1] == f"name=opt/proofboot/cmdline,file={tmp_path}/o.bin"
+    assert not any("string=" in a for a in cmd)
+
 
 def test_command_line_for_plain_config(tmp_path):
     p = paths(tmp_path, "plain")

@@ -325,12 +325,6 @@ UNIT_TEST(dmar_malformed_tables)
 	memcpy(bld.buf, "DMAX", 4);
 	expect_fail(b_finish(&bld), DMAR_ERR_SIGNATURE, "DMAR");
 
-	/* A structure of length 0 would loop forever. */
-	b_begin(&bld, 39);
-	b_drhd(&bld, 0, 0, 0xfed90000);
-	put16(bld.buf + bld.open_struct + 2, 0);
-	expect_fail(b_finish(&bld), DMAR_ERR_STRUCT, "at 0x30: length 0");
-
 	/* A structure claiming more than the table holds. */
 	b_begin(&bld, 39);
 	b_drhd(&bld, 0, 0, 0xfed90000);
@@ -348,10 +342,6 @@ UNIT_TEST(dmar_malformed_tables)
 	b_struct(&bld, DMAR_TYPE_DRHD, 12);
 	expect_fail(b_finish(&bld), DMAR_ERR_STRUCT, "DRHD at 0x30: length 12");
 
-	/* Register base not page aligned. */
-	b_begin(&bld, 39);
-	b_drhd(&bld, 0, 0, 0xfed90010);
-	expect_fail(b_finish(&bld), DMAR_ERR_VALUE, "register base 0xfed90010");
 }
 
 UNIT_TEST(dmar_malformed_scopes_and_rmrr)
@@ -372,38 +362,197 @@ UNIT_TEST(dmar_malformed_scopes_and_rmrr)
 	bld.buf[bld.len - 8 + DMAR_SCOPE_OFF_LENGTH] = 10;
 	expect_fail(b_finish(&bld), DMAR_ERR_SCOPE, "overruns");
 
-	/* A device number above 31. */
-	b_begin(&bld, 39);
-	b_drhd(&bld, 0, 0, 0xfed90000);
-	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 32, 0 });
-	expect_fail(b_finish(&bld), DMAR_ERR_SCOPE, "path step 0 is 20.0");
-
 	/* Zero-step path. */
 	b_begin(&bld, 39);
 	b_drhd(&bld, 0, 0, 0xfed90000);
 	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 0, one);
 	expect_fail(b_finish(&bld), DMAR_ERR_SCOPE, "6 + 2n");
 
-	/* RMRR limit that is not the last byte of a page, and one below its base. */
+}
+
+/* Parses bld (finished at len) expecting success with exactly `kind` warned once. */
+static void expect_warning(size_t len, enum dmar_warning_kind kind, const char *detail_part)
+{
+	CHECK_EQ(dmar_parse(bld.buf, len, &info), DMAR_OK);
+	CHECK_EQ(info.warning_count, 1);
+	CHECK_EQ(info.warnings_by_kind[kind], 1);
+	CHECK_EQ(info.warnings[0].kind, kind);
+	CHECK(strstr(info.warnings[0].detail, detail_part) != NULL);
+	if (!strstr(info.warnings[0].detail, detail_part))
+		fprintf(stderr, "  detail was: %s\n", info.warnings[0].detail);
+}
+
+UNIT_TEST(dmar_zero_length_structure_ends_the_walk)
+{
+	/* Linux stops at a zero length and keeps what it parsed. */
 	b_begin(&bld, 39);
-	b_rmrr(&bld, 0, 0x1000, 0x1ffe);
-	expect_fail(b_finish(&bld), DMAR_ERR_VALUE, "RMRR at 0x30");
+	b_drhd(&bld, 0, 0, 0xfed90000);
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 2, 0 });
+	b_rmrr(&bld, 0, 0x7a000000, 0x7a0fffff);
+	put16(bld.buf + bld.open_struct + 2, 0);
+	expect_warning(b_finish(&bld), DMAR_WARN_ZERO_LENGTH, "RMRR at 0x48: length 0");
+	CHECK_EQ(info.drhd_count, 1);
+	CHECK_EQ(info.drhd[0].scope_count, 1);
+	CHECK_EQ(info.rmrr_count, 0);
+	CHECK_EQ(info.warnings[0].offset, 0x48);
+	CHECK_EQ(info.warnings[0].struct_type, DMAR_TYPE_RMRR);
+	CHECK_EQ(dmar_find_unit(&info, bdf(0, 0, 2, 0), NULL, NULL, NULL), 0);
+}
+
+UNIT_TEST(dmar_rmrr_tolerance)
+{
+	/* A ragged RMRR is kept and widened to whole pages, as Linux maps it. */
+	b_begin(&bld, 39);
+	b_rmrr(&bld, 0, 0x1010, 0x1ffe);
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 2, 0 });
+	expect_warning(b_finish(&bld), DMAR_WARN_RMRR_NOT_PAGE_GRANULAR,
+		       "range 0x1010-0x1ffe is not page granular; used as 0x1000-0x1fff");
+	CHECK_EQ(info.rmrr_count, 1);
+	CHECK_EQ(info.rmrr[0].base, 0x1000);
+	CHECK_EQ(info.rmrr[0].limit, 0x1fff);
+	CHECK_EQ(info.rmrr[0].scope_count, 1);
+	/* End below base: the old message called this "not page granular"; it names no memory. */
 	b_begin(&bld, 39);
 	b_rmrr(&bld, 0, 0x3000, 0x1fff);
-	expect_fail(b_finish(&bld), DMAR_ERR_VALUE, "not page granular");
+	b_drhd(&bld, 0, 0, 0xfed90000);
+	expect_warning(b_finish(&bld), DMAR_WARN_RMRR_END_BELOW_BASE,
+		       "RMRR at 0x30: end 0x1fff is below its base 0x3000; RMRR ignored");
+	CHECK(strstr(info.warnings[0].detail, "granular") == NULL);
+	CHECK_EQ(info.rmrr_count, 0);
+	CHECK_EQ(info.drhd_count, 1); /* the structure after it is still parsed */
+}
 
-	/* Too many units for the parsed form: refused, not silently cut. */
+UNIT_TEST(dmar_drhd_base_tolerance)
+{
+	/* Not 4 KiB aligned: kept at the address given (Linux maps it as is). */
 	b_begin(&bld, 39);
-	for (int i = 0; i <= DMAR_MAX_UNITS; i++)
-		b_drhd(&bld, 0, (uint16_t)i, 0xfed90000);
-	expect_fail(b_finish(&bld), DMAR_ERR_CAPACITY, "more than 16 DRHD");
+	b_drhd(&bld, 0, 0, 0xfed90010);
+	expect_warning(b_finish(&bld), DMAR_WARN_DRHD_BASE_UNALIGNED, "0xfed90010 is not 4 KiB aligned");
+	CHECK_EQ(info.drhd_count, 1);
+	CHECK_EQ(info.drhd[0].reg_base, 0xfed90010);
 
-	/* A path longer than supported. */
+	/* The ThinkPad E15 Gen 2 shape: the include-all unit has base 0. */
+	b_begin(&bld, 39);
+	b_drhd(&bld, 0, 0, 0xfed90000);
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 2, 0 });
+	b_drhd(&bld, DMAR_DRHD_FLAG_INCLUDE_PCI_ALL, 0, 0);
+	expect_warning(b_finish(&bld), DMAR_WARN_DRHD_BASE_ZERO, "register base 0; unit disabled");
+	CHECK_EQ(info.drhd_count, 1);
+	CHECK_EQ(info.disabled_count, 1);
+	struct dmar_match m;
+
+	CHECK_EQ(dmar_find_unit(&info, bdf(0, 0, 2, 0), NULL, NULL, &m), 0);
+	CHECK_EQ(m.kind, DMAR_MATCH_EXACT);
+	/* Everything else belonged to the disabled include-all unit: no unit. */
+	CHECK_EQ(dmar_find_unit(&info, bdf(0, 1, 0, 0), NULL, NULL, &m), -1);
+	CHECK_EQ(m.kind, DMAR_MATCH_DISABLED);
+
+	/* A base-0 unit naming a device: that device gets no unit, not the include-all one. */
+	b_begin(&bld, 39);
+	b_drhd(&bld, 0, 0, 0);
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 2, 0 });
+	b_drhd(&bld, DMAR_DRHD_FLAG_INCLUDE_PCI_ALL, 0, 0xfed90000);
+	expect_warning(b_finish(&bld), DMAR_WARN_DRHD_BASE_ZERO, "DRHD at 0x30");
+	CHECK_EQ(dmar_find_unit(&info, bdf(0, 0, 2, 0), NULL, NULL, &m), -1);
+	CHECK_EQ(m.kind, DMAR_MATCH_DISABLED);
+	CHECK_EQ(dmar_find_unit(&info, bdf(0, 0, 3, 0), NULL, NULL, &m), 0);
+	CHECK_EQ(m.kind, DMAR_MATCH_INCLUDE_ALL);
+}
+
+UNIT_TEST(dmar_path_out_of_range_drops_only_that_scope)
+{
+	b_begin(&bld, 39);
+	b_drhd(&bld, 0, 0, 0xfed90000);
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 32, 0 });
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 3, 0 });
+	expect_warning(b_finish(&bld), DMAR_WARN_PATH_OUT_OF_RANGE, "path step 0 is 20.0");
+	CHECK_EQ(info.drhd_count, 1);
+	CHECK_EQ(info.drhd[0].scope_count, 1);
+	CHECK_EQ(info.scopes[info.drhd[0].scope_first].path[0].device, 3);
+	CHECK(!info.incomplete); /* no PCI device can have been named by it */
+	b_begin(&bld, 39);
+	b_drhd(&bld, 0, 0, 0xfed90000);
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 3, 8 });
+	expect_warning(b_finish(&bld), DMAR_WARN_PATH_OUT_OF_RANGE, "path step 0 is 03.8");
+}
+
+UNIT_TEST(dmar_capacity_keeps_what_fits)
+{
+	struct dmar_match m;
+
+	/* One unit more than fits: the first DMAR_MAX_UNITS are kept, the parse is incomplete. */
+	b_begin(&bld, 39);
+	b_drhd(&bld, DMAR_DRHD_FLAG_INCLUDE_PCI_ALL, 0, 0xfed90000);
+	for (int i = 1; i <= DMAR_MAX_UNITS; i++)
+		b_drhd(&bld, 0, (uint16_t)i, 0xfed90000 + 0x1000u * (unsigned)i);
+	expect_warning(b_finish(&bld), DMAR_WARN_TOO_MANY_UNITS, "more than 16 units");
+	CHECK_EQ(info.drhd_count, DMAR_MAX_UNITS);
+	CHECK(info.incomplete);
+	/* The dropped unit might have claimed it: no include-all fallback. */
+	CHECK_EQ(dmar_find_unit(&info, bdf(0, 0, 4, 0), NULL, NULL, &m), -1);
+	CHECK_EQ(m.kind, DMAR_MATCH_NONE);
+
+	/* A path longer than supported: that scope is dropped. */
 	b_begin(&bld, 39);
 	b_drhd(&bld, 0, 0, 0xfed90000);
 	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, DMAR_MAX_PATH + 1,
 		(const uint8_t[2 * (DMAR_MAX_PATH + 1)]){ 0 });
-	expect_fail(b_finish(&bld), DMAR_ERR_CAPACITY, "path steps");
+	b_scope(&bld, DMAR_SCOPE_ENDPOINT, 0, 1, (const uint8_t[]){ 3, 0 });
+	expect_warning(b_finish(&bld), DMAR_WARN_TOO_MANY_PATH_STEPS, "9 path steps");
+	CHECK_EQ(info.drhd[0].scope_count, 1);
+	CHECK(info.incomplete);
+
+	/* More RMRRs than fit: the rest are ignored, the table is still complete for units. */
+	b_begin(&bld, 39);
+	for (int i = 0; i <= DMAR_MAX_RMRRS; i++)
+		b_rmrr(&bld, 0, 0x10000u * (unsigned)i, 0x10000u * (unsigned)i + 0xfff);
+	expect_warning(b_finish(&bld), DMAR_WARN_TOO_MANY_RMRRS, "more than 16 RMRRs");
+	CHECK_EQ(info.rmrr_count, DMAR_MAX_RMRRS);
+	CHECK(!info.incomplete);
+}
+
+UNIT_TEST(dmar_scope_capacity_and_warning_overflow)
+{
+	static uint8_t big[8192];
+	size_t len = DMAR_STRUCTS_OFF;
+
+	/* One DRHD with DMAR_MAX_SCOPES + 1 scopes (each 8 bytes) needs more than 2 KiB. */
+	memset(big, 0, sizeof(big));
+	memcpy(big, "DMAR", 4);
+	size_t drhd = len;
+
+	put16(big + drhd, DMAR_TYPE_DRHD);
+	put64(big + drhd + DMAR_DRHD_OFF_REG_BASE, 0xfed90000);
+	len += DMAR_DRHD_SCOPES_OFF;
+	for (unsigned i = 0; i <= DMAR_MAX_SCOPES; i++) {
+		big[len + DMAR_SCOPE_OFF_TYPE] = DMAR_SCOPE_ENDPOINT;
+		big[len + DMAR_SCOPE_OFF_LENGTH] = 8;
+		big[len + DMAR_SCOPE_OFF_START_BUS] = (uint8_t)(i / 32);
+		big[len + DMAR_SCOPE_PATH_OFF] = (uint8_t)(i % 32);
+		len += 8;
+	}
+	/* ... and then 17 ragged RMRRs: 18 warnings, 16 stored, the count goes on. */
+	for (unsigned i = 0; i <= DMAR_MAX_RMRRS; i++) {
+		put16(big + len, DMAR_TYPE_RMRR);
+		put16(big + len + 2, DMAR_RMRR_SCOPES_OFF);
+		put64(big + len + DMAR_RMRR_OFF_BASE, 0x100000);
+		put64(big + len + DMAR_RMRR_OFF_LIMIT, 0x100010);
+		len += DMAR_RMRR_SCOPES_OFF;
+	}
+	put16(big + drhd + 2, (uint16_t)(DMAR_DRHD_SCOPES_OFF + 8 * (DMAR_MAX_SCOPES + 1)));
+	big[ACPI_HDR_OFF_LENGTH] = (uint8_t)len;
+	big[ACPI_HDR_OFF_LENGTH + 1] = (uint8_t)(len >> 8);
+	fixture_fix_checksum(big, len, ACPI_HDR_OFF_CHECKSUM);
+	CHECK_EQ(dmar_parse(big, len, &info), DMAR_OK);
+	CHECK_EQ(info.drhd[0].scope_count, DMAR_MAX_SCOPES);
+	CHECK(info.incomplete);
+	CHECK_EQ(info.warnings_by_kind[DMAR_WARN_TOO_MANY_SCOPES], 1);
+	/* 16 kept (each widened, each warned) and the 17th over capacity. */
+	CHECK_EQ(info.warnings_by_kind[DMAR_WARN_RMRR_NOT_PAGE_GRANULAR], DMAR_MAX_RMRRS);
+	CHECK_EQ(info.warnings_by_kind[DMAR_WARN_TOO_MANY_RMRRS], 1);
+	CHECK_EQ(info.warning_count, DMAR_MAX_WARNINGS + 2);
+	CHECK_EQ(info.warnings[0].kind, DMAR_WARN_TOO_MANY_SCOPES);
+	CHECK_EQ(info.rmrr_count, DMAR_MAX_RMRRS);
 }
 
 /* Random damage with the checksum repaired: parse must stay in bounds and consistent. */

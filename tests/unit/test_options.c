@@ -221,3 +221,46 @@ UNIT_TEST(options_test_glob_matching_no_test_is_an_error)
 	CHECK_EQ(options_check_test_globs(&o, names, 3), 1);
 	CHECK_EQ(options_check_test_globs(&o, names, 0), 1); /* an empty table matches nothing */
 }
+
+UNIT_TEST(options_nul_byte_is_an_error_with_its_offset)
+{
+	static const char text[] = "dma=bounce\0tests=nosuch.* bogus=1";
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(!options_parse_n(&o, text, sizeof(text) - 1));
+	/* The word holding the NUL is rejected whole; the word after it is still judged. */
+	CHECK_EQ(o.error_count, 2);
+	CHECK_STR(o.errors[0].reason, "control-byte-in-option-text");
+	CHECK_EQ(o.errors[0].offset, 10);
+	CHECK_EQ(o.errors[0].byte, 0);
+	CHECK_STR(o.errors[0].token, "dma=bounce?tests=nosuch.*");
+	CHECK_STR(o.errors[1].reason, "unknown-option");
+	CHECK_EQ(o.errors[1].offset, OPTION_ERROR_NO_OFFSET);
+	/* Nothing from the rejected word was applied. */
+	CHECK_EQ(o.dma, DMA_AUTO);
+	CHECK_STR(o.tests, "");
+}
+
+UNIT_TEST(options_control_bytes_rejected_separators_allowed)
+{
+	struct options o;
+
+	options_defaults(&o);
+	CHECK(options_parse_n(&o, "dma=bounce\ttimeout=7\r\n", 22));
+	CHECK_EQ(o.timeout_s, 7);
+	CHECK_EQ(o.error_count, 0);
+	CHECK(!options_parse(&o, "timeout=5 end=\x1bhalt dma=\x7f"));
+	CHECK_EQ(o.error_count, 2);
+	CHECK_EQ(o.errors[0].offset, 14);
+	CHECK_EQ(o.errors[0].byte, 0x1b);
+	CHECK_STR(o.errors[0].token, "end=?halt");
+	CHECK_EQ(o.errors[1].offset, 24);
+	CHECK_EQ(o.errors[1].byte, 0x7f);
+	CHECK_EQ(o.end, END_AUTO);
+	CHECK(options_is_control_byte(0));
+	CHECK(options_is_control_byte(0x1f));
+	CHECK(!options_is_control_byte(' '));
+	CHECK(!options_is_control_byte('\n'));
+	CHECK(!options_is_control_byte(0x80));
+}
