@@ -401,10 +401,6 @@ class RunPaths:
         return os.path.join(self.out_dir, "qemu-output.txt")
 
     @property
-    def trace(self) -> str:
-        return os.path.join(self.out_dir, "qemu-trace.log")
-
-    @property
     def disk_map(self) -> str:
         return os.path.join(self.out_dir, "disks.toml")
 
