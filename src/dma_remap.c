@@ -8,11 +8,12 @@
  * device is recorded in the ledger (src/lib/dma_ledger.c) like the bounce
  * backend does.  A canary page that is never mapped sits beside the
  * device's memory: the isolation tests aim DMA at its physical address.
- * The hardware is reached only through the unit driver's ops.
+ * The hardware is reached only through the unit driver's ops.  Which
+ * driver is in use: dma_remap_select.c; what tests reach into:
+ * dma_remap_hooks.c.
  */
-#include "dma_remap.h"
+#include "dma_remap_internal.h"
 
-#include "acpi.h"
 #include "pci.h"
 #include "pmem.h"
 #include "proof.h"
@@ -22,72 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REMAP_WINDOW_PAGES (DMA_REMAP_WINDOW_BYTES / PAGE_SIZE)
-#define REMAP_LEDGER_ENTRIES 1024
-#define REMAP_COHERENT_CACHE 32
-#define REMAP_FAULT_BATCH 8
-/* Canary and coherent memory sit below 4 GiB: inside every table depth's IOVA range. */
-#define REMAP_MEMORY_LIMIT (4ull << 30)
-#define REMAP_CANARY_SEED 0x696f6d6du
-#define REMAP_FALLBACK_WINDOW (4ull << 30) /* for devices that cannot reach the usual windows */
-#define REMAP_MAX_DEVICES 16
-/* Bridges between a device and its root bus that the alias walk follows at most. */
-#define REMAP_MAX_HOPS 16
-#define HEX64 16
-/* Coherent buffers (queues, PRP-list pages) listed per device; the rest are counted. */
-#define REMAP_MAP_LINES_MAX 8
-#define PAGE_MASK_4K (~(uint64_t)(PAGE_SIZE - 1))
-#define RID_BUS(r) ((uint8_t)((r) >> 8))
-#define RID_DEV(r) ((uint8_t)(((r) >> 3) & 0x1f))
-#define RID_FN(r) ((uint8_t)((r) & 0x7))
-
-enum remap_tag { REMAP_TAG_COHERENT = 1, REMAP_TAG_STREAMING = 2 };
-
-/* Backing pages of freed coherent buffers, kept for reuse (pmem never frees). */
-struct coherent_spare {
-	void *cpu;
-	size_t pages;
-};
-
-/*
- * One device the core has seen: every device attached to this backend, and
- * every device detached from it (or bound elsewhere while a unit existed),
- * which must get pass-through whenever its unit translates.
- */
-struct remap_state {
-	const struct remap_unit_ops *drv;
-	struct remap_unit *unit;
-	struct remap_domain *domain; /* NULL until the device first attaches here */
-	struct pci_bdf bdf;
-	char name[PCI_BDF_STR_LEN];
-	uint16_t sid;
-	unsigned rid_count;
-	uint16_t rids[DMA_ALIAS_MAX];
-	bool remapped;  /* its requester ids translate through its domain now */
-	uint64_t window_base;
-	struct page_bitmap bitmap;
-	uint32_t bitmap_words[PAGE_BITMAP_WORDS(REMAP_WINDOW_PAGES)];
-	struct dma_ledger ledger;
-	struct dma_ledger_entry entries[REMAP_LEDGER_ENTRIES];
-	uint8_t *canary;
-	struct coherent_spare spares[REMAP_COHERENT_CACHE];
-	uint64_t maps, unmaps;
-	unsigned map_lines; /* `iommu: map` lines printed for this device */
-	uint64_t last_map_iova, last_map_phys;
-	uint64_t checks, check_failures, stray_faults;
-	uint64_t faults_seen; /* every fault from this device, expected or not */
-	uint64_t unmapped_handouts; /* test hook: IOVAs handed out with nothing mapped */
-	char first_failure[DMA_REASON_MAX];
-	/* test hooks */
-	unsigned forced_perms; /* REMAP_PERM_* for the next streaming map; 0: from its direction */
-	bool redirect_pending;
-	uint64_t redirect_iova;
-	bool expect_pending;
-	uint64_t expect_iova;
-	bool expected_arrived;
-	struct iommu_fault expected;
-};
-
 /* A streaming mapping's private record (m->backend). */
 struct remap_mapping {
 	uint64_t iova_page;
@@ -95,10 +30,6 @@ struct remap_mapping {
 	bool redirected; /* handed out without a mapping (test) */
 };
 
-static const struct remap_unit_ops *drivers[DMA_REMAP_MAX_DRIVERS];
-static unsigned driver_count;
-static const struct remap_unit_ops *current; /* the driver being verified, then in use */
-static remap_verify_fn verifier;
 static struct remap_state *states[REMAP_MAX_DEVICES];
 
 void remap_reason(char *reason, size_t cap, const char *fmt, ...)
@@ -112,12 +43,7 @@ void remap_reason(char *reason, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool acpi_table_present(const char *signature)
-{
-	return acpi_find_table(signature, 0, NULL) != NULL;
-}
-
-static struct remap_state *state_of(struct dma_device *d)
+struct remap_state *remap_state_of(struct dma_device *d)
 {
 	return d->state_owner == &dma_remap_ops || d->ops == &dma_remap_ops ? d->backend_state
 									       : NULL;
@@ -140,69 +66,12 @@ static struct pci_bdf rid_bdf(uint16_t segment, uint16_t rid)
 	return (struct pci_bdf){ segment, RID_BUS(rid), RID_DEV(rid), RID_FN(rid) };
 }
 
-static bool owns_sid(const struct remap_state *s, uint16_t sid)
+bool remap_owns_sid(const struct remap_state *s, uint16_t sid)
 {
 	for (unsigned i = 0; i < s->rid_count; i++)
 		if (s->rids[i] == sid)
 			return true;
 	return false;
-}
-
-/* ------------------------------------------------------------- drivers */
-
-void remap_register_driver(const struct remap_unit_ops *driver)
-{
-	if (driver_count < DMA_REMAP_MAX_DRIVERS)
-		drivers[driver_count++] = driver;
-}
-
-void remap_set_verifier(remap_verify_fn verify)
-{
-	verifier = verify;
-}
-
-const struct remap_unit_ops *dma_remap_driver(void)
-{
-	return current;
-}
-
-const struct remap_unit_ops *dma_remap_discover(char *reason, size_t cap, bool *table_present)
-{
-	char first[REMAP_REASON_MAX] = "no-remapping-driver";
-
-	*table_present = false;
-	if (current && current->discover(reason, cap))
-		return current;
-	for (unsigned i = 0; i < driver_count; i++) {
-		char why[REMAP_REASON_MAX];
-
-		*table_present |= acpi_table_present(drivers[i]->acpi_table);
-		if (drivers[i]->discover(why, sizeof(why)))
-			return drivers[i];
-		if (i == 0)
-			snprintf(first, sizeof(first), "%s", why);
-	}
-	remap_reason(reason, cap, "%s", first);
-	return NULL;
-}
-
-bool remap_discover_once(struct remap_discovery *state, bool (*discover)(char *, size_t),
-			 char *reason, size_t cap)
-{
-	if (!state->done) {
-		state->done = true;
-		state->ok = discover(state->reason, sizeof(state->reason));
-		if (!state->ok) {
-			struct proof p;
-
-			proof_begin(&p, "iommu", "unavailable");
-			proof_str(&p, "reason", state->reason);
-			proof_emit(&p);
-		}
-	}
-	if (!state->ok)
-		remap_reason(reason, cap, "%s", state->reason);
-	return state->ok;
 }
 
 /* ------------------------------------------------------------- aliases */
@@ -249,6 +118,10 @@ static void report_alias(const struct remap_state *s, uint16_t rid, const struct
 /* The device's requester ids: its own, then one per aliasing bridge above it. */
 static void find_requester_ids(struct remap_state *s, bool report)
 {
+	if (s->rid_count && (!report || s->aliases_reported))
+		return;
+	report = report && !s->aliases_reported;
+	s->aliases_reported = s->aliases_reported || report;
 	struct dma_alias_hop hops[REMAP_MAX_HOPS];
 	const struct pci_device *bridges[REMAP_MAX_HOPS];
 	int via[DMA_ALIAS_MAX];
@@ -295,11 +168,11 @@ static struct remap_state *new_state(struct pci_bdf bdf, char *reason, size_t ca
 		remap_reason(reason, cap, "no-memory-for-remapping-state");
 		return NULL;
 	}
-	s->drv = current;
+	s->drv = dma_remap_driver();
 	s->bdf = bdf;
 	pci_bdf_format(bdf, s->name);
 	s->sid = dma_alias_rid(bdf.bus, bdf.dev, bdf.fn);
-	s->unit = current->unit_for_device(bdf, reason, cap);
+	s->unit = s->drv->unit_for_device(bdf, reason, cap);
 	if (!s->unit) {
 		free(s);
 		return NULL;
@@ -317,7 +190,7 @@ static const struct remap_state *alias_owner(const struct remap_state *s)
 		if (!o || o == s || o->unit != s->unit || !o->domain)
 			continue;
 		for (unsigned r = 0; r < s->rid_count; r++)
-			if (owns_sid(o, s->rids[r]))
+			if (remap_owns_sid(o, s->rids[r]))
 				return o;
 	}
 	return NULL;
@@ -388,32 +261,66 @@ static void report_attach(const struct remap_state *s)
 	proof_emit(&p);
 }
 
-/* The device's own domain, IOVA window and canary (first attach only). */
+static bool window_taken(const struct remap_domain *d, uint64_t base)
+{
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
+		if (states[i] && states[i]->domain == d && states[i]->window_base == base)
+			return true;
+	return false;
+}
+
+/* A window of its own in `d`, the domain of a device it shares a requester id with. */
+static bool join_window(struct remap_state *s, struct remap_domain *d, uint64_t device_max,
+			char *reason, size_t cap)
+{
+	uint64_t first = UINT64_MAX;
+
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
+		if (states[i] && states[i]->domain == d && states[i]->window_base < first)
+			first = states[i]->window_base;
+	for (unsigned k = 1; k < REMAP_MAX_DEVICES; k++) {
+		uint64_t base = first + (uint64_t)k * DMA_REMAP_WINDOW_BYTES;
+		uint64_t last = base + DMA_REMAP_WINDOW_BYTES - 1;
+
+		if (window_taken(d, base))
+			continue;
+		if (last > device_max || !s->drv->supports(s->unit, d->levels, bits_for(last)))
+			break;
+		s->window_base = base;
+		s->domain = d;
+		return true;
+	}
+	remap_reason(reason, cap, "no-iova-window-left-in-shared-domain-%u", d->id);
+	return false;
+}
+
+/* The device's own domain (or its alias group's), IOVA window and canary (first attach only). */
 static bool create_domain(struct remap_state *s, uint64_t device_max, char *reason, size_t cap)
 {
 	unsigned levels;
 	const struct remap_state *owner;
 
 	find_requester_ids(s, true);
-	if ((owner = alias_owner(s))) {
-		/* One requester id cannot point at two domains: the hardware could not tell them apart. */
-		remap_reason(reason, cap, "requester-id-shared-with-%s-whose-domain-%u-owns-it", owner->name,
-			   owner->domain->id);
-		return false;
-	}
 	s->canary = s->canary ? s->canary : pmem_alloc(PAGE_SIZE, PAGE_SIZE, REMAP_MEMORY_LIMIT);
 	if (!s->canary) {
 		remap_reason(reason, cap, "no-memory-for-canary-page");
 		return false;
 	}
-	if (!choose_window(s, device_max, &s->window_base, &levels)) {
+	if ((owner = alias_owner(s))) {
+		/*
+		 * A requester id cannot point at two domains (the unit could not
+		 * tell the devices apart): devices sharing one share the domain,
+		 * each with its own IOVA window in it.
+		 */
+		if (!join_window(s, owner->domain, device_max, reason, cap))
+			return false;
+	} else if (!choose_window(s, device_max, &s->window_base, &levels)) {
 		remap_reason(reason, cap, "no-iova-window-fits-unit-%u-and-device-max-0x%llx",
 			   s->unit->index, (unsigned long long)device_max);
 		return false;
-	}
-	s->domain = s->drv->domain_create(s->unit, levels, reason, cap);
-	if (!s->domain)
+	} else if (!(s->domain = s->drv->domain_create(s->unit, levels, reason, cap))) {
 		return false;
+	}
 	dma_canary_fill(s->canary, PAGE_SIZE, REMAP_CANARY_SEED);
 	page_bitmap_init(&s->bitmap, s->window_base, PAGE_SIZE, REMAP_WINDOW_PAGES, s->bitmap_words);
 	return true;
@@ -477,17 +384,39 @@ static struct remap_domain *identity_domain(const struct remap_state *s, char *r
 	return d;
 }
 
+/* Another device, remapped now, that has `rid` among its requester ids (one bridge's alias). */
+static const struct remap_state *remapped_sharer(const struct remap_state *o, uint16_t rid)
+{
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
+		if (states[i] && states[i] != o && states[i]->unit == o->unit && states[i]->remapped &&
+		    remap_owns_sid(states[i], rid))
+			return states[i];
+	return NULL;
+}
+
 /*
  * Lets a device that is not remapped reach bounce memory while its unit
  * translates: a pass-through entry per requester id where the unit has
  * pass-through, else the unit's identity domain.
  */
-static bool let_through(struct remap_state *o, char *reason, size_t cap)
+static bool let_through(struct remap_state *o, bool needed_now, char *reason, size_t cap)
 {
 	for (unsigned r = 0; r < o->rid_count; r++) {
 		struct pci_bdf rid = rid_bdf(o->bdf.segment, o->rids[r]);
+		const struct remap_state *sharer = remapped_sharer(o, o->rids[r]);
 		struct remap_domain *identity;
 
+		if (sharer && !needed_now)
+			continue; /* stays translated for the sharer; o is idle on its other backend */
+		if (sharer) {
+			char name[PCI_BDF_STR_LEN];
+
+			pci_bdf_format(rid, name);
+			remap_reason(reason, cap,
+				     "requester-id-%s-shared-with-remapped-%s-they-change-backend-together",
+				     name, sharer->name);
+			return false;
+		}
 		if (o->drv->bypass(o->unit, rid, reason, cap))
 			continue;
 		if (!(identity = identity_domain(o, reason, cap)) ||
@@ -505,7 +434,7 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++) {
 		struct remap_state *o = states[i];
 
-		if (o && !o->remapped && o->unit == s->unit && !let_through(o, reason, cap))
+		if (o && !o->remapped && o->unit == s->unit && !let_through(o, false, reason, cap))
 			return false;
 	}
 	return s->drv->enable(s->unit, reason, cap);
@@ -513,7 +442,7 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 
 static bool remap_attach(struct dma_device *d, char *reason, size_t cap)
 {
-	if (!current) {
+	if (!dma_remap_driver()) {
 		remap_reason(reason, cap, "no-remapping-unit-driver-in-use");
 		return false;
 	}
@@ -557,7 +486,7 @@ static bool remap_detach(struct dma_device *d, char *reason, size_t cap)
 {
 	struct remap_state *s = find_state(d->bdf);
 
-	if (!current && !s)
+	if (!dma_remap_driver() && !s)
 		return true; /* no unit was ever used: nothing translates */
 	if (!s && !(s = new_state(d->bdf, NULL, 0)))
 		return true; /* no unit covers the device: its DMA is not translated */
@@ -567,7 +496,7 @@ static bool remap_detach(struct dma_device *d, char *reason, size_t cap)
 
 	s->remapped = false;
 	if (s->drv->translating(s->unit) && other_remapped_on_unit(s))
-		return let_through(s, reason, cap);
+		return let_through(s, true, reason, cap);
 	for (unsigned r = 0; was_remapped && r < s->rid_count; r++)
 		if (!s->drv->detach(s->unit, rid_bdf(s->bdf.segment, s->rids[r]), reason, cap))
 			return false;
@@ -594,7 +523,7 @@ void remap_report_mapping(const struct remap_domain *d, const char *event, uint6
 	proof_emit(&p);
 }
 
-static void note_failure(struct remap_state *s, const char *reason)
+void remap_note_failure(struct remap_state *s, const char *reason)
 {
 	if (s->check_failures++ == 0)
 		snprintf(s->first_failure, sizeof(s->first_failure), "%s", reason);
@@ -647,7 +576,7 @@ static void take_back(struct remap_state *s, uint64_t iova_page, size_t offset, 
 	char why[DMA_REASON_MAX];
 
 	if (!s->drv->unmap(s->domain, iova_page, pages * PAGE_SIZE, why, sizeof(why)))
-		note_failure(s, why);
+		remap_note_failure(s, why);
 	dma_ledger_release(&s->ledger, iova_page + offset, len);
 	page_bitmap_free(&s->bitmap, iova_page, pages);
 	s->unmaps++;
@@ -680,7 +609,7 @@ static void coherent_spare(struct remap_state *s, void *cpu, size_t pages)
 
 static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_buffer *out)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	size_t pages = pages_for(0, size);
 	uint64_t iova;
 	void *cpu;
@@ -701,7 +630,7 @@ static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_b
 
 static void remap_free_coherent(struct dma_device *d, struct dma_buffer *buf)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 
 	if (!s || !s->domain || buf->size == 0)
 		return;
@@ -713,7 +642,7 @@ static void remap_free_coherent(struct dma_device *d, struct dma_buffer *buf)
 static bool remap_map(struct dma_device *d, void *cpu, size_t len, enum dma_dir dir,
 		      struct dma_mapping *out)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	size_t offset = (uintptr_t)cpu & (PAGE_SIZE - 1);
 	struct remap_mapping *m = calloc(1, sizeof(*m));
 	uint64_t phys_page = virt_to_phys(cpu) - offset;
@@ -743,7 +672,7 @@ static bool remap_map(struct dma_device *d, void *cpu, size_t len, enum dma_dir 
 
 static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	struct remap_mapping *m = mapping->backend;
 	size_t offset = (uintptr_t)mapping->cpu & (PAGE_SIZE - 1);
 
@@ -756,13 +685,27 @@ static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 
 /* ------------------------------------------------------------------ faults */
 
-/* The device a fault belongs to: the one whose requester ids include its sid. */
-static struct remap_state *fault_owner(const struct remap_unit *u, uint16_t sid)
+/*
+ * The device a fault belongs to: of those whose requester ids include its
+ * sid (several behind one bridge), the one expecting it, else the one
+ * whose IOVA window holds the address, else the first.
+ */
+static struct remap_state *fault_owner(const struct remap_unit *u, const struct iommu_fault *f)
 {
-	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
-		if (states[i] && states[i]->unit == u && owns_sid(states[i], sid))
-			return states[i];
-	return NULL;
+	struct remap_state *first = NULL, *by_window = NULL;
+
+	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++) {
+		struct remap_state *o = states[i];
+
+		if (!o || o->unit != u || !remap_owns_sid(o, f->sid))
+			continue;
+		if (o->expect_pending && f->addr == o->expect_iova)
+			return o;
+		if (o->domain && f->addr - o->window_base < DMA_REMAP_WINDOW_BYTES)
+			by_window = by_window ? by_window : o;
+		first = first ? first : o;
+	}
+	return by_window ? by_window : first;
 }
 
 static void report_fault(const struct remap_unit *u, const struct iommu_fault *f,
@@ -790,7 +733,7 @@ static void report_fault(const struct remap_unit *u, const struct iommu_fault *f
  * the fault that device's test expects, or a stray one.  Any stray fault
  * fails the collecting device's check too (nothing may fault unnoticed).
  */
-static bool absorb_faults(struct remap_state *s, char *reason, size_t cap)
+bool remap_absorb_faults(struct remap_state *s, char *reason, size_t cap)
 {
 	struct iommu_fault faults[REMAP_FAULT_BATCH];
 	unsigned n = s->drv->faults_collect(s->unit, faults, REMAP_FAULT_BATCH);
@@ -798,7 +741,7 @@ static bool absorb_faults(struct remap_state *s, char *reason, size_t cap)
 
 	for (unsigned i = 0; i < n && i < REMAP_FAULT_BATCH; i++) {
 		const struct iommu_fault *f = &faults[i];
-		struct remap_state *owner = fault_owner(s->unit, f->sid);
+		struct remap_state *owner = fault_owner(s->unit, f);
 
 		report_fault(s->unit, f, owner);
 		if (owner)
@@ -824,7 +767,7 @@ static bool absorb_faults(struct remap_state *s, char *reason, size_t cap)
 
 /* ------------------------------------------------------------ check / audit */
 
-static bool canary_ok(struct remap_state *s, char *reason, size_t cap)
+bool remap_canary_ok(struct remap_state *s, char *reason, size_t cap)
 {
 	size_t bad;
 
@@ -836,14 +779,14 @@ static bool canary_ok(struct remap_state *s, char *reason, size_t cap)
 
 static bool remap_check(struct dma_device *d, char *reason, size_t cap)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 
 	if (!s || !s->domain) {
 		remap_reason(reason, cap, "not-attached-to-remapping-backend");
 		return false;
 	}
 	s->checks++;
-	bool faults_ok = absorb_faults(s, reason, cap);
+	bool faults_ok = remap_absorb_faults(s, reason, cap);
 
 	/*
 	 * A transfer handed an IOVA that maps nothing cannot have delivered its
@@ -852,15 +795,15 @@ static bool remap_check(struct dma_device *d, char *reason, size_t cap)
 	 */
 	d->blocked_transfers = s->faults_seen > s->unmapped_handouts ? s->faults_seen
 								      : s->unmapped_handouts;
-	if (faults_ok && canary_ok(s, reason, cap))
+	if (faults_ok && remap_canary_ok(s, reason, cap))
 		return true;
-	note_failure(s, reason);
+	remap_note_failure(s, reason);
 	return false;
 }
 
 static void remap_audit(struct dma_device *d, struct dma_audit_report *out)
 {
-	struct remap_state *s = state_of(d);
+	struct remap_state *s = remap_state_of(d);
 	char now[DMA_REASON_MAX] = "";
 
 	memset(out, 0, sizeof(*out));
@@ -869,12 +812,12 @@ static void remap_audit(struct dma_device *d, struct dma_audit_report *out)
 		snprintf(out->reason, sizeof(out->reason), "not-attached");
 		return;
 	}
-	if (!absorb_faults(s, now, sizeof(now)))
-		note_failure(s, now);
+	if (!remap_absorb_faults(s, now, sizeof(now)))
+		remap_note_failure(s, now);
 	dma_ledger_audit(&s->ledger, &out->ledger);
 	out->checks = s->checks;
 	out->check_failures = s->check_failures;
-	out->canaries_intact = canary_ok(s, now, sizeof(now));
+	out->canaries_intact = remap_canary_ok(s, now, sizeof(now));
 	dma_audit_judge(out, &s->ledger, now, s->first_failure);
 	out->ok = out->ok && s->stray_faults == 0;
 }
@@ -891,205 +834,9 @@ const struct dma_backend_ops dma_remap_ops = {
 	.audit = remap_audit,
 };
 
-/* ---------------------------------------------------------------- test hooks */
-
-static struct remap_state *domain_state(struct dma_device *d)
+void remap_forget_remapped(const struct remap_unit_ops *drv)
 {
-	struct remap_state *s = state_of(d);
-
-	return s && s->domain ? s : NULL;
-}
-
-bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return false;
-	*out = (struct dma_remap_info){
-		.driver = s->drv,
-		.unit = s->unit,
-		.domain = s->domain,
-		.sid = s->sid,
-		.rid_count = s->rid_count,
-		.window_base = s->window_base,
-		.window_size = DMA_REMAP_WINDOW_BYTES,
-		.canary_phys = virt_to_phys(s->canary),
-		.last_map_iova = s->last_map_iova,
-		.last_map_phys = s->last_map_phys,
-		.maps = s->maps,
-		.unmaps = s->unmaps,
-		.stray_faults = s->stray_faults,
-	};
-	memcpy(out->rids, s->rids, sizeof(out->rids));
-	return true;
-}
-
-bool dma_remap_owns_sid(struct dma_device *d, uint16_t sid)
-{
-	struct remap_state *s = domain_state(d);
-
-	return s && owns_sid(s, sid);
-}
-
-bool dma_remap_canary_intact(struct dma_device *d)
-{
-	struct remap_state *s = domain_state(d);
-	char why[DMA_REASON_MAX];
-
-	return s && canary_ok(s, why, sizeof(why));
-}
-
-bool dma_remap_lookup(struct dma_device *d, uint64_t iova, uint64_t *phys, unsigned *perms)
-{
-	struct remap_state *s = domain_state(d);
-
-	return s && s->drv->lookup(s->domain, iova, phys, perms);
-}
-
-void dma_remap_redirect_next_map(struct dma_device *d, uint64_t iova)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return;
-	s->redirect_pending = true;
-	s->redirect_iova = iova & PAGE_MASK_4K;
-}
-
-void dma_remap_force_next_map_perms(struct dma_device *d, unsigned perms)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (s)
-		s->forced_perms = perms & REMAP_PERM_RW;
-}
-
-void dma_remap_expect_fault(struct dma_device *d, uint64_t iova)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return;
-	s->expect_pending = true;
-	s->expect_iova = iova & PAGE_MASK_4K;
-	s->expected_arrived = false;
-}
-
-bool dma_remap_take_expected_fault(struct dma_device *d, struct iommu_fault *out)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s || !s->expected_arrived)
-		return false;
-	*out = s->expected;
-	s->expected_arrived = false;
-	s->expect_pending = false;
-	return true;
-}
-
-bool dma_remap_collect_faults(struct dma_device *d, char *reason, size_t cap)
-{
-	struct remap_state *s = domain_state(d);
-
-	if (!s) {
-		remap_reason(reason, cap, "not-attached-to-remapping-backend");
-		return false;
-	}
-	if (absorb_faults(s, reason, cap))
-		return true;
-	note_failure(s, reason);
-	return false;
-}
-
-bool dma_remap_fault_pending(unsigned *unit)
-{
-	for (unsigned i = 0; current && i < current->unit_count(); i++) {
-		if (current->fault_pending(current->unit_get(i))) {
-			*unit = current->unit_get(i)->index;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* ------------------------------------------------------------ verification */
-
-/* After a driver failed verification nothing of it may keep translating. */
-static void stand_down(const struct remap_unit_ops *drv)
-{
-	char why[REMAP_REASON_MAX];
-
-	for (unsigned i = 0; i < drv->unit_count(); i++) {
-		struct remap_unit *u = drv->unit_get(i);
-
-		if (drv->translating(u))
-			drv->disable(u, why, sizeof(why));
-	}
 	for (size_t i = 0; i < REMAP_MAX_DEVICES; i++)
 		if (states[i] && states[i]->drv == drv)
 			states[i]->remapped = false;
-}
-
-/* Makes `driver` the one in use if the verifier accepts it; else leaves nothing translating. */
-static bool try_driver(const struct remap_unit_ops *driver, char *why, size_t cap)
-{
-	current = driver;
-	if (!verifier)
-		remap_reason(why, cap, "no-remapping-verifier");
-	else if (verifier(&dma_remap_ops, why, cap))
-		return true;
-	if (driver->unit_count() > 0)
-		stand_down(driver);
-	current = NULL;
-	return false;
-}
-
-/*
- * Tries, in registration order, each driver whose ACPI table is present;
- * the first the verifier accepts is used.  With no table at all the first
- * driver is tried anyway, so its discovery names what is missing.
- */
-static bool verify_drivers(char *why, size_t cap)
-{
-	char reason[DMA_REASON_MAX];
-	unsigned tried = 0;
-
-	remap_reason(why, cap, "no-remapping-driver");
-	for (unsigned i = 0; i < driver_count; i++) {
-		if (!acpi_table_present(drivers[i]->acpi_table))
-			continue;
-		if (try_driver(drivers[i], reason, sizeof(reason)))
-			return true;
-		if (tried++ == 0)
-			remap_reason(why, cap, "%s", reason); /* the first present table explains best */
-	}
-	if (tried == 0 && driver_count > 0)
-		return try_driver(drivers[0], why, cap);
-	return false;
-}
-
-bool dma_remap_verified(const char **reason)
-{
-	static bool done, ok;
-	static char why[DMA_REASON_MAX];
-
-	if (!done) {
-		done = true;
-		ok = verify_drivers(why, sizeof(why));
-	}
-	if (reason)
-		*reason = ok ? "remapping-verified" : why;
-	return ok;
-}
-
-/* The driver's word for the backend-selection line: "vtd", "amd-vi" ("none" before one is verified). */
-static const char *remap_iommu_name(void)
-{
-	return current ? current->name : "none";
-}
-
-void dma_remap_register(void)
-{
-	dma_register_remapping_backend(&dma_remap_ops, dma_remap_verified, remap_iommu_name);
 }

@@ -8,7 +8,10 @@
  *  - its own domain and page tables on the unit that covers it; every DMA
  *    alias of the device (src/lib/dma_alias.h: PCIe-to-PCI and conventional
  *    bridges) is attached to the same domain, and a fault arriving with an
- *    alias is attributed to the device;
+ *    alias is attributed to the device.  Devices that share a requester id
+ *    (two behind one PCIe-to-PCI bridge) share one domain, each with its
+ *    own IOVA window, and change backend together (the unit cannot tell
+ *    their requests apart);
  *  - an IOVA window far from physical memory (1 TiB with 4-level tables,
  *    256 GiB with 3-level, else 4 GiB), so a device that used a physical
  *    address would fault instead of hitting RAM; only what the driver hands
@@ -38,9 +41,10 @@
  * one remapped and one on bounce buffers, the unit must translate for the
  * first, and a device without a context entry faults (VT-d reason 2) while
  * translation is on; pass-through costs no tables, the identity domain is
- * the fallback that needs none of the unit's optional features.  Turning translation off when the last remapped device
- * leaves keeps the bounce-only state exactly what it was before any
- * remapping, on units with and without pass-through.
+ * the fallback that needs none of the unit's optional features.  Turning
+ * translation off when the last remapped device leaves keeps the
+ * bounce-only state exactly what it was before any remapping, on units with
+ * and without pass-through.
  * The domain and IOVA window are kept: a device that comes back finds them.
  *
  * Selection: drivers register with remap_register_driver() (VT-d first, a

@@ -211,6 +211,39 @@ static bool check_pci(struct nvme_ctrl *c)
 	return true;
 }
 
+/*
+ * The controller memory buffer, reported only (proofboot never places
+ * queues or data there).  NVMe 1.4 controllers such as QEMU 7.2 read
+ * CMBLOC/CMBSZ as 0 until CMBMSC.CRE is set; setting it only exposes the
+ * two registers (CMSE, the memory space enable, stays clear).
+ */
+static void report_cmb(struct nvme_ctrl *c)
+{
+	struct proof p;
+
+	if (NVME_CAP_CMBS(c->cap))
+		reg_write32(c, NVME_REG_CMBMSC, NVME_CMBMSC_CRE);
+	uint32_t cmbloc = reg_read32(c, NVME_REG_CMBLOC), cmbsz = reg_read32(c, NVME_REG_CMBSZ);
+
+	nvme_decode_cmb(c->cap, cmbloc, cmbsz, &c->cmb);
+	if (!c->cmb.supported)
+		return;
+	nvme_line_begin(&p, c, "cmb");
+	proof_hex(&p, "cmbloc", cmbloc, 8);
+	proof_hex(&p, "cmbsz", cmbsz, 8);
+	proof_bool(&p, "valid", c->cmb.valid);
+	proof_u64(&p, "bir", c->cmb.bir);
+	proof_hex(&p, "offset", c->cmb.offset, 1);
+	proof_u64(&p, "size", c->cmb.size);
+	proof_bool(&p, "sqs", c->cmb.sqs);
+	proof_bool(&p, "cqs", c->cmb.cqs);
+	proof_bool(&p, "lists", c->cmb.lists);
+	proof_bool(&p, "rds", c->cmb.rds);
+	proof_bool(&p, "wds", c->cmb.wds);
+	proof_str(&p, "used", "never");
+	proof_emit(&p);
+}
+
 static bool check_cap(struct nvme_ctrl *c)
 {
 	struct proof p;
@@ -245,6 +278,10 @@ static bool check_cap(struct nvme_ctrl *c)
 	proof_u64(&p, "doorbell_stride", NVME_DOORBELL_STRIDE(c->dstrd));
 	proof_u64(&p, "timeout_ms", c->ready_timeout_us / US_PER_MS);
 	proof_bool(&p, "css_nvm", NVME_CAP_CSS(cap) & NVME_CAP_CSS_NVM);
+	proof_hex(&p, "css", NVME_CAP_CSS(cap), 2);
+	proof_bool(&p, "css_iocs", NVME_CAP_CSS(cap) & NVME_CAP_CSS_IOCS);
+	proof_bool(&p, "css_admin_only", NVME_CAP_CSS(cap) & NVME_CAP_CSS_NOIO);
+	proof_bool(&p, "cmbs", NVME_CAP_CMBS(cap));
 	proof_u64(&p, "mpsmin", 1ull << mpsmin);
 	proof_u64(&p, "mpsmax", 1ull << mpsmax);
 	proof_u64(&p, "page_size", c->page_size);
@@ -253,6 +290,8 @@ static bool check_cap(struct nvme_ctrl *c)
 	proof_u64(&p, "vs_minor", NVME_VS_MINOR(c->vs));
 	proof_bool(&p, "ok", problem == NULL);
 	proof_emit(&p);
+	if (!problem)
+		report_cmb(c);
 	return problem ? nvme_step_failed(c, "cap", "%s", problem) : true;
 }
 

@@ -21,6 +21,8 @@
 #include "proof.h"
 #include "dma.h"
 #include "nvme_cmd.h"
+#include "nvme_format.h"
+#include "nvme_ident.h"
 #include "nvme_io.h"
 #include "pci.h"
 
@@ -42,8 +44,13 @@ enum nvme_irq_mode {
 
 struct nvme_namespace {
 	uint32_t nsid;
-	bool usable;            /* identify parsed and validated */
+	bool usable;            /* identify parsed and validated, and a shape the firmware reads */
 	struct nvme_id_ns_info id;
+	struct nvme_ns_format fmt; /* how a read moves its blocks (metadata, PRINFO) */
+	uint8_t csi;            /* command set (CNS 03h; NVM when no descriptor says otherwise) */
+	bool csi_reported;      /* a CSI descriptor was returned */
+	struct nvme_zns_info zns; /* zone size and count when csi is zoned */
+	const char *skip_reason; /* well-formed but not read (format or command set), else NULL */
 };
 
 struct nvme_ctrl {
@@ -71,7 +78,10 @@ struct nvme_ctrl {
 	struct nvme_namespace ns[NVME_MAX_NAMESPACES];
 	size_t ns_count;
 	uint32_t ns_active_total; /* active NSIDs reported, even beyond NVME_MAX_NAMESPACES */
+	struct nvme_nsid_ranges ns_active; /* every active NSID, as ranges (printed) */
 	uint32_t ns_unusable;     /* namespaces whose identify data failed validation */
+	uint32_t ns_skipped;      /* well-formed namespaces of a shape the firmware does not read */
+	struct nvme_cmb_info cmb; /* controller memory buffer (reported, never used) */
 	enum nvme_stage stage;
 	bool failed;              /* a step failed: stays failed until the next bring-up */
 	bool in_operation;        /* set while talking to the device: true at entry = interrupted */

@@ -27,7 +27,10 @@ void nvme_io_release(struct nvme_ctrl *c, struct nvme_slot *s)
 {
 	if (s->map.len)
 		dma_unmap(&c->dma, &s->map);
+	if (s->md_map.len)
+		dma_unmap(&c->dma, &s->md_map);
 	s->map.len = 0;
+	s->md_map.len = 0;
 	s->busy = false;
 	s->done = false;
 }
@@ -99,7 +102,7 @@ static int free_slot(const struct nvme_queue *q)
 uint32_t nvme_io_block_bytes(const struct nvme_namespace *ns)
 {
 	/* Extended LBAs interleave each block's metadata with its data (and MDTS counts both). */
-	return ns->id.lba_size + (ns->id.metadata_extended ? ns->id.metadata_size : 0u);
+	return ns->fmt.buffer_bytes;
 }
 
 /* The slot's PRP list pages as the PRP builder wants them. */
@@ -116,39 +119,70 @@ static size_t slot_list_pages(const struct nvme_ctrl *c, const struct nvme_queue
 /*
  * Every address field of a command is written here, from backend
  * mappings only: PRP1, PRP2 and the PRP-list entries (in the slot's list
- * pages).  Returns NULL, or the reason the command cannot be fully
- * populated (it must then not be submitted).
+ * pages) from `map`, MPTR from `md_map`.  Returns NULL, or the reason the
+ * command cannot be fully populated (it must then not be submitted).
  */
 static const char *build_addresses(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_slot *s,
 				   const struct nvme_io_cmd *cmd, const struct dma_mapping *map,
-				   struct nvme_sqe *sqe, char *why, size_t cap)
+				   const struct dma_mapping *md_map, struct nvme_sqe *sqe,
+				   char *why, size_t cap)
 {
 	struct nvme_prp_list_page pages[NVME_PRP_LIST_PAGES_MAX];
-	struct nvme_prp prp;
+	struct nvme_io_addrs a = { 0 };
 
-	/* A separate metadata buffer needs MPTR, which this builder does not set yet. */
-	if (cmd->ns && cmd->ns->id.metadata_size && !cmd->ns->id.metadata_extended)
-		return "metadata-pointer-not-built";
 	if (q->prp_list_pages > NVME_PRP_LIST_PAGES_MAX)
 		return "prp-list-pages-beyond-the-builder";
 	size_t n = slot_list_pages(c, q, s, pages);
-	enum nvme_prp_error e = nvme_prp_build(map->dev, cmd->bytes, c->page_size, pages, n, &prp,
+	enum nvme_prp_error e = nvme_prp_build(map->dev, cmd->bytes, c->page_size, pages, n, &a.prp,
 					       NULL);
 
 	if (e != NVME_PRP_OK) {
 		snprintf(why, cap, "prp-%s", nvme_prp_error_name(e));
 		return why;
 	}
-	sqe->prp1 = prp.prp1;
-	sqe->prp2 = prp.prp2;
+	a.prp_set = true;
+	a.mptr_set = md_map->len != 0;
+	a.mptr = md_map->dev;
+	/* The namespace format says which pointers a transfer needs; none may be missing. */
+	const char *missing = cmd->ns ? nvme_format_missing_address(&cmd->ns->fmt, &a) : NULL;
+
+	if (!cmd->ns && a.mptr_set)
+		missing = "metadata-pointer-without-a-namespace";
+	if (missing)
+		return missing;
+	sqe->prp1 = a.prp.prp1;
+	sqe->prp2 = a.prp.prp2;
+	sqe->mptr = a.mptr_set ? a.mptr : 0;
 	return NULL;
+}
+
+/* Maps the command's data and metadata; NO_ROOM when the backend is full but will drain. */
+static enum nvme_io_verdict map_buffers(struct nvme_ctrl *c, struct nvme_queue *q, const char *step,
+					const struct nvme_io_cmd *cmd, struct dma_mapping *map,
+					struct dma_mapping *md_map)
+{
+	bool data_ok = dma_map(&c->dma, cmd->data, cmd->bytes, cmd->dir, map);
+	bool md_ok = data_ok && (!cmd->md || dma_map(&c->dma, cmd->md, cmd->md_bytes, cmd->dir,
+						     md_map));
+
+	if (md_ok)
+		return NVME_IO_QUEUED;
+	if (data_ok)
+		dma_unmap(&c->dma, map);
+	*map = (struct dma_mapping){ 0 };
+	if (q->in_flight > 0)
+		return NVME_IO_NO_ROOM; /* the backend is full: completions make room */
+	nvme_step_failed(c, step, "dma-map-of-%lu-bytes-failed",
+			 (unsigned long)(cmd->bytes + (cmd->md ? cmd->md_bytes : 0)));
+	return NVME_IO_REFUSED;
 }
 
 /* ================================================================ submission */
 
-/* Copies the SQE into the SQ as command `cid`; the slot owns `map` from here. */
+/* Copies the SQE into the SQ as command `cid`; the slot owns `map` and `md_map` from here. */
 static void queue_command(struct nvme_queue *q, uint32_t cid, struct nvme_sqe *sqe,
-			  const struct dma_mapping *map, uint64_t cookie)
+			  const struct dma_mapping *map, const struct dma_mapping *md_map,
+			  uint64_t cookie)
 {
 	struct nvme_slot *s = &q->slots[cid];
 
@@ -158,6 +192,7 @@ static void queue_command(struct nvme_queue *q, uint32_t cid, struct nvme_sqe *s
 	s->status = 0;
 	s->cookie = cookie;
 	s->map = map ? *map : (struct dma_mapping){ 0 };
+	s->md_map = md_map ? *md_map : (struct dma_mapping){ 0 };
 	sqe->cid = (uint16_t)cid;
 	memcpy(&q->sq[q->sq_tail], sqe, sizeof(*sqe));
 	q->sq_tail = (q->sq_tail + 1) % q->entries;
@@ -169,28 +204,33 @@ enum nvme_io_verdict nvme_io_submit(struct nvme_ctrl *c, struct nvme_queue *q, c
 				    struct nvme_io_cmd *cmd, uint32_t *cid)
 {
 	char why[NVME_IO_REASON_MAX];
-	struct dma_mapping map = { 0 };
+	struct dma_mapping map = { 0 }, md_map = { 0 };
 	int slot = free_slot(q);
 
 	if (slot < 0)
 		return NVME_IO_NO_ROOM;
+	if (cmd->md && !cmd->data) {
+		nvme_step_failed(c, step, "metadata-without-data");
+		return NVME_IO_REFUSED;
+	}
 	if (cmd->data) {
-		if (!dma_map(&c->dma, cmd->data, cmd->bytes, cmd->dir, &map)) {
-			if (q->in_flight > 0)
-				return NVME_IO_NO_ROOM; /* the backend is full: completions make room */
-			nvme_step_failed(c, step, "dma-map-of-%lu-bytes-failed", (unsigned long)cmd->bytes);
-			return NVME_IO_REFUSED;
-		}
-		const char *refused = build_addresses(c, q, &q->slots[slot], cmd, &map, &cmd->sqe, why,
-						      sizeof(why));
+		enum nvme_io_verdict mapped = map_buffers(c, q, step, cmd, &map, &md_map);
+
+		if (mapped != NVME_IO_QUEUED)
+			return mapped;
+		const char *refused = build_addresses(c, q, &q->slots[slot], cmd, &map, &md_map,
+						      &cmd->sqe, why, sizeof(why));
 
 		if (refused) {
 			dma_unmap(&c->dma, &map);
+			if (md_map.len)
+				dma_unmap(&c->dma, &md_map);
 			nvme_step_failed(c, step, "%s", refused);
 			return NVME_IO_REFUSED;
 		}
 	}
-	queue_command(q, (uint32_t)slot, &cmd->sqe, cmd->data ? &map : NULL, cmd->cookie);
+	queue_command(q, (uint32_t)slot, &cmd->sqe, cmd->data ? &map : NULL,
+		      cmd->md ? &md_map : NULL, cmd->cookie);
 	*cid = (uint32_t)slot;
 	return NVME_IO_QUEUED;
 }
@@ -322,7 +362,7 @@ bool nvme_io_exec_raw(struct nvme_ctrl *c, struct nvme_queue *q, const char *ste
 			dma_unmap(&c->dma, map);
 		return queue_full(c, q, step);
 	}
-	queue_command(q, (uint32_t)cid, sqe, map, 0);
+	queue_command(q, (uint32_t)cid, sqe, map, NULL, 0);
 	return finish_one(c, q, (uint32_t)cid, status);
 }
 

@@ -15,10 +15,11 @@
  *                          The engine owns every address field: it maps
  *                          `data` through the controller's DMA backend and
  *                          builds PRP1, PRP2 and the PRP-list entries in
- *                          the slot's own list pages, all in
+ *                          the slot's own list pages, and MPTR from a
+ *                          mapping of `md` (separate metadata), all in
  *                          build_addresses() (nvme_io.c).  A command whose
- *                          namespace format needs a pointer the builder
- *                          cannot set (today: separate metadata, MPTR) or
+ *                          namespace format needs a pointer the caller gave
+ *                          no buffer for (nvme_format_missing_address) or
  *                          whose PRPs cannot be built is REFUSED before it
  *                          reaches the queue, with a named reason
  *                          (c->failure, `nvme: step failed` line).
@@ -80,6 +81,7 @@ struct nvme_slot {
 	bool done;              /* completion arrived */
 	uint16_t status;        /* status field (CQE status >> 1) */
 	struct dma_mapping map; /* data mapping, len 0 when none */
+	struct dma_mapping md_map; /* separate metadata mapping (MPTR), len 0 when none */
 	struct dma_buffer prp_lists; /* this slot's PRP list pages */
 	uint64_t cookie;        /* caller's tag */
 };
@@ -119,6 +121,8 @@ struct nvme_io_cmd {
 	void *data;                      /* NULL: no data */
 	size_t bytes;
 	enum dma_dir dir;
+	void *md;                        /* separate metadata buffer (MPTR), NULL: none */
+	size_t md_bytes;
 	const struct nvme_namespace *ns; /* the format of an I/O transfer; NULL for admin data */
 	uint64_t cookie;                 /* handed back at completion */
 };

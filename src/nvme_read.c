@@ -16,27 +16,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A read of `nblocks` from `slba` into `buf` as an engine command (addresses not built yet). */
+/*
+ * A read of `nblocks` from `slba` into `buf` (and, for separate metadata,
+ * `md`: MS bytes per block) as an engine command with the namespace's
+ * PRINFO; the engine adds every address.
+ */
 static bool read_command(const struct nvme_namespace *ns, uint64_t slba, uint32_t nblocks,
-			 void *buf, uint64_t cookie, struct nvme_io_cmd *cmd)
+			 void *buf, void *md, uint64_t cookie, struct nvme_io_cmd *cmd)
 {
-	struct nvme_prp none = { 0 };
-
 	*cmd = (struct nvme_io_cmd){ .data = buf, .dir = DMA_DIR_FROM_DEVICE, .ns = ns,
-				     .cookie = cookie,
+				     .cookie = cookie, .md = md,
+				     .md_bytes = md ? (size_t)nblocks * ns->fmt.md_bytes : 0,
 				     .bytes = (size_t)nblocks * nvme_io_block_bytes(ns) };
-	return nvme_cmd_read(&cmd->sqe, ns->nsid, slba, nblocks, &none);
+	return nvme_cmd_read_format(&cmd->sqe, ns->nsid, slba, nblocks, &ns->fmt);
 }
 
 /* Queues one read; the engine's verdict as the run loop's answer. */
 static enum nvme_io_more submit_read(struct nvme_ctrl *c, const char *step,
 				     const struct nvme_namespace *ns, uint64_t slba,
-				     uint32_t nblocks, void *buf, uint64_t cookie)
+				     uint32_t nblocks, void *buf, void *md, uint64_t cookie)
 {
 	struct nvme_io_cmd cmd;
 	uint32_t cid;
 
-	if (!read_command(ns, slba, nblocks, buf, cookie, &cmd)) {
+	if (!read_command(ns, slba, nblocks, buf, md, cookie, &cmd)) {
 		nvme_step_failed(c, step, "%" PRIu32 "-blocks-outside-the-nlb-field", nblocks);
 		return NVME_IO_MORE_FAILED;
 	}
@@ -57,6 +60,7 @@ struct read_job {
 	struct nvme_ctrl *c;
 	const struct nvme_namespace *ns;
 	uint8_t *buf;
+	uint8_t *md;            /* separate metadata, MS bytes per block; NULL when none */
 	struct nvme_split split;
 	struct nvme_chunk pending;
 	bool have_pending;
@@ -74,6 +78,7 @@ static enum nvme_io_more read_submit(void *job)
 	const struct nvme_chunk *ch = &j->pending;
 	enum nvme_io_more more = submit_read(j->c, "read", j->ns, ch->slba, ch->nblocks,
 					     j->buf + ch->block_offset * nvme_io_block_bytes(j->ns),
+					     j->md ? j->md + ch->block_offset * j->ns->fmt.md_bytes : NULL,
 					     ch->block_offset);
 
 	if (more == NVME_IO_MORE_QUEUED) {
@@ -115,7 +120,8 @@ static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, ui
 	 * still completes with success in QEMU 7.2).
 	 */
 	proof_bool(&p, "data_valid", st->status == 0 && !st->timed_out && !st->dma_check_failed &&
-					     st->dma_faults == 0);
+					     st->dma_faults == 0 &&
+					     (ns->fmt.layout == NVME_MD_NONE || st->md_checked));
 	proof_u64(&p, "dma_faults", st->dma_faults);
 	proof_str(&p, "backend", c->dma.ops->name);
 	proof_str(&p, "purpose", purpose);
@@ -127,6 +133,13 @@ static void report_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, ui
 	proof_u64(&p, "duration_us", st->duration_us);
 	if (st->status)
 		proof_str(&p, "status_name", nvme_status_name(st->status));
+	/* crc32 covers exactly the LBA data; the metadata the read moved has its own CRC. */
+	proof_u64(&p, "metadata_size", ns->fmt.md_bytes);
+	proof_str(&p, "md_layout", nvme_md_layout_name(ns->fmt.layout));
+	if (st->md_checked)
+		proof_hex(&p, "md_crc32", st->md_crc32, 8);
+	if (ns->csi == NVME_CSI_ZONED)
+		proof_u64(&p, "zone_blocks", ns->zns.zone_blocks);
 	proof_emit(&p);
 }
 
@@ -136,12 +149,39 @@ bool nvme_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint64_t sl
 	return nvme_read_chunked(c, ns, slba, nblocks, buf, 0, purpose, st);
 }
 
-/* Blocks per command: MDTS, our transfer cap and the caller's chunk size (0 = no limit). */
-static uint32_t read_max_blocks(const struct nvme_ctrl *c, const struct nvme_namespace *ns,
-				uint32_t chunk_blocks)
+/*
+ * The CRCs of a finished read: crc32 over exactly the LBA data (an
+ * extended-LBA buffer is compacted in place: data first, each block's
+ * metadata taken out), md_crc32 over the metadata in LBA order.
+ */
+static void checksum_read(const struct nvme_namespace *ns, uint8_t *buf, const uint8_t *md,
+			  uint64_t nblocks, struct nvme_read_stats *st)
 {
-	uint32_t max_blocks = nvme_max_blocks_per_cmd(c->id.mdts, c->mps_min_bytes,
-						      nvme_io_block_bytes(ns), c->max_transfer_bytes);
+	size_t data = (size_t)nblocks * ns->fmt.data_bytes;
+	size_t meta = (size_t)nblocks * ns->fmt.md_bytes;
+
+	st->md_crc32 = 0;
+	st->md_checked = false;
+	if (ns->fmt.layout == NVME_MD_EXTENDED) {
+		uint8_t *taken = malloc(meta);
+
+		nvme_format_split_extended(&ns->fmt, buf, nblocks, buf, taken);
+		st->md_crc32 = taken ? crc32_update(0, taken, meta) : 0;
+		st->md_checked = taken != NULL;
+		free(taken);
+	} else if (ns->fmt.layout == NVME_MD_SEPARATE) {
+		st->md_crc32 = crc32_update(0, md, meta);
+		st->md_checked = true;
+	}
+	st->crc32 = crc32_update(0, buf, data);
+}
+
+/* Blocks per command: MDTS over real bytes per block, our transfer cap, the caller's chunk size. */
+uint32_t nvme_read_max_blocks(const struct nvme_ctrl *c, const struct nvme_namespace *ns,
+			      uint32_t chunk_blocks)
+{
+	uint32_t max_blocks = nvme_format_max_blocks(&ns->fmt, c->id.mdts, c->mps_min_bytes,
+						     c->max_transfer_bytes);
 
 	return chunk_blocks && chunk_blocks < max_blocks ? chunk_blocks : max_blocks;
 }
@@ -150,8 +190,8 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 		       uint64_t nblocks, void *buf, uint32_t chunk_blocks, const char *purpose,
 		       struct nvme_read_stats *st)
 {
-	uint64_t bytes;
-	uint32_t max_blocks = read_max_blocks(c, ns, chunk_blocks);
+	uint64_t bytes, md_bytes;
+	uint32_t max_blocks = nvme_read_max_blocks(c, ns, chunk_blocks);
 	struct read_job j = { .c = c, .ns = ns, .buf = buf, .st = st };
 	struct nvme_io_run run = { .c = c, .step = "read", .job = &j, .submit = read_submit,
 				   .complete = read_complete };
@@ -165,6 +205,11 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 					slba, nblocks);
 	if (max_blocks == 0)
 		return nvme_step_failed(c, "read", "block-larger-than-max-transfer");
+	if (!nvme_format_md_bytes(&ns->fmt, nblocks, &md_bytes) || md_bytes > SIZE_MAX)
+		return nvme_step_failed(c, "read", "metadata-of-%" PRIu64 "-blocks-overflows", nblocks);
+	j.md = md_bytes ? malloc((size_t)md_bytes) : NULL;
+	if (md_bytes && !j.md)
+		return nvme_step_failed(c, "read", "no-memory-for-%" PRIu64 "-metadata-bytes", md_bytes);
 
 	uint64_t irq_before = c->io.irq_count, start = time_now_us();
 	uint64_t blocked_before = c->dma.blocked_transfers;
@@ -173,6 +218,11 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 	c->io.max_in_flight = 0;
 	st->blocks_per_command = max_blocks;
 	nvme_split_init(&j.split, slba, nblocks, max_blocks);
+	/* A zoned read may not cross a zone boundary (0x1b8 Zone Boundary Error). */
+	if (ns->csi == NVME_CSI_ZONED)
+		nvme_split_set_boundary(&j.split, ns->zns.zone_blocks);
+	/* Metadata in whole sectors per command (QEMU 7.2 truncates it otherwise, nvme_format.c). */
+	nvme_split_set_granule(&j.split, ns->fmt.md_granule);
 	bool ok = nvme_io_run_loop(&run);
 
 	st->timed_out = run.timed_out;
@@ -182,7 +232,9 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
 	st->max_in_flight = c->io.max_in_flight;
 	st->irq_count = c->io.irq_count - irq_before;
 	st->dma_faults = c->dma.blocked_transfers - blocked_before;
-	st->crc32 = crc32_update(0, buf, (size_t)bytes);
+	checksum_read(ns, buf, j.md, nblocks, st);
+	if (!c->in_operation)
+		free(j.md); /* otherwise a late completion may still write into it */
 	report_read(c, ns, slba, nblocks, purpose, st);
 	if (ok && st->status) {
 		nvme_io_status_failed(c, "read", st->status);
@@ -197,6 +249,9 @@ struct irq_proof {
 	uint64_t before, after, waited_us;
 	bool posted, cid_matches, proven;
 	uint16_t status;
+	uint32_t crc32;          /* of the probe's LBA data */
+	bool data_checked;       /* compared with an ordinary read of the same block */
+	bool data_matches;
 };
 
 static void report_irq_proof(const struct nvme_ctrl *c, const struct irq_proof *r)
@@ -213,13 +268,16 @@ static void report_irq_proof(const struct nvme_ctrl *c, const struct irq_proof *
 	proof_bool(&p, "cid_matches", r->cid_matches);
 	proof_hex(&p, "status", nvme_status_code(r->status), 3);
 	proof_u64(&p, "waited_us", r->waited_us);
+	proof_hex(&p, "crc32", r->crc32, 8);
+	proof_bool(&p, "data_checked", r->data_checked);
+	proof_bool(&p, "data_matches", r->data_matches);
 	proof_bool(&p, "proven", r->proven);
 	proof_emit(&p);
 }
 
 /* Queues a one-block read of LBA 0 on the idle I/O queue; false (reported) when it cannot. */
 static bool submit_probe_read(struct nvme_ctrl *c, const struct nvme_namespace *ns, void *buf,
-			      uint32_t *cid)
+			      void *md, uint32_t *cid)
 {
 	struct nvme_queue *q = &c->io;
 	struct nvme_io_cmd cmd;
@@ -227,9 +285,31 @@ static bool submit_probe_read(struct nvme_ctrl *c, const struct nvme_namespace *
 	if (q->in_flight != 0 || !q->irq_enabled)
 		return nvme_step_failed(c, "irq-proof", q->irq_enabled ? "io-queue-busy" :
 									 "io-queue-polled");
-	read_command(ns, 0, 1, buf, 0, &cmd);
+	read_command(ns, 0, 1, buf, md, 0, &cmd);
 	/* The engine builds (and checks) every address, or refuses the read unsent. */
 	return nvme_io_submit(c, q, "irq-proof", &cmd, cid) == NVME_IO_QUEUED;
+}
+
+/*
+ * The probe's data against an ordinary read of the same block (itself an
+ * `nvme: read` line that tools/check-log compares with the disk image).
+ */
+static void check_probe_data(struct nvme_ctrl *c, const struct nvme_namespace *ns, uint8_t *buf,
+			     const uint8_t *md, struct irq_proof *r)
+{
+	struct nvme_read_stats probe = { 0 }, ref;
+	uint8_t *again = malloc(nvme_io_block_bytes(ns));
+
+	checksum_read(ns, buf, md, 1, &probe);
+	r->crc32 = probe.crc32;
+	if (!again)
+		return;
+	r->data_checked = nvme_read(c, ns, 0, 1, again, "irq-proof-reference", &ref) &&
+			  ref.dma_faults == 0;
+	r->data_matches = r->data_checked && ref.crc32 == probe.crc32 &&
+			  ref.md_crc32 == probe.md_crc32;
+	if (!c->in_operation)
+		free(again);
 }
 
 bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns)
@@ -237,12 +317,17 @@ bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns)
 	struct nvme_queue *q = &c->io;
 	struct irq_proof r = { .before = q->irq_count };
 	uint8_t *buf = malloc(nvme_io_block_bytes(ns));
+	uint8_t *md = ns->fmt.layout == NVME_MD_SEPARATE ? malloc(ns->fmt.md_bytes) : NULL;
 	uint32_t cid;
 
-	if (!buf)
-		return nvme_step_failed(c, "irq-proof", "no-buffer");
-	if (!submit_probe_read(c, ns, buf, &cid)) {
+	if (!buf || (ns->fmt.layout == NVME_MD_SEPARATE && !md)) {
 		free(buf);
+		free(md);
+		return nvme_step_failed(c, "irq-proof", "no-buffer");
+	}
+	if (!submit_probe_read(c, ns, buf, md, &cid)) {
+		free(buf);
+		free(md);
 		return false;
 	}
 	c->in_operation = true;
@@ -262,15 +347,22 @@ bool nvme_prove_interrupt(struct nvme_ctrl *c, const struct nvme_namespace *ns)
 	if (settled)
 		nvme_io_release(c, &q->slots[cid]);
 	c->in_operation = !settled;
-	if (settled)
+	/* Proven: the interrupt came for this command, it succeeded, and its data is the block's. */
+	if (settled && r.status == 0)
+		check_probe_data(c, ns, buf, md, &r);
+	if (settled) {
 		free(buf); /* otherwise the device may still write into it */
-	/* Delivery is what is proven; the read's own status (e.g. a media error) is reported only. */
-	r.proven = r.after > r.before && r.posted && r.cid_matches;
+		free(md);
+	}
+	r.proven = r.after > r.before && r.posted && r.cid_matches && r.status == 0 &&
+		   r.data_matches;
 	report_irq_proof(c, &r);
 	if (!r.proven)
 		return nvme_step_failed(c, "irq-proof", r.after == r.before ?
 					"no-interrupt-within-timeout" :
-					"interrupt-without-matching-completion");
+					!r.posted || !r.cid_matches ?
+					"interrupt-without-matching-completion" :
+					r.status ? "probe-read-failed" : "probe-data-not-confirmed");
 	return true;
 }
 
@@ -331,8 +423,9 @@ static enum nvme_io_more stream_submit(void *job)
 	}
 	uint32_t buffer = j->free_buffers[j->free_count - 1];
 	uint64_t lba = stream_next_lba(j);
+	/* No metadata buffer: a separate-metadata namespace is refused by the engine, named. */
 	enum nvme_io_more more = submit_read(j->c, "stream", j->ns, lba, j->p->blocks_per_command,
-					     stream_buffer(j, buffer), buffer);
+					     stream_buffer(j, buffer), NULL, buffer);
 
 	if (more == NVME_IO_MORE_NO_ROOM)
 		j->r->limited_by = q->in_flight + 1 >= q->entries ? "queue-entries" : "dma-backend";
@@ -368,7 +461,7 @@ static void stream_complete(void *job, uint64_t cookie, uint16_t status)
 static bool stream_check_params(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 				const struct nvme_stream_params *p)
 {
-	uint32_t max_blocks = read_max_blocks(c, ns, 0);
+	uint32_t max_blocks = nvme_read_max_blocks(c, ns, 0);
 
 	if (c->stage < NVME_STAGE_IO_READY)
 		return nvme_step_failed(c, "stream", "io-queues-not-ready");

@@ -15,14 +15,21 @@ struct nvme_read_stats {
 	uint32_t max_in_flight;
 	uint64_t irq_count;       /* interrupts on the I/O queue during the read */
 	uint64_t duration_us;
-	uint32_t crc32;
+	uint32_t crc32;           /* of the LBA data only */
+	uint32_t md_crc32;        /* of the metadata (extended or separate), in LBA order */
+	bool md_checked;          /* md_crc32 was computed */
 	bool timed_out;
 	bool dma_check_failed;
 	uint64_t dma_faults;      /* transfers the DMA backend saw blocked during the read */
 };
 
+/* Blocks per read command for ns (MDTS over real bytes per block); 0: not even one fits. */
+uint32_t nvme_read_max_blocks(const struct nvme_ctrl *c, const struct nvme_namespace *ns,
+			      uint32_t chunk_blocks);
+
 /*
- * Reads nblocks from slba into buf (nblocks * nvme_io_block_bytes() bytes), split by
+ * Reads nblocks from slba into buf (nblocks * nvme_io_block_bytes() bytes;
+ * afterwards its first nblocks * lba_size bytes hold the LBA data), split by
  * MDTS, with up to the queue depth of commands in flight, and prints the
  * `nvme: read` line.  True when every command succeeded and the DMA checks
  * held.

@@ -1,10 +1,11 @@
 /*
  * The remapping-unit interface: what the device-neutral remapping core
- * (src/dma_remap.c) needs from one kind of IOMMU hardware.  One driver per
+ * (src/dma_remap*.c) needs from one kind of IOMMU hardware.  One driver per
  * kind implements `struct remap_unit_ops`: src/vtd.c (Intel VT-d,
  * `vtd_unit_ops`) and src/amdvi.c (AMD-Vi, `amdvi_unit_ops`).  A new IOMMU
- * is one new file with one new ops table, registered with remap_register_driver() in main.c; nothing in
- * the core, the DMA backend interface or the tests is copied.
+ * is one new file with one new ops table, registered with
+ * remap_register_driver() in main.c; nothing in the core, the DMA backend
+ * interface or the tests is copied.
  *
  * Words (docs/architecture.md): a *unit* is one IOMMU instance (a VT-d DRHD,
  * an AMD-Vi IVHD); a *domain* is one address space (page tables + id) the

@@ -120,6 +120,19 @@ const struct nvme_namespace *test_first_namespace(const struct nvme_ctrl *c)
 	return NULL;
 }
 
+const struct nvme_namespace *test_first_plain_namespace(const struct nvme_ctrl *c,
+							 uint32_t max_block)
+{
+	for (size_t i = 0; i < c->ns_count; i++) {
+		const struct nvme_namespace *ns = &c->ns[i];
+
+		if (ns->usable && ns->fmt.layout == NVME_MD_NONE &&
+		    (max_block == 0 || ns->id.lba_size <= max_block))
+			return ns;
+	}
+	return NULL;
+}
+
 uint8_t *test_alloc_buffer(size_t bytes, size_t page_offset, void **to_free)
 {
 	uint8_t *raw = malloc(bytes + PAGE_SIZE + page_offset);

@@ -74,6 +74,14 @@ enum test_status test_each_controller(struct test_ctx *ctx, test_controller_fn f
 /* The controller's first namespace whose Identify data validated, or NULL. */
 const struct nvme_namespace *test_first_namespace(const struct nvme_ctrl *c);
 
+/*
+ * The first usable namespace without metadata whose blocks are at most
+ * `max_block` bytes (0: any size), or NULL.  Raw commands (negative cases,
+ * isolation proofs) carry PRPs only and the streaming reads no metadata
+ * buffer: they may only go to such a namespace, never one needing MPTR.
+ */
+const struct nvme_namespace *test_first_plain_namespace(const struct nvme_ctrl *c,
+							 uint32_t max_block);
 /* `bytes` starting `page_offset` bytes into a page; free *to_free (also on NULL). */
 uint8_t *test_alloc_buffer(size_t bytes, size_t page_offset, void **to_free);
 

@@ -7,6 +7,7 @@
 #include "pmem.h"
 #include "proof.h"
 #include "runner.h"
+#include "tests_common.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,14 +36,6 @@ static enum test_status unavailable(struct test_ctx *ctx, const char *why)
 	return test_skip(ctx, "remapping unavailable: %s", why);
 }
 
-static const struct nvme_namespace *first_usable_ns(const struct nvme_ctrl *c)
-{
-	for (size_t i = 0; i < c->ns_count; i++)
-		if (c->ns[i].usable && c->ns[i].id.lba_size <= PAGE_SIZE)
-			return &c->ns[i];
-	return NULL;
-}
-
 /* The first controller at io-ready on the remapping backend, or a non-PASS status. */
 static enum test_status get_remapped(struct test_ctx *ctx, struct remapped *r)
 {
@@ -59,7 +52,7 @@ static enum test_status get_remapped(struct test_ctx *ctx, struct remapped *r)
 	if (!nvme_bring_up(r->ctrl, remapping, NVME_STAGE_IO_READY))
 		return test_fail(ctx, "%s: bring-up through remapping failed: %s", r->ctrl->bdf,
 				 r->ctrl->failure);
-	r->ns = first_usable_ns(r->ctrl);
+	r->ns = test_first_plain_namespace(r->ctrl, PAGE_SIZE); /* raw commands: PRPs only */
 	if (!r->ns)
 		return test_skip(ctx, "%s: no namespace with blocks of at most one page", r->ctrl->bdf);
 	if (!scratch_a)

@@ -69,8 +69,10 @@ static enum test_status negative_one(struct nvme_ctrl *c, void *job, char *why, 
 
 	if (!nvme_bring_up(c, j->ops, NVME_STAGE_IO_READY))
 		return test_outcome(TEST_FAIL, why, cap, "bring-up: %s", c->failure);
-	if (!(ns = test_first_namespace(c)))
-		return test_outcome(TEST_SKIP, why, cap, "no usable namespace to read from");
+	/* The cases build PRPs from page offsets and set no MPTR. */
+	if (!(ns = test_first_plain_namespace(c, PAGE_SIZE)))
+		return test_outcome(TEST_SKIP, why, cap, "no namespace without metadata and with blocks "
+				    "of at most one page (raw commands carry PRPs only)");
 	return j->nc->fn(c, ns, why, cap);
 }
 
@@ -106,7 +108,7 @@ static enum test_status case_iosqes(struct nvme_ctrl *c, const struct nvme_names
 	/* A refused enable leaves CC.EN=1: clearing it is the reset, then a normal bind. */
 	bool reset = nvme_raw_disable(c, &csts_after_reset);
 	bool recovered = reset && nvme_bring_up(c, &dma_bounce_ops, NVME_STAGE_IO_READY);
-	const struct nvme_namespace *again = recovered ? test_first_namespace(c) : NULL;
+	const struct nvme_namespace *again = recovered ? test_first_plain_namespace(c, PAGE_SIZE) : NULL;
 	bool usable = again && still_usable(c, again);
 	bool ok = en.cfs && !en.ready && recovered && usable;
 

@@ -529,9 +529,18 @@ static bool write_context(struct vtd_unit *u, struct pci_bdf rid, struct vtd_ent
 	}
 	uint64_t *slot = &table[((rid.dev << 3) | rid.fn) * 2];
 
-	/* Clear the present bit first, then the high half, then the new low half (P last). */
-	slot[0] = 0;
-	flush_for_unit(u, slot, VTD_ENTRY128_SIZE);
+	/*
+	 * A present entry is replaced in two steps, as the spec's programming
+	 * guidance has it: not present and invalidated first, so the unit never
+	 * walks half an old and half a new 128-bit entry, nor a cached old one.
+	 */
+	if (slot[0] & VTD_CTX_LO_P) {
+		slot[0] = 0;
+		flush_for_unit(u, slot, VTD_ENTRY128_SIZE);
+		if (!write_buffer_flush(u) || !context_cache_flush_global(u, reason, cap) ||
+		    !iotlb_flush(u, VTD_IOTLB_IIRG_GLOBAL, 0, 0, reason, cap))
+			return false;
+	}
 	slot[1] = e.hi;
 	slot[0] = e.lo;
 	flush_for_unit(u, slot, VTD_ENTRY128_SIZE);

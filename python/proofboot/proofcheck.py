@@ -22,7 +22,7 @@ import re
 import tomllib
 import zlib
 
-from proofboot import prooflog
+from proofboot import diskimage, nvmecheck, prooflog
 from proofboot.prooflog import ProofLog, Record, parse_number
 
 STATUSES = ("PASS", "FAIL", "SKIP")
@@ -40,7 +40,8 @@ BUILTIN_CHECKS = (
     "counts: the verdict's passed/failed/skipped equal the result lines",
     "status: the verdict status is the most severe result (FAIL > PASS > SKIP), or FAIL "
     "after a 'proofboot: fatal' line; an emergency verdict is an error",
-    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range",
+    "crc: each successful 'nvme: read' matches zlib.crc32 of the disk image range "
+    "(and md_crc32 its metadata region, QEMU's layout)",
     "agree: bounce-buffer and direct-remapping reads of one range have one crc32",
     "options: an 'opt: error' naming a control byte points at that byte in its source's text",
     "untested: the verdict's untested equals the 'nvme: untested counted=true' lines "
@@ -50,6 +51,10 @@ BUILTIN_CHECKS = (
     "time: one 'time: calibrated' (an accepted source, plausible rate) or 'time: calibration "
     "failed' (no source accepted, the conservative rate); no 'timeout after N s' result shorter "
     "than N s",
+    "nvme-shapes: LBA format table, metadata layout, served/skip reasons, zone count, CMB "
+    "size, interrupt proof and the namespace list agree with their own fields, and reads of "
+    "one namespace through two controllers agree (proofboot/nvmecheck.py); "
+    "non-ASCII identify strings warn",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
     "environment line's order= names: table, reverse, or the seeded shuffle",
     "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
@@ -805,6 +810,37 @@ def _check_read_crc(r: Record, disk: Disk, reader: _ImageReader, out: list, repo
                            f"nvme read crc32={r.fields['crc32']} but {os.path.basename(disk.path)} "
                            f"LBAs [{slba}, {slba + blocks}) have crc32=0x{crc:08x} "
                            f"(wrong data, wrong LBA or stale buffer)", "crc"))
+    _check_read_md_crc(r, disk, reader, out)
+
+
+def _check_read_md_crc(r: Record, disk: Disk, reader, out: list) -> None:
+    """md_crc32: the metadata the read moved, against the image's metadata region."""
+    ms = r.number("metadata_size") or 0
+    if "md_crc32" not in r.fields:
+        if ms and r.fields.get("md_layout") in ("extended", "separate"):
+            out.append(Finding("error", r.lineno,
+                               f"nvme read of a namespace with {ms}-byte "
+                               f"{r.fields['md_layout']} metadata has no md_crc32", "crc"))
+        return
+    slba, blocks, lba_size = r.number("slba"), r.number("blocks"), r.number("lba_size")
+    if not ms:
+        out.append(Finding("error", r.lineno, "nvme read has md_crc32 but metadata_size=0", "crc"))
+        return
+    try:
+        # QEMU 7.2's layout: the data of all NSZE blocks first, then their metadata
+        offset, length = diskimage.metadata_range(os.path.getsize(disk.path), slba, blocks,
+                                                  lba_size, ms)
+    except (OSError, ValueError) as e:
+        out.append(Finding("error", r.lineno, f"nvme read metadata slba={slba}: {e}", "crc"))
+        return
+    crc, why = reader.crc(disk.path, offset, length)
+    if why:
+        out.append(Finding("error", r.lineno, f"nvme read metadata slba={slba}: {why}", "crc"))
+    elif crc != r.number("md_crc32"):
+        out.append(Finding("error", r.lineno,
+                           f"nvme read md_crc32={r.fields['md_crc32']} but the metadata of "
+                           f"{os.path.basename(disk.path)} LBAs [{slba}, {slba + blocks}) has "
+                           f"crc32=0x{crc:08x}", "crc"))
 
 
 def check_backends_agree(reads, out: list) -> None:
@@ -1225,6 +1261,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_untested(log, verdict, out)
     check_pci_walk(log, out)
     check_time(log, out)
+    for severity, lineno, message in nvmecheck.problems(log):
+        out.append(Finding(severity, lineno, message, "nvme-shapes"))
     check_aliases(log, out)
     check_selection(log, out)
     if expectations is not None:

@@ -68,6 +68,7 @@ TRACE_EVENTS = {"poweroff": ["qemu_system_shutdown_request"],
 DEFAULT_VERDICTS = ("PASS", "SKIP")
 
 SECTOR_SIZE = 512                   # blkdebug's "sector" unit
+LBA_SIZE_MAX = 2 << 20              # QEMU 7.2 nvme-ns: logical_block_size up to 2 MiB
 BLKDEBUG_EIO = 5
 
 # Where a controller sits: on the root complex (default), behind its own PCIe
@@ -101,6 +102,19 @@ class Namespace:
     spec: diskimage.DiskSpec | None      # generated image, or None for a user image
     image: str | None = None             # user image path (spec None)
     read_errors: tuple = ()              # ((first_lba, count), ...) injected with blkdebug
+    ms: int = 0                          # metadata bytes per block (nvme-ns ms=)
+    mset: int = 0                        # 1: extended LBAs (metadata after each block's data)
+    pi: int = 0                          # protection information type 0..3 (nvme-ns pi=)
+    props: str = ""                      # extra nvme-ns properties, "a=b,c=d" (e.g. zoned=true)
+
+    def device_props(self) -> str:
+        """The nvme-ns properties beyond drive/nsid/block sizes."""
+        out = []
+        if self.ms:
+            out += [f"ms={self.ms}", f"mset={self.mset}", f"pi={self.pi}"]
+        if self.props:
+            out.append(self.props)
+        return "".join("," + p for p in out)
 
 
 @dataclasses.dataclass
@@ -108,6 +122,7 @@ class Controller:
     serial: str
     namespaces: list
     props: str = ""                      # extra nvme device properties, "a=b,c=d"
+    subsys: str = ""                     # NVM subsystem id: its namespaces are shared by its controllers
     bus: str = ""                        # "", BUS_ROOT_PORT, BUS_SWITCH or a bus id
 
 
@@ -147,8 +162,9 @@ PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-e
 COM_PORTS = 4
 _DEFAULT_KEYS = _CONFIG_KEYS - {"name", "nvme"}
 _CTRL_KEYS = {"serial", "ns", "props", "bus", "size", "lba_size", "seed", "fill", "ranges",
-              "read_error", "image", "nsid"}
-_NS_KEYS = {"nsid", "size", "lba_size", "seed", "fill", "ranges", "read_error", "image"}
+              "read_error", "image", "nsid", "subsys", "ms", "mset", "pi", "ns_props"}
+_NS_KEYS = {"nsid", "size", "lba_size", "seed", "fill", "ranges", "read_error", "image",
+            "ms", "mset", "pi", "ns_props"}
 
 
 def _check_keys(table: dict, allowed: set, where: str) -> None:
@@ -190,7 +206,7 @@ def positive_timeout(value, where: str) -> float:
 
 
 def lba_size_value(value, where: str) -> int:
-    size = number_in_range(value, where, SECTOR_SIZE, 65536)
+    size = number_in_range(value, where, SECTOR_SIZE, LBA_SIZE_MAX)
     if size & (size - 1):
         raise MatrixError(f"{where}: {value!r} is not a power of two")
     return size
@@ -212,15 +228,27 @@ def _ranges(value, where: str) -> tuple:
     return tuple(out)
 
 
+def _format_keys(table: dict, where: str) -> dict:
+    """ms / mset / pi / ns_props: the namespace format QEMU's nvme-ns emulates."""
+    fmt = {"ms": int(table.get("ms", 0)), "mset": int(table.get("mset", 0)),
+           "pi": int(table.get("pi", 0)), "props": str(table.get("ns_props", ""))}
+    if not 0 <= fmt["ms"] <= 0xffff or fmt["mset"] not in (0, 1) or not 0 <= fmt["pi"] <= 3:
+        raise MatrixError(f"{where}: ms must be 0..65535, mset 0 or 1, pi 0..3")
+    if (fmt["mset"] or fmt["pi"]) and not fmt["ms"]:
+        raise MatrixError(f"{where}: mset and pi need metadata (ms)")
+    return fmt
+
+
 def _namespace(table: dict, index: int, config_name: str, serial: str,
                base_dir: str, where: str) -> Namespace:
     nsid = number_in_range(table.get("nsid", index + 1), f"{where}.nsid", 1, NSID_MAX)
     lba_size = lba_size_value(table.get("lba_size", SECTOR_SIZE), f"{where}.lba_size")
     read_errors = _ranges(table["read_error"], f"{where}.read_error") if "read_error" in table else ()
+    fmt = _format_keys(table, where)
     if "image" in table:
         image = os.path.join(base_dir, table["image"])
         return Namespace(nsid=nsid, lba_size=lba_size, spec=None, image=image,
-                         read_errors=read_errors)
+                         read_errors=read_errors, **fmt)
     if "size" not in table:
         raise MatrixError(f"{where}: a namespace needs size (or image)")
     try:
@@ -228,13 +256,14 @@ def _namespace(table: dict, index: int, config_name: str, serial: str,
             size=diskimage.parse_size(table["size"]), lba_size=lba_size,
             seed=str(table.get("seed", f"{config_name}/{serial}/{nsid}")),
             fill=table.get("fill", "auto"),
-            ranges=_ranges(table["ranges"], f"{where}.ranges") if "ranges" in table else ())
+            ranges=_ranges(table["ranges"], f"{where}.ranges") if "ranges" in table else (),
+            metadata_size=fmt["ms"])
     except ValueError as e:
         raise MatrixError(f"{where}: {e}")
     for first, count in read_errors:
         if first < 0 or count <= 0 or first + count > spec.lbas:
             raise MatrixError(f"{where}: read_error {first}+{count} is outside the disk")
-    return Namespace(nsid=nsid, lba_size=lba_size, spec=spec, read_errors=read_errors)
+    return Namespace(nsid=nsid, lba_size=lba_size, spec=spec, read_errors=read_errors, **fmt)
 
 
 def _controller(table: dict, index: int, config_name: str, base_dir: str, where: str) -> Controller:
@@ -254,6 +283,7 @@ def _controller(table: dict, index: int, config_name: str, base_dir: str, where:
     if len(set(nsids)) != len(nsids):
         raise MatrixError(f"{where}: duplicate nsid in {nsids}")
     return Controller(serial=serial, namespaces=namespaces, props=str(table.get("props", "")),
+                      subsys=str(table.get("subsys", "")),
                       bus=_bus(table.get("bus", ""), f"{where}.bus"))
 
 
@@ -290,7 +320,10 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         raise MatrixError(f"{where}: ends_by must be one of {', '.join(ENDS_BY)}")
     controllers = [_controller(c, i, name, base_dir, f"{name}.nvme[{i}]")
                    for i, c in enumerate(table.get("nvme", []))]
-    serials = [c.serial for c in controllers]
+    # Controllers of one NVM subsystem share its serial (QEMU 7.2 requires it); others may not.
+    serials = [c.serial for c in controllers if not c.subsys]
+    serials += sorted({(c.subsys, c.serial) for c in controllers if c.subsys})
+    serials = [s if isinstance(s, str) else s[1] for s in serials]
     if len(set(serials)) != len(serials):
         raise MatrixError(f"{where}: duplicate controller serial in {serials}")
     boot = merged.get("boot", "cdrom")
@@ -473,11 +506,19 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
         cmd += ["-fw_cfg", f"name={FW_CFG_OPTIONS},file={qemu_escape(config.options_file)}"]
     for device in config.devices:
         cmd += ["-device", device]
+    subsystems = []
     for c_index, ctrl in enumerate(config.controllers):
         ctrl_id = f"nvme{c_index}"
         bus_args, bus = placement_devices(ctrl.bus, c_index)
         cmd += bus_args
         device = f"nvme,id={ctrl_id},serial={qemu_escape(ctrl.serial)}"
+        if ctrl.subsys:
+            # QEMU 7.2: every controller of a subsystem has the subsystem's serial, and a
+            # namespace on one of them (shared=on, the default) is attached to all.
+            if ctrl.subsys not in subsystems:
+                subsystems.append(ctrl.subsys)
+                cmd += ["-device", f"nvme-subsys,id={ctrl.subsys},nqn={ctrl.subsys}"]
+            device += f",subsys={ctrl.subsys}"
         if bus:
             device += f",bus={bus}"
         if ctrl.props:
@@ -489,7 +530,7 @@ def build_command(config: Config, iso: str, paths: RunPaths, qemu: str = "qemu-s
             cmd += ["-drive", drive_arg(drive_id, image_path(ns, paths), conf),
                     "-device", f"nvme-ns,bus={ctrl_id},drive={drive_id},nsid={ns.nsid},"
                                f"logical_block_size={ns.lba_size},"
-                               f"physical_block_size={ns.lba_size}"]
+                               f"physical_block_size={ns.lba_size}{ns.device_props()}"]
     for event in TRACE_EVENTS.get(config.ends_by, []):
         cmd += ["-trace", event]
     if config.ends_by in TRACE_EVENTS:

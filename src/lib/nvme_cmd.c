@@ -14,8 +14,6 @@
 #define PRP_PAGE_MAX     (1u << 27) /* CAP.MPSMAX 15 -> 2^(12+15) */
 /* Transfer size exponents beyond this overflow 64 bits even with 4 KiB pages. */
 #define NVME_MDTS_MAX    (63u - NVME_MPS_SHIFT_BASE)
-/* proofboot reads blocks into bounded buffers: larger blocks are treated as malformed. */
-#define NVME_LBADS_MAX   16u
 #define ASCII_FIRST_PRINTABLE 0x20
 #define ASCII_LAST_PRINTABLE  0x7e
 
@@ -26,11 +24,8 @@ static bool is_power_of_two(uint64_t v)
 	return v != 0 && (v & (v - 1)) == 0;
 }
 
-static bool parse_fail(struct nvme_parse_status *st, enum nvme_parse_error err,
-		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool parse_fail(struct nvme_parse_status *st, enum nvme_parse_error err,
-		       const char *fmt, ...)
+bool nvme_parse_fail(struct nvme_parse_status *st, enum nvme_parse_error err,
+		     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,7 +36,7 @@ static bool parse_fail(struct nvme_parse_status *st, enum nvme_parse_error err,
 	return false;
 }
 
-static bool parse_ok(struct nvme_parse_status *st)
+bool nvme_parse_ok(struct nvme_parse_status *st)
 {
 	st->error = NVME_PARSE_OK;
 	st->reason[0] = '\0';
@@ -265,6 +260,18 @@ void nvme_split_init(struct nvme_split *s, uint64_t slba, uint64_t nblocks, uint
 	s->remaining = nblocks;
 	s->done = 0;
 	s->max_blocks = max_blocks;
+	s->boundary = 0;
+	s->granule = 0;
+}
+
+void nvme_split_set_granule(struct nvme_split *s, uint32_t granule)
+{
+	s->granule = granule;
+}
+
+void nvme_split_set_boundary(struct nvme_split *s, uint64_t zone_blocks)
+{
+	s->boundary = zone_blocks;
 }
 
 bool nvme_split_next(struct nvme_split *s, struct nvme_chunk *chunk)
@@ -272,6 +279,15 @@ bool nvme_split_next(struct nvme_split *s, struct nvme_chunk *chunk)
 	if (s->remaining == 0 || s->max_blocks == 0)
 		return false;
 	uint32_t n = s->remaining < s->max_blocks ? (uint32_t)s->remaining : s->max_blocks;
+
+	if (s->boundary) {
+		uint64_t to_boundary = s->boundary - s->next_lba % s->boundary;
+
+		if (to_boundary < n)
+			n = (uint32_t)to_boundary;
+	}
+	if (s->granule && n > s->granule)
+		n -= n % s->granule;
 
 	chunk->slba = s->next_lba;
 	chunk->nblocks = n;
@@ -353,6 +369,15 @@ static const struct status_name status_names[] = {
 	{ 0x180, "conflicting-attributes" },
 	{ 0x181, "invalid-protection-information" },
 	{ 0x182, "attempted-write-to-read-only-range" },
+	/* Zoned Namespace Command Set, command specific (SCT 1h). */
+	{ 0x1b8, "zone-boundary-error" },
+	{ 0x1b9, "zone-is-full" },
+	{ 0x1ba, "zone-is-read-only" },
+	{ 0x1bb, "zone-is-offline" },
+	{ 0x1bc, "zone-invalid-write" },
+	{ 0x1bd, "too-many-active-zones" },
+	{ 0x1be, "too-many-open-zones" },
+	{ 0x1bf, "invalid-zone-state-transition" },
 	{ 0x280, "write-fault" },
 	{ 0x281, "unrecovered-read-error" },
 	{ 0x282, "end-to-end-guard-check-error" },
@@ -424,7 +449,6 @@ const char *nvme_parse_error_name(enum nvme_parse_error err)
 	case NVME_PARSE_OK: return "ok";
 	case NVME_PARSE_TRUNCATED: return "truncated";
 	case NVME_PARSE_ALL_ZERO: return "all-zero";
-	case NVME_PARSE_BAD_STRING: return "bad-string";
 	case NVME_PARSE_BAD_QUEUE_ENTRY: return "bad-queue-entry-size";
 	case NVME_PARSE_BAD_MDTS: return "bad-mdts";
 	case NVME_PARSE_INACTIVE_NS: return "inactive-namespace";
@@ -433,6 +457,8 @@ const char *nvme_parse_error_name(enum nvme_parse_error err)
 	case NVME_PARSE_CAPACITY_OVERFLOW: return "capacity-overflow";
 	case NVME_PARSE_NSID_ORDER: return "nsid-list-not-ascending";
 	case NVME_PARSE_NSID_INVALID: return "nsid-invalid";
+	case NVME_PARSE_BAD_DESCRIPTOR: return "bad-namespace-descriptor";
+	case NVME_PARSE_BAD_ZONE_SIZE: return "bad-zone-size";
 	}
 	return "unknown";
 }
@@ -445,10 +471,15 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* Copies a space-padded ASCII field, trimming padding; NUL bytes count as padding. */
-static bool copy_ascii_field(char *dst, const uint8_t *src, size_t n)
+/*
+ * Copies a space-padded text field, trimming padding; NUL bytes count as
+ * padding.  Bytes outside printable ASCII are kept (the proof-line emitter
+ * escapes them); returns false when there was any, so the caller can flag it.
+ */
+static bool copy_text_field(char *dst, const uint8_t *src, size_t n)
 {
 	size_t len = 0;
+	bool ascii = true;
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = src[i];
@@ -458,13 +489,24 @@ static bool copy_ascii_field(char *dst, const uint8_t *src, size_t n)
 			continue;
 		}
 		if (c < ASCII_FIRST_PRINTABLE || c > ASCII_LAST_PRINTABLE)
-			return false;
+			ascii = false;
 		dst[i] = (char)c;
 		if (c != ' ')
 			len = i + 1;
 	}
 	dst[len] = '\0';
-	return true;
+	return ascii;
+}
+
+/* SUBNQN: UTF-8, NUL terminated or padded; an unterminated field is cut at its size. */
+static void copy_nqn(char *dst, const uint8_t *src, size_t n)
+{
+	size_t len = 0;
+
+	while (len < n && src[len])
+		len++;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 static bool entry_sizes_ok(uint8_t field, unsigned required_log2)
@@ -474,16 +516,15 @@ static bool entry_sizes_ok(uint8_t field, unsigned required_log2)
 	return min <= required_log2 && required_log2 <= max;
 }
 
-static bool parse_ctrl_strings(const uint8_t *page, struct nvme_id_ctrl_info *info,
-			       struct nvme_parse_status *st)
+/* Identify strings: non-ASCII bytes are a warning (info->strings_ascii), never a failure. */
+static void parse_ctrl_strings(const uint8_t *page, struct nvme_id_ctrl_info *info)
 {
-	if (!copy_ascii_field(info->sn, page + NVME_IDC_SN, NVME_IDC_SN_LEN))
-		return parse_fail(st, NVME_PARSE_BAD_STRING, "serial number has non-ASCII bytes");
-	if (!copy_ascii_field(info->mn, page + NVME_IDC_MN, NVME_IDC_MN_LEN))
-		return parse_fail(st, NVME_PARSE_BAD_STRING, "model number has non-ASCII bytes");
-	if (!copy_ascii_field(info->fr, page + NVME_IDC_FR, NVME_IDC_FR_LEN))
-		return parse_fail(st, NVME_PARSE_BAD_STRING, "firmware revision has non-ASCII bytes");
-	return true;
+	bool sn = copy_text_field(info->sn, page + NVME_IDC_SN, NVME_IDC_SN_LEN);
+	bool mn = copy_text_field(info->mn, page + NVME_IDC_MN, NVME_IDC_MN_LEN);
+	bool fr = copy_text_field(info->fr, page + NVME_IDC_FR, NVME_IDC_FR_LEN);
+
+	info->strings_ascii = sn && mn && fr;
+	copy_nqn(info->subnqn, page + NVME_IDC_SUBNQN, NVME_IDC_SUBNQN_LEN);
 }
 
 bool nvme_parse_id_ctrl(const uint8_t *page, size_t len, struct nvme_id_ctrl_info *info,
@@ -491,18 +532,20 @@ bool nvme_parse_id_ctrl(const uint8_t *page, size_t len, struct nvme_id_ctrl_inf
 {
 	memset(info, 0, sizeof(*info));
 	if (len < NVME_IDENTIFY_DATA_SIZE)
-		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+		return nvme_parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
 				  (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
 	if (all_zero(page, NVME_IDENTIFY_DATA_SIZE))
-		return parse_fail(st, NVME_PARSE_ALL_ZERO, "identify controller data is all zero");
-	if (!parse_ctrl_strings(page, info, st))
-		return false;
+		return nvme_parse_fail(st, NVME_PARSE_ALL_ZERO, "identify controller data is all zero");
+	parse_ctrl_strings(page, info);
 	info->vid = le_get16(page + NVME_IDC_VID);
 	info->ssvid = le_get16(page + NVME_IDC_SSVID);
 	info->mdts = page[NVME_IDC_MDTS];
 	info->cntlid = le_get16(page + NVME_IDC_CNTLID);
 	info->ver = le_get32(page + NVME_IDC_VER);
 	info->nn = le_get32(page + NVME_IDC_NN);
+	info->oacs = le_get16(page + NVME_IDC_OACS);
+	info->oncs = le_get16(page + NVME_IDC_ONCS);
+	info->cmic = page[NVME_IDC_CMIC];
 	info->sqes_min = page[NVME_IDC_SQES] & 0xf;
 	info->sqes_max = page[NVME_IDC_SQES] >> 4;
 	info->cqes_min = page[NVME_IDC_CQES] & 0xf;
@@ -510,14 +553,14 @@ bool nvme_parse_id_ctrl(const uint8_t *page, size_t len, struct nvme_id_ctrl_inf
 	memcpy(info->vendor_specific, page + NVME_IDC_VS, NVME_IDC_VS_LEN);
 
 	if (!entry_sizes_ok(page[NVME_IDC_SQES], NVME_SQE_SIZE_LOG2))
-		return parse_fail(st, NVME_PARSE_BAD_QUEUE_ENTRY,
+		return nvme_parse_fail(st, NVME_PARSE_BAD_QUEUE_ENTRY,
 				  "SQES 0x%02x does not allow 64-byte entries", page[NVME_IDC_SQES]);
 	if (!entry_sizes_ok(page[NVME_IDC_CQES], NVME_CQE_SIZE_LOG2))
-		return parse_fail(st, NVME_PARSE_BAD_QUEUE_ENTRY,
+		return nvme_parse_fail(st, NVME_PARSE_BAD_QUEUE_ENTRY,
 				  "CQES 0x%02x does not allow 16-byte entries", page[NVME_IDC_CQES]);
 	if (info->mdts > NVME_MDTS_MAX)
-		return parse_fail(st, NVME_PARSE_BAD_MDTS, "MDTS %u exceeds 64-bit sizes", info->mdts);
-	return parse_ok(st);
+		return nvme_parse_fail(st, NVME_PARSE_BAD_MDTS, "MDTS %u exceeds 64-bit sizes", info->mdts);
+	return nvme_parse_ok(st);
 }
 
 static uint8_t flbas_index(uint8_t flbas, unsigned nlbaf_count)
@@ -544,12 +587,12 @@ static void parse_lbaf_table(const uint8_t *page, struct nvme_id_ns_info *info)
 static bool check_ns_sizes(struct nvme_id_ns_info *info, struct nvme_parse_status *st)
 {
 	if (info->nsze == 0)
-		return parse_fail(st, NVME_PARSE_INACTIVE_NS, "NSZE is 0 (namespace not active)");
+		return nvme_parse_fail(st, NVME_PARSE_INACTIVE_NS, "NSZE is 0 (namespace not active)");
 	if (info->ncap > info->nsze)
-		return parse_fail(st, NVME_PARSE_BAD_SIZES, "NCAP %" PRIu64 " > NSZE %" PRIu64,
+		return nvme_parse_fail(st, NVME_PARSE_BAD_SIZES, "NCAP %" PRIu64 " > NSZE %" PRIu64,
 				  info->ncap, info->nsze);
 	if (info->nuse > info->ncap)
-		return parse_fail(st, NVME_PARSE_BAD_SIZES, "NUSE %" PRIu64 " > NCAP %" PRIu64,
+		return nvme_parse_fail(st, NVME_PARSE_BAD_SIZES, "NUSE %" PRIu64 " > NCAP %" PRIu64,
 				  info->nuse, info->ncap);
 	return true;
 }
@@ -561,19 +604,19 @@ static bool check_ns_format(const uint8_t *page, struct nvme_id_ns_info *info,
 	uint8_t flbas = page[NVME_IDNS_FLBAS];
 
 	if (count > NVME_IDNS_LBAF_MAX)
-		return parse_fail(st, NVME_PARSE_BAD_LBAF, "NLBAF %u exceeds %u formats",
+		return nvme_parse_fail(st, NVME_PARSE_BAD_LBAF, "NLBAF %u exceeds %u formats",
 				  page[NVME_IDNS_NLBAF], NVME_IDNS_LBAF_MAX);
 	info->nlbaf_count = (uint8_t)count;
 	info->flbas_index = flbas_index(flbas, count);
 	info->metadata_extended = (flbas & NVME_FLBAS_EXTENDED) != 0;
 	if (info->flbas_index >= count)
-		return parse_fail(st, NVME_PARSE_BAD_LBAF, "FLBAS index %u beyond NLBAF %u",
+		return nvme_parse_fail(st, NVME_PARSE_BAD_LBAF, "FLBAS index %u beyond NLBAF %u",
 				  info->flbas_index, count - 1);
 	parse_lbaf_table(page, info);
 	const struct nvme_lba_format *f = &info->lbaf[info->flbas_index];
 
 	if (f->lbads < NVME_LBADS_MIN || f->lbads > NVME_LBADS_MAX)
-		return parse_fail(st, NVME_PARSE_BAD_LBAF, "LBADS %u of format %u outside %u..%u",
+		return nvme_parse_fail(st, NVME_PARSE_BAD_LBAF, "LBADS %u of format %u outside %u..%u",
 				  f->lbads, info->flbas_index, NVME_LBADS_MIN, NVME_LBADS_MAX);
 	info->lba_size = 1u << f->lbads;
 	info->metadata_size = f->ms;
@@ -585,18 +628,22 @@ bool nvme_parse_id_ns(const uint8_t *page, size_t len, struct nvme_id_ns_info *i
 {
 	memset(info, 0, sizeof(*info));
 	if (len < NVME_IDENTIFY_DATA_SIZE)
-		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+		return nvme_parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
 				  (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
 	info->nsze = le_get64(page + NVME_IDNS_NSZE);
 	info->ncap = le_get64(page + NVME_IDNS_NCAP);
 	info->nuse = le_get64(page + NVME_IDNS_NUSE);
+	info->mc = page[NVME_IDNS_MC];
+	info->dpc = page[NVME_IDNS_DPC];
+	info->dps = page[NVME_IDNS_DPS];
+	info->nmic = page[NVME_IDNS_NMIC];
 	if (!check_ns_sizes(info, st) || !check_ns_format(page, info, st))
 		return false;
 	if (!nvme_blocks_to_bytes(info->nsze, info->lba_size, &info->capacity_bytes))
-		return parse_fail(st, NVME_PARSE_CAPACITY_OVERFLOW,
+		return nvme_parse_fail(st, NVME_PARSE_CAPACITY_OVERFLOW,
 				  "NSZE %" PRIu64 " x %u bytes overflows 64 bits", info->nsze,
 				  info->lba_size);
-	return parse_ok(st);
+	return nvme_parse_ok(st);
 }
 
 bool nvme_parse_nsid_list(const uint8_t *page, size_t len, uint32_t start_nsid,
@@ -608,33 +655,33 @@ bool nvme_parse_nsid_list(const uint8_t *page, size_t len, uint32_t start_nsid,
 	*count = 0;
 	*more = false;
 	if (len < NVME_IDENTIFY_DATA_SIZE)
-		return parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
+		return nvme_parse_fail(st, NVME_PARSE_TRUNCATED, "identify data is %lu bytes, need %u",
 				  (unsigned long)len, NVME_IDENTIFY_DATA_SIZE);
 	for (size_t i = 0; i < NVME_NSID_LIST_MAX; i++) {
 		uint32_t id = le_get32(page + i * sizeof(uint32_t));
 
 		if (id == 0)
-			return parse_ok(st);
+			return nvme_parse_ok(st);
 		if (id == NVME_NSID_BROADCAST)
-			return parse_fail(st, NVME_PARSE_NSID_INVALID,
+			return nvme_parse_fail(st, NVME_PARSE_NSID_INVALID,
 					  "entry %lu is the broadcast NSID", (unsigned long)i);
 		if (id <= start_nsid)
-			return parse_fail(st, NVME_PARSE_NSID_INVALID,
+			return nvme_parse_fail(st, NVME_PARSE_NSID_INVALID,
 					  "entry %lu NSID %" PRIu32 " not above start %" PRIu32,
 					  (unsigned long)i, id, start_nsid);
 		if (id <= prev)
-			return parse_fail(st, NVME_PARSE_NSID_ORDER,
+			return nvme_parse_fail(st, NVME_PARSE_NSID_ORDER,
 					  "entry %lu NSID %" PRIu32 " after %" PRIu32, (unsigned long)i,
 					  id, prev);
 		if (*count == cap) {
 			*more = true; /* caller's array is full: continue from the last NSID */
-			return parse_ok(st);
+			return nvme_parse_ok(st);
 		}
 		nsids[(*count)++] = id;
 		prev = id;
 	}
 	*more = true;
-	return parse_ok(st);
+	return nvme_parse_ok(st);
 }
 
 /* ------------------------------------------------------ LBA arithmetic */

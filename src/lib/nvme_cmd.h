@@ -98,9 +98,15 @@ struct nvme_split {
 	uint64_t remaining;
 	uint64_t done;
 	uint32_t max_blocks;
+	uint64_t boundary;     /* chunks never cross a multiple of this LBA count (0 = none) */
+	uint32_t granule;      /* chunks of at least this many blocks are multiples of it (0 = any) */
 };
 
 void nvme_split_init(struct nvme_split *s, uint64_t slba, uint64_t nblocks, uint32_t max_blocks);
+/* Zoned namespaces: no chunk crosses a zone boundary (a multiple of zone_blocks). */
+void nvme_split_set_boundary(struct nvme_split *s, uint64_t zone_blocks);
+/* Chunks of `granule` blocks or more are whole multiples of it (a shorter one ends the run). */
+void nvme_split_set_granule(struct nvme_split *s, uint32_t granule);
 /* Next chunk of at most max_blocks blocks; false when done (or max_blocks is 0). */
 bool nvme_split_next(struct nvme_split *s, struct nvme_chunk *chunk);
 
@@ -142,7 +148,6 @@ enum nvme_parse_error {
 	NVME_PARSE_OK = 0,
 	NVME_PARSE_TRUNCATED,       /* fewer than 4096 bytes */
 	NVME_PARSE_ALL_ZERO,        /* controller returned nothing */
-	NVME_PARSE_BAD_STRING,      /* SN/MN/FR not ASCII */
 	NVME_PARSE_BAD_QUEUE_ENTRY, /* SQES/CQES do not allow 64/16-byte entries */
 	NVME_PARSE_BAD_MDTS,        /* transfer size exponent beyond 2^63 bytes */
 	NVME_PARSE_INACTIVE_NS,     /* NSZE 0: namespace not active */
@@ -151,6 +156,8 @@ enum nvme_parse_error {
 	NVME_PARSE_CAPACITY_OVERFLOW,
 	NVME_PARSE_NSID_ORDER,      /* active list not strictly ascending */
 	NVME_PARSE_NSID_INVALID,    /* broadcast/reserved NSID or not above the start NSID */
+	NVME_PARSE_BAD_DESCRIPTOR,  /* namespace identification descriptor malformed */
+	NVME_PARSE_BAD_ZONE_SIZE,   /* zoned namespace with zone size 0 */
 };
 
 const char *nvme_parse_error_name(enum nvme_parse_error err);
@@ -162,12 +169,21 @@ struct nvme_parse_status {
 	char reason[NVME_PARSE_REASON_MAX]; /* human detail, "" on success */
 };
 
+/* For the parsers in src/lib: record a failure (printf-style reason) / a success. */
+bool nvme_parse_fail(struct nvme_parse_status *st, enum nvme_parse_error err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool nvme_parse_ok(struct nvme_parse_status *st);
+
 struct nvme_id_ctrl_info {
 	uint16_t vid;
 	uint16_t ssvid;
 	char sn[NVME_IDC_SN_LEN + 1]; /* trailing spaces/NULs trimmed */
 	char mn[NVME_IDC_MN_LEN + 1];
 	char fr[NVME_IDC_FR_LEN + 1];
+	bool strings_ascii;           /* false: SN/MN/FR hold bytes outside printable ASCII */
+	char subnqn[NVME_IDC_SUBNQN_LEN + 1];
+	uint16_t oacs, oncs;
+	uint8_t cmic;
 	uint8_t mdts;
 	uint16_t cntlid;
 	uint32_t ver;  /* 0 on NVMe 1.0/1.1 controllers */
@@ -187,10 +203,11 @@ struct nvme_lba_format {
 
 struct nvme_id_ns_info {
 	uint64_t nsze, ncap, nuse;
+	uint8_t mc, dpc, dps, nmic; /* metadata caps, PI caps, PI settings, sharing */
 	uint8_t nlbaf_count;   /* NLBAF + 1 */
 	uint8_t flbas_index;
 	bool metadata_extended;
-	uint32_t lba_size;     /* data bytes per block */
+	uint32_t lba_size;     /* data bytes per block (512 B .. 2 GiB; see nvme_format.h for what is served) */
 	uint16_t metadata_size;
 	uint64_t capacity_bytes; /* NSZE * lba_size */
 	struct nvme_lba_format lbaf[NVME_IDNS_LBAF_MAX];

@@ -27,6 +27,11 @@
 #define NVME_REG_AQA   0x24 /* admin queue attributes */
 #define NVME_REG_ASQ   0x28 /* 64-bit admin SQ base */
 #define NVME_REG_ACQ   0x30 /* 64-bit admin CQ base */
+#define NVME_REG_CMBLOC 0x38 /* controller memory buffer location */
+#define NVME_REG_CMBSZ  0x3c /* controller memory buffer size */
+#define NVME_REG_CMBMSC 0x50 /* CMB memory space control (64-bit; NVMe >= 1.4) */
+/* CRE: CMBLOC/CMBSZ read as 0 until the host sets it (NVMe 1.4, QEMU 7.2). */
+#define NVME_CMBMSC_CRE (1u << 0)
 #define NVME_REG_DOORBELL_BASE 0x1000
 
 /* Smallest BAR0 that holds the registers plus the admin and one I/O doorbell pair. */
@@ -43,10 +48,26 @@
 #define NVME_CAP_BPS(cap)    ((uint32_t)(((cap) >> 45) & 0x1))
 #define NVME_CAP_MPSMIN(cap) ((uint32_t)(((cap) >> 48) & 0xf))  /* 2^(12+MPSMIN) bytes */
 #define NVME_CAP_MPSMAX(cap) ((uint32_t)(((cap) >> 52) & 0xf))
+#define NVME_CAP_CMBS(cap)   ((uint32_t)(((cap) >> 57) & 0x1))  /* CMBLOC/CMBSZ supported */
 #define NVME_CAP_CSS_NVM     0x01u /* CSS bit 0: NVM command set */
+#define NVME_CAP_CSS_IOCS    0x40u /* CSS bit 6: one or more I/O command sets (CC.CSS 110b) */
 #define NVME_CAP_CSS_NOIO    0x80u /* CSS bit 7: admin only, no I/O command set */
 #define NVME_CAP_TO_UNIT_MS  500u
 #define NVME_MPS_SHIFT_BASE  12u   /* memory page size = 2^(12 + MPS) */
+
+/* CMBLOC / CMBSZ fields (valid only when CAP.CMBS is set on NVMe >= 1.4) */
+#define NVME_CMBLOC_BIR(v)   ((v) & 0x7u)          /* BAR holding the buffer */
+#define NVME_CMBLOC_OFST(v)  ((v) >> 12)           /* offset in CMBSZ.SZU units */
+#define NVME_CMBSZ_SQS       (1u << 0)             /* submission queues may live there */
+#define NVME_CMBSZ_CQS       (1u << 1)
+#define NVME_CMBSZ_LISTS     (1u << 2)             /* PRP/SGL lists */
+#define NVME_CMBSZ_RDS       (1u << 3)             /* read data */
+#define NVME_CMBSZ_WDS       (1u << 4)             /* write data */
+#define NVME_CMBSZ_SZU(v)    (((v) >> 8) & 0xfu)   /* unit: 4 KiB << (4 * SZU) */
+#define NVME_CMBSZ_SZ(v)     ((v) >> 12)           /* size in SZU units */
+#define NVME_CMBSZ_SZU_MAX   6u                    /* 64 GiB; higher values are reserved */
+#define NVME_CMBSZ_SZU_BASE_SHIFT 12u
+#define NVME_CMBSZ_SZU_STEP_SHIFT 4u
 
 /* VS fields */
 #define NVME_VS_MAJOR(vs) (((vs) >> 16) & 0xffff)
@@ -181,6 +202,7 @@ enum nvme_status_code_type {
 #define NVME_SC_INVALID_QUEUE_ID      0x101
 #define NVME_SC_INVALID_QUEUE_SIZE    0x102
 #define NVME_SC_INVALID_INT_VECTOR    0x108
+#define NVME_SC_ZONE_BOUNDARY_ERROR   0x1b8 /* zoned: access crossed a zone boundary */
 #define NVME_SC_WRITE_FAULT           0x280
 #define NVME_SC_UNRECOVERED_READ      0x281
 
@@ -193,6 +215,11 @@ enum nvme_status_code_type {
 #define NVME_CDW11_SQ_QPRIO_SHIFT 1
 #define NVME_CDW11_SQ_CQID_SHIFT 16
 #define NVME_CDW12_NLB_MASK      0xffffu /* number of logical blocks, 0-based */
+/* Protection information field of Read/Write CDW12 (NVM Command Set 5.2.2). */
+#define NVME_CDW12_PRCHK_REFTAG  (1u << 26) /* check the reference tag */
+#define NVME_CDW12_PRCHK_APPTAG  (1u << 27) /* check the application tag */
+#define NVME_CDW12_PRCHK_GUARD   (1u << 28) /* check the guard (CRC) */
+#define NVME_CDW12_PRACT         (1u << 29) /* controller inserts/strips PI */
 #define NVME_MAX_BLOCKS_PER_RW   65536u
 
 /* ---- Identify ---- */
@@ -201,6 +228,16 @@ enum nvme_identify_cns {
 	NVME_CNS_NAMESPACE = 0x00,
 	NVME_CNS_CONTROLLER = 0x01,
 	NVME_CNS_ACTIVE_NSID_LIST = 0x02,
+	NVME_CNS_NS_DESCRIPTORS = 0x03,   /* namespace identification descriptor list */
+	NVME_CNS_NAMESPACE_IOCS = 0x05,   /* I/O command set specific Identify Namespace */
+	NVME_CNS_CONTROLLER_IOCS = 0x06,  /* I/O command set specific Identify Controller */
+};
+/* Identify CDW11 bits 31:24: command set identifier for CNS 05h/06h. */
+#define NVME_IDENTIFY_CDW11_CSI_SHIFT 24
+enum nvme_csi {
+	NVME_CSI_NVM = 0x00,
+	NVME_CSI_KV = 0x01,
+	NVME_CSI_ZONED = 0x02,
 };
 #define NVME_NSID_LIST_MAX 1024u
 #define NVME_NSID_BROADCAST 0xffffffffu
@@ -215,11 +252,20 @@ enum nvme_identify_cns {
 #define NVME_IDC_FR      64
 #define NVME_IDC_FR_LEN  8
 #define NVME_IDC_MDTS    77
+#define NVME_IDC_CMIC    76 /* multi-path I/O and namespace sharing */
 #define NVME_IDC_CNTLID  78
 #define NVME_IDC_VER     80
 #define NVME_IDC_SQES    512 /* bits 3:0 required (min), 7:4 maximum, log2 bytes */
 #define NVME_IDC_CQES    513
+#define NVME_IDC_OACS    256 /* optional admin command support (16 bits) */
 #define NVME_IDC_NN      516
+#define NVME_IDC_ONCS    520 /* optional NVM command support (16 bits) */
+#define NVME_IDC_SUBNQN  768 /* NVM subsystem NVMe qualified name, NUL padded */
+#define NVME_IDC_SUBNQN_LEN 256
+#define NVME_CMIC_MULTI_PORT (1u << 0)
+#define NVME_CMIC_MULTI_CTRL (1u << 1) /* subsystem may have two or more controllers */
+#define NVME_CMIC_SRIOV      (1u << 2)
+#define NVME_CMIC_ANA        (1u << 3)
 #define NVME_IDC_VS      3072 /* vendor-specific area */
 #define NVME_IDC_VS_LEN  1024
 
@@ -230,6 +276,14 @@ enum nvme_identify_cns {
 #define NVME_IDNS_NSFEAT 24
 #define NVME_IDNS_NLBAF  25 /* number of LBA formats, 0-based */
 #define NVME_IDNS_FLBAS  26
+#define NVME_IDNS_MC     27 /* metadata capabilities */
+#define NVME_IDNS_DPC    28 /* end-to-end data protection capabilities */
+#define NVME_IDNS_DPS    29 /* end-to-end data protection type settings */
+#define NVME_IDNS_NMIC   30 /* namespace multi-path I/O and sharing */
+#define NVME_DPS_TYPE(d)       ((d) & 0x7u) /* 0 none, 1..3 PI type */
+#define NVME_DPS_TYPE_MAX      3u
+#define NVME_DPS_PI_FIRST      (1u << 3)    /* PI in the first bytes of the metadata */
+#define NVME_NMIC_SHARED       (1u << 0)    /* namespace may be attached to several controllers */
 #define NVME_IDNS_LBAF   128 /* 4-byte LBA format descriptors */
 #define NVME_IDNS_LBAF_ENTRY_SIZE 4
 #define NVME_IDNS_LBAF_MAX 64   /* NVMe 2.0: up to 64 formats (bytes 128..383) */
@@ -241,5 +295,30 @@ enum nvme_identify_cns {
 #define NVME_LBAF_LBADS(d) ((uint8_t)(((d) >> 16) & 0xff))
 #define NVME_LBAF_RP(d)    ((uint8_t)(((d) >> 24) & 0x3))
 #define NVME_LBADS_MIN 9 /* 512 bytes: smaller sizes are not supported by the spec */
+#define NVME_LBADS_SERVED_MAX 21 /* 2 MiB: the largest block the firmware reads (QEMU's limit) */
+#define NVME_LBADS_MAX 31        /* larger data sizes do not fit the 32-bit size fields */
+
+/* ---- Namespace Identification Descriptor list (CNS 03h) ---- */
+#define NVME_NIDT_HEADER_SIZE 4 /* NIDT, NIDL, 2 reserved */
+enum nvme_nidt {
+	NVME_NIDT_EUI64 = 0x1,
+	NVME_NIDT_NGUID = 0x2,
+	NVME_NIDT_UUID = 0x3,
+	NVME_NIDT_CSI = 0x4,
+};
+#define NVME_NIDL_EUI64 8
+#define NVME_NIDL_NGUID 16
+#define NVME_NIDL_UUID  16
+#define NVME_NIDL_CSI   1
+
+/* ---- Zoned Namespace Command Set: Identify Namespace (CNS 05h, CSI 02h) ---- */
+#define NVME_ZNS_IDNS_LBAFE  2816 /* LBA format extensions, 16 bytes each */
+#define NVME_ZNS_LBAFE_SIZE  16
+#define NVME_ZNS_LBAFE_ZSZE  0    /* zone size in logical blocks, 64 bits */
+#define NVME_ZNS_LBAFE_ZDES  8    /* zone descriptor extension size, 64-byte units */
+#define NVME_ZNS_IDNS_MAR    4    /* max active resources, 0-based, 0xffffffff = no limit */
+#define NVME_ZNS_IDNS_MOR    8    /* max open resources */
+/* Zoned Namespace Command Set: Identify Controller (CNS 06h, CSI 02h) */
+#define NVME_ZNS_IDC_ZASL    0    /* zone append size limit, 2^ZASL min pages; 0 = MDTS */
 
 #endif

@@ -5,8 +5,10 @@
  * name.  Inputs shorter than a page must be rejected as truncated; they are
  * also parsed zero-padded so short mutations still reach the field checks.
  *
- * Invariants: accepted pages have printable, trimmed strings that are the
- * page's own bytes, SQES/CQES that allow 64/16-byte entries, an MDTS whose
+ * Invariants: accepted pages have trimmed strings that are the page's own
+ * bytes, flagged strings_ascii exactly when all three are printable ASCII
+ * (non-ASCII is a warning, never a rejection), a SUBNQN that is the page's
+ * bytes up to the first NUL within 256, SQES/CQES that allow 64/16-byte entries, an MDTS whose
  * byte count fits 64 bits; derived EBS ids and names are well-formed and
  * bounded by the caller's buffer.
  */
@@ -15,17 +17,18 @@
 #include "cloud_shape.h"
 #include "nvme_cmd.h"
 
-static void check_string(const char *s, size_t cap, const uint8_t *field, size_t n)
+/* True when the string is printable ASCII. */
+static bool check_string(const char *s, size_t cap, const uint8_t *field, size_t n)
 {
 	size_t len = strlen(s);
 
 	FUZZ_CHECK(fuzz_terminated(s, cap) && len <= n);
-	FUZZ_CHECK(fuzz_bytes_within(s, 0x20, 0x7e));
 	FUZZ_CHECK(len == 0 || s[len - 1] != ' ');
 	for (size_t i = 0; i < len; i++)
 		FUZZ_CHECK(field[i] == (uint8_t)s[i] || (field[i] == 0 && s[i] == ' '));
 	for (size_t i = len; i < n; i++)
 		FUZZ_CHECK(field[i] == ' ' || field[i] == 0);
+	return fuzz_bytes_within(s, 0x20, 0x7e);
 }
 
 static bool lower_hex(const char *s, size_t n)
@@ -102,9 +105,14 @@ static void parse_page(const uint8_t *page, size_t cap)
 	FUZZ_CHECK(strcmp(nvme_parse_error_name(st.error), "unknown") != 0);
 	if (!ok)
 		return;
-	check_string(id.sn, sizeof(id.sn), page + NVME_IDC_SN, NVME_IDC_SN_LEN);
-	check_string(id.mn, sizeof(id.mn), page + NVME_IDC_MN, NVME_IDC_MN_LEN);
-	check_string(id.fr, sizeof(id.fr), page + NVME_IDC_FR, NVME_IDC_FR_LEN);
+	bool sn = check_string(id.sn, sizeof(id.sn), page + NVME_IDC_SN, NVME_IDC_SN_LEN);
+	bool mn = check_string(id.mn, sizeof(id.mn), page + NVME_IDC_MN, NVME_IDC_MN_LEN);
+	bool fr = check_string(id.fr, sizeof(id.fr), page + NVME_IDC_FR, NVME_IDC_FR_LEN);
+	FUZZ_CHECK(id.strings_ascii == (sn && mn && fr));
+	size_t nqn = strlen(id.subnqn);
+	FUZZ_CHECK(fuzz_terminated(id.subnqn, sizeof(id.subnqn)) && nqn <= NVME_IDC_SUBNQN_LEN);
+	FUZZ_CHECK(memcmp(id.subnqn, page + NVME_IDC_SUBNQN, nqn) == 0);
+	FUZZ_CHECK(nqn == NVME_IDC_SUBNQN_LEN || page[NVME_IDC_SUBNQN + nqn] == 0);
 	FUZZ_CHECK(id.sqes_min <= NVME_SQE_SIZE_LOG2 && NVME_SQE_SIZE_LOG2 <= id.sqes_max);
 	FUZZ_CHECK(id.cqes_min <= NVME_CQE_SIZE_LOG2 && NVME_CQE_SIZE_LOG2 <= id.cqes_max);
 	FUZZ_CHECK(id.mdts == page[NVME_IDC_MDTS]);

@@ -5,9 +5,12 @@
  *
  * Invariants: an accepted namespace has 0 < NSZE, NCAP <= NSZE, NUSE <=
  * NCAP, a format index inside NLBAF+1 <= 64 formats, a power-of-two LBA
- * size in 512..64 KiB taken from that format, a capacity equal to NSZE x
- * LBA size without overflow; blocks per command respect MDTS, the 16-bit
- * block count and the buffer; splitting covers a range exactly; the
+ * size in 512 B..2 GiB taken from that format, a capacity equal to NSZE x
+ * LBA size without overflow; the read format (src/lib/nvme_format.c) is
+ * served only up to 2 MiB blocks, counts interleaved metadata against MDTS
+ * and never a separate metadata buffer, and its printed LBA format table
+ * marks exactly the format in use; blocks per command respect MDTS, the
+ * 16-bit block count and the buffer; splitting covers a range exactly; the
  * benchmark grid (src/lib/bench_grid.c) only holds whole-block sizes the
  * controller takes and depths the queue holds, each pair once.
  */
@@ -15,6 +18,7 @@
 
 #include "bench_grid.h"
 #include "nvme_cmd.h"
+#include "nvme_format.h"
 
 #define QEMU_MDTS 7
 #define QEMU_MQES 2047
@@ -71,6 +75,36 @@ static void check_grid(uint32_t max_transfer, uint32_t lba_size, uint32_t depth,
 	free(grid);
 }
 
+static void check_format(const struct nvme_id_ns_info *ns, uint8_t mdts, uint64_t buffer)
+{
+	struct nvme_ns_format f;
+	const char *why;
+	bool served = nvme_format_from_id(ns, &f, &why);
+	char table[NVME_IDNS_LBAF_MAX * 16];
+	size_t n = nvme_format_lbaf_table(ns, table, sizeof(table));
+
+	FUZZ_CHECK(n == strlen(table) && n < sizeof(table));
+	FUZZ_CHECK(strchr(table, '*') == strrchr(table, '*'));
+	FUZZ_CHECK(served == (why == NULL));
+	if (!served) {
+		FUZZ_CHECK(ns->lbaf[ns->flbas_index].lbads > NVME_LBADS_SERVED_MAX ||
+			   NVME_DPS_TYPE(ns->dps) > NVME_DPS_TYPE_MAX ||
+			   ns->metadata_size < NVME_PI_TUPLE_BYTES);
+		return;
+	}
+	FUZZ_CHECK(f.data_bytes == ns->lba_size && f.data_bytes <= (1u << NVME_LBADS_SERVED_MAX));
+	FUZZ_CHECK(f.buffer_bytes == f.data_bytes + (f.layout == NVME_MD_EXTENDED ? f.md_bytes : 0));
+	FUZZ_CHECK(f.mdts_bytes == f.buffer_bytes);
+	FUZZ_CHECK((f.layout == NVME_MD_NONE) == (ns->metadata_size == 0));
+	uint32_t per_cmd = nvme_format_max_blocks(&f, mdts, MIN_PAGE, buffer);
+	FUZZ_CHECK(per_cmd <= NVME_MAX_BLOCKS_PER_RW);
+	FUZZ_CHECK((uint64_t)per_cmd * f.mdts_bytes <= nvme_mdts_bytes(mdts, MIN_PAGE));
+	FUZZ_CHECK(buffer == 0 || (uint64_t)per_cmd * f.buffer_bytes <= buffer);
+	uint64_t md;
+	FUZZ_CHECK(nvme_format_md_bytes(&f, per_cmd, &md));
+	FUZZ_CHECK(md == (f.layout == NVME_MD_SEPARATE ? (uint64_t)per_cmd * f.md_bytes : 0));
+}
+
 static void parse_page(const uint8_t *page, uint8_t mdts, uint64_t buffer)
 {
 	struct nvme_id_ns_info ns;
@@ -86,13 +120,14 @@ static void parse_page(const uint8_t *page, uint8_t mdts, uint64_t buffer)
 	FUZZ_CHECK(ns.nlbaf_count == page[NVME_IDNS_NLBAF] + 1u);
 	FUZZ_CHECK(ns.nlbaf_count <= NVME_IDNS_LBAF_MAX && ns.flbas_index < ns.nlbaf_count);
 	FUZZ_CHECK((ns.flbas_index & 0xf) == (page[NVME_IDNS_FLBAS] & 0xf));
-	FUZZ_CHECK(ns.lba_size >= 512 && ns.lba_size <= 65536);
+	FUZZ_CHECK(ns.lba_size >= 512 && ns.lba_size <= (1u << 31));
 	FUZZ_CHECK((ns.lba_size & (ns.lba_size - 1)) == 0);
 	FUZZ_CHECK(ns.lba_size == 1u << ns.lbaf[ns.flbas_index].lbads);
 	FUZZ_CHECK(ns.metadata_size == ns.lbaf[ns.flbas_index].ms);
 	FUZZ_CHECK(ns.nsze <= UINT64_MAX / ns.lba_size && ns.capacity_bytes == ns.nsze * ns.lba_size);
 	uint64_t last;
 	FUZZ_CHECK(nvme_last_lba(ns.nsze, &last) && last == ns.nsze - 1);
+	check_format(&ns, mdts, buffer);
 	check_limits(&ns, QEMU_MDTS, 0);
 	check_limits(&ns, mdts, buffer);
 	uint64_t transfer = nvme_mdts_bytes(mdts, MIN_PAGE);

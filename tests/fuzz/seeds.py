@@ -441,6 +441,7 @@ def synth(w):
     w.add("nvme_nsid_list", "small-array.bin", nsid_list(0, [1, 2, 3, 4, 5], cap=3),
           "synthesized: the caller's array (3) is smaller than the list")
 
+    synth_id_desc(w)
     synth_dmar(w)
     synth_ivrs(w)
     seed_ivrs_unit_data(w)
@@ -474,6 +475,28 @@ def synth(w):
                         ("utf8", "r\u00e9sum\u00e9 \u2713".encode()), ("empty", b"")]:
         w.add("proof", f"{name}.bin", value,
               "synthesized: proof values (the fixed-width NVMe strings and arbitrary bytes)")
+
+
+def synth_id_desc(w):
+    """fuzz_nvme_id_desc input: format index (1 byte), NSZE (8 bytes big-endian), the page."""
+    def desc(*items):
+        out = b"".join(bytes([t, len(v), 0, 0]) + v for t, v in items)
+        return out.ljust(PAGE, b"\0")
+
+    def header(flbas_index, nsze):
+        return bytes([flbas_index]) + struct.pack(">Q", nsze)
+    uuid = bytes(range(0x10, 0x20))
+    w.add("nvme_id_desc", "qemu72-nvm.bin", header(0, 32768) + desc((3, uuid), (4, b"\0")),
+          "synthesized from QEMU 7.2 hw/nvme/ctrl.c nvme_identify_ns_descr_list: UUID then CSI 0")
+    w.add("nvme_id_desc", "all-types.bin",
+          header(0, 32768) + desc((1, b"\x11" * 8), (2, b"\x22" * 16), (3, uuid), (4, b"\x02")),
+          "synthesized: EUI-64, NGUID, UUID and CSI 2 (zoned) descriptors")
+    zns = bytearray(PAGE)
+    struct.pack_into("<II", zns, 4, 0xffffffff, 0xffffffff)      # MAR, MOR: no limit
+    struct.pack_into("<Q", zns, 2816, 2048)                       # LBAFE[0].ZSZE: 1 MiB of 512 B
+    w.add("nvme_id_desc", "qemu72-zoned-1m.bin", header(0, 131072) + bytes(zns),
+          "synthesized from QEMU 7.2 zoned.zone_size=1M on 512-byte blocks: ZSZE 2048, "
+          "no active/open limits (the same bytes also read as a descriptor list)")
 
 
 def dmar_scope(kind, start_bus, path, enum_id=0):

@@ -114,3 +114,48 @@ def test_mkdisk_cli(tmp_path):
     assert proc.stdout.strip() == f"0x{diskimage.expected_crc32(spec, 2, 3):08x}"
     assert run(str(img)).returncode == 2
     assert run(str(img), "--size", "1000").returncode == 2
+
+
+# ---------------------------------------------------------------- metadata layouts
+
+def test_metadata_image_follows_qemu_layout(tmp_path):
+    # QEMU 7.2 hw/nvme/ns.c: NSZE = size // (lbasz + ms), metadata at NSZE * lbasz.
+    spec = diskimage.DiskSpec(size=MIB, lba_size=512, seed="md", metadata_size=8)
+    assert spec.lbas == MIB // 520 == 2016
+    assert spec.metadata_offset == 2016 * 512
+    path = tmp_path / "md.img"
+    diskimage.write_image(spec, str(path))
+    data = path.read_bytes()
+    assert len(data) == MIB
+    # The data region is byte for byte what a namespace without metadata holds at the same LBAs.
+    assert data[7 * 512:8 * 512] == diskimage.lba_data(spec, 7)
+    assert data[spec.metadata_offset + 7 * 8:spec.metadata_offset + 8 * 8] == \
+        diskimage.lba_metadata(spec, 7)
+    assert diskimage.file_crc32(str(path), 3, 5, 512) == diskimage.expected_crc32(spec, 3, 5)
+    assert diskimage.file_md_crc32(str(path), 3, 5, 512, 8) == \
+        diskimage.expected_md_crc32(spec, 3, 5)
+    assert diskimage.expected_md_crc32(spec, 3, 5) != diskimage.expected_md_crc32(spec, 4, 5)
+    # Tail bytes past the last whole block and its metadata stay zero.
+    assert data[spec.metadata_offset + spec.lbas * 8:] == bytes(MIB - 2016 * 520)
+    with pytest.raises(ValueError):
+        diskimage.file_md_crc32(str(path), spec.lbas - 1, 2, 512, 8)
+    assert spec.cache_key() != diskimage.DiskSpec(size=MIB, lba_size=512, seed="md").cache_key()
+
+
+def test_metadata_bad_specs():
+    with pytest.raises(ValueError):
+        diskimage.DiskSpec(size=MIB, metadata_size=-1)
+    with pytest.raises(ValueError):
+        diskimage.DiskSpec(size=500, lba_size=512, metadata_size=8)   # not one block
+    # With metadata the file need not be a multiple of the LBA size (QEMU rounds down).
+    assert diskimage.DiskSpec(size=520 * 3 + 7, lba_size=512, metadata_size=8).lbas == 3
+
+
+def test_mkdisk_metadata_cli(tmp_path):
+    img = tmp_path / "m.img"
+    subprocess.run([sys.executable, MKDISK, str(img), "--size", "64K", "--metadata-size", "16",
+                    "--seed", "m"], check=True, capture_output=True)
+    spec = diskimage.DiskSpec(size=64 << 10, lba_size=512, seed="m", metadata_size=16)
+    out = subprocess.run([sys.executable, MKDISK, str(img), "--metadata-size", "16",
+                          "--md-crc", "2", "3"], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == f"0x{diskimage.expected_md_crc32(spec, 2, 3):08x}"

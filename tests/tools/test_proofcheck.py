@@ -668,3 +668,41 @@ def test_grub_errors_are_not_blamed_once_the_firmware_ran():
     report = check(lines)  # GRUB_NOISE holds "error: no suitable video mode found."
     _, msg = only_error(report, "no 'proofboot: verdict' line")
     assert "boot loader" not in msg
+
+
+# ------------------------------------------------------------ metadata reads
+
+@pytest.fixture
+def md_disk(tmp_path):
+    spec = diskimage.DiskSpec(size=MIB_MD, lba_size=512, seed="mdcheck", metadata_size=8)
+    path = tmp_path / "md.img"
+    diskimage.write_image(spec, str(path))
+    return spec, path
+
+
+MIB_MD = 1 << 20
+
+
+def md_read_line(spec, slba, blocks, md_crc=None, layout="separate"):
+    if md_crc is None:
+        md_crc = diskimage.expected_md_crc32(spec, slba, blocks)
+    line = read_line(spec, slba, blocks) + f" metadata_size={spec.metadata_size} md_layout={layout}"
+    return line + (f" md_crc32=0x{md_crc:08x}" if md_crc is not False else "")
+
+
+def test_nvme_read_metadata_crc_matches_qemu_layout(md_disk):
+    spec, path = md_disk
+    lines = proof_lines(extra=[md_read_line(spec, 0, 8), md_read_line(spec, 2000, 16, layout="extended")])
+    report = check(lines, disks=disk_map(path, lba_size=512))
+    assert report.ok, errors(report)
+
+
+def test_nvme_read_metadata_crc_wrong_or_missing(md_disk):
+    spec, path = md_disk
+    bad = diskimage.expected_md_crc32(spec, 1, 8)
+    lines = proof_lines(extra=[md_read_line(spec, 0, 8, md_crc=bad)])
+    only_error(check(lines, disks=disk_map(path), noise=False),
+               f"md_crc32=0x{bad:08x} but the metadata of md.img LBAs [0, 8)")
+    lines = proof_lines(extra=[md_read_line(spec, 0, 8, md_crc=False)])
+    only_error(check(lines, disks=disk_map(path), noise=False),
+               "8-byte separate metadata has no md_crc32")

@@ -455,3 +455,53 @@ def test_generated_blkdebug_config_fails_exactly_those_lbas_in_qemu(tmp_path):
     results = re.findall(r"read failed: Input/output error|read 512/512 bytes at offset (\d+)",
                          proc.stdout)
     assert results == ["512", "", "", "2560"], proc.stdout[-2000:] + proc.stderr
+
+
+SHAPES = """
+[[config]]
+name = "shapes"
+  [[config.nvme]]
+  serial = "pb-md"
+  size = "1M"
+  ms = 8
+  mset = 1
+  pi = 1
+  [[config.nvme]]
+  serial = "pb-z"
+  size = "4M"
+  ns_props = "zoned=true,zoned.zone_size=1M"
+  [[config.nvme]]
+  serial = "pb-mp"
+  subsys = "ss0"
+  size = "1M"
+  [[config.nvme]]
+  serial = "pb-mp"
+  subsys = "ss0"
+  ns = []
+"""
+
+
+def test_namespace_formats_and_subsystem_on_the_command_line(tmp_path):
+    config = qmatrix.load_matrix_text(SHAPES, HERE, "test")[0]
+    md = config.controllers[0].namespaces[0]
+    assert md.spec.metadata_size == 8 and md.spec.lbas == (1 << 20) // 520
+    cmd = qmatrix.build_command(config, "/iso/pb.iso", paths(tmp_path))
+    assert ("nvme-ns,bus=nvme0,drive=nvme0n1,nsid=1,logical_block_size=512,"
+            "physical_block_size=512,ms=8,mset=1,pi=1") in cmd
+    assert ("nvme-ns,bus=nvme1,drive=nvme1n1,nsid=1,logical_block_size=512,"
+            "physical_block_size=512,zoned=true,zoned.zone_size=1M") in cmd
+    assert cmd.count("nvme-subsys,id=ss0,nqn=ss0") == 1
+    assert "nvme,id=nvme2,serial=pb-mp,subsys=ss0" in cmd
+    assert "nvme,id=nvme3,serial=pb-mp,subsys=ss0" in cmd
+    assert cmd.index("nvme-subsys,id=ss0,nqn=ss0") < cmd.index("nvme,id=nvme2,serial=pb-mp,subsys=ss0")
+    assert not any(a.startswith("nvme-ns,bus=nvme3") for a in cmd)
+
+
+@pytest.mark.parametrize("keys, message", [
+    ("mset = 1", "mset and pi need metadata"),
+    ("ms = 8\npi = 4", "pi 0..3"),
+])
+def test_namespace_format_errors(keys, message):
+    text = f'[[config]]\nname = "x"\n  [[config.nvme]]\n  size = "1M"\n  {keys}\n'
+    with pytest.raises(qmatrix.MatrixError, match=message):
+        qmatrix.load_matrix_text(text, HERE, "test")
