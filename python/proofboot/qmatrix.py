@@ -881,7 +881,7 @@ def summary_table(results: list) -> str:
     witnessed = any(r.witness is not None for r in results)
     header = ("configuration", "verdict", "expected", "pass/fail/skip") + \
         (("witness c/b/u/x",) if witnessed else ()) + ("wall", "result")
-    rows = [header]
+    rows = []
     for r in results:
         seen = r.witness.cell() if r.witness is not None else "-"
         if r.witness is not None and r.config.witness != witness.EXPECT_CLEAN:
@@ -889,9 +889,7 @@ def summary_table(results: list) -> str:
         rows.append((r.config.name, r.outcome, r.config.expected_verdict,
                      "/".join(str(n) for n in r.counts)) + ((seen,) if witnessed else ()) +
                     (f"{r.wall:.1f}s", "OK" if r.ok else "FAIL"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = reports.text_table(header, rows)
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"{len(results)} configuration(s), {len(results) - bad} OK, {bad} unexpected")
     if witnessed:

@@ -1,4 +1,5 @@
-"""TAP 13 and JUnit XML renderings of matrix results (tools/matrix --tap / --junit).
+"""TAP 13 and JUnit XML renderings of matrix results (tools/matrix --tap / --junit),
+and the plain text table the tools print (text_table).
 
 Both take the qmatrix.Result list.  TAP: one test point per configuration,
 with a YAML block naming the problems of an unexpected outcome.  JUnit: one
@@ -156,3 +157,12 @@ def junit(results: list) -> str:
             element.set(key, _xml_text(value))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def text_table(header: tuple, rows: list) -> list:
+    """Columns padded to their widest cell, a rule under the header: lines of text."""
+    table = [tuple(header)] + [tuple(r) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import urllib.parse
 
-import lavacheck
+from proofboot import lavacheck
 from proofboot import qmatrix
 
 DEVICE_TYPE = "qemu"
@@ -486,6 +486,7 @@ class Generated:
     disk_map: str
     job: dict
     device: dict
+    images: list = dataclasses.field(default_factory=list)   # [Image] the job downloads
 
 
 def generate(config: qmatrix.Config, iso: str, out_root: str, templates: dict,
@@ -505,7 +506,8 @@ def generate(config: qmatrix.Config, iso: str, out_root: str, templates: dict,
     with open(device_path, "w", encoding="utf-8") as f:
         f.write(to_yaml(device, "device dictionary for device_type qemu rendered for this job "
                                 "(tools/lava-job); use with lava-run --device"))
-    return Generated(config, paths.out_dir, job_path, device_path, paths.disk_map, job, device)
+    return Generated(config, paths.out_dir, job_path, device_path, paths.disk_map, job, device,
+                     parts.images)
 
 
 # ------------------------------------------------------------------ running

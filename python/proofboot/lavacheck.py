@@ -28,6 +28,7 @@ import sys
 from proofboot import proofcheck
 from proofboot import prooflog
 from proofboot import qmatrix
+from proofboot import reports
 
 MONITOR_NAME = "proofboot"          # the monitor's name is the results' definition
 LAVA_DEFINITION = "lava"            # LAVA's own pipeline results
@@ -249,12 +250,9 @@ def format_check(check: Check, log_path: str) -> str:
 
 def summary_table(checks: list) -> str:
     header = ("configuration", "verdict", "expected", "lava pass/fail/skip", "result")
-    rows = [header] + [(c.config or "-", c.verdict or "none", c.expected,
-                        "/".join(str(n) for n in c.counts), "OK" if c.ok else "FAIL")
-                       for c in checks]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = reports.text_table(header, [
+        (c.config or "-", c.verdict or "none", c.expected, "/".join(str(n) for n in c.counts),
+         "OK" if c.ok else "FAIL") for c in checks])
     bad = sum(1 for c in checks if not c.ok)
     lines.append(f"{len(checks)} LAVA job(s), {len(checks) - bad} OK, {bad} not as expected")
     return "\n".join(lines)
