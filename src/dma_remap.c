@@ -17,6 +17,7 @@
 #include "pci.h"
 #include "pmem.h"
 #include "proof.h"
+#include "remap_faults.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,6 +149,11 @@ static struct remap_state *find_state(struct pci_bdf bdf)
 		if (states[i] && memcmp(&states[i]->bdf, &bdf, sizeof(bdf)) == 0)
 			return states[i];
 	return NULL;
+}
+
+struct remap_state *remap_state_for(struct pci_bdf bdf)
+{
+	return find_state(bdf);
 }
 
 /* A record for a device under the current driver's unit; NULL + reason. */
@@ -437,7 +443,10 @@ static bool translate_on(struct remap_state *s, char *reason, size_t cap)
 		if (o && !o->remapped && o->unit == s->unit && !let_through(o, false, reason, cap))
 			return false;
 	}
-	return s->drv->enable(s->unit, reason, cap);
+	if (!s->drv->enable(s->unit, reason, cap))
+		return false;
+	remap_faults_route(s->drv, s->unit);
+	return true;
 }
 
 static bool remap_attach(struct dma_device *d, char *reason, size_t cap)
@@ -725,6 +734,7 @@ static void report_fault(const struct remap_unit *u, const struct iommu_fault *f
 	/* A request that arrived with a DMA alias: name the device it belongs to. */
 	if (owner && f->sid != owner->sid)
 		proof_str(&p, "device", owner->name);
+	proof_str(&p, "seen_by", f->path == REMAP_FAULT_INTERRUPT ? "interrupt" : "poll");
 	proof_emit(&p);
 }
 
@@ -736,7 +746,7 @@ static void report_fault(const struct remap_unit *u, const struct iommu_fault *f
 bool remap_absorb_faults(struct remap_state *s, char *reason, size_t cap)
 {
 	struct iommu_fault faults[REMAP_FAULT_BATCH];
-	unsigned n = s->drv->faults_collect(s->unit, faults, REMAP_FAULT_BATCH);
+	unsigned n = remap_faults_take(s->drv, s->unit, faults, REMAP_FAULT_BATCH);
 	bool ok = true;
 
 	for (unsigned i = 0; i < n && i < REMAP_FAULT_BATCH; i++) {

@@ -123,6 +123,14 @@ struct dma_remap_info {
 /* False when d has no state on this backend. */
 bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out);
 
+/*
+ * The device's remapping record whether or not it is on this backend now:
+ * a device that went back to bounce buffers keeps its domain and counters
+ * (stray faults included) for its return.  False when it never had a
+ * domain; *attached says whether it translates through it now.
+ */
+bool dma_remap_record(struct pci_bdf bdf, struct dma_remap_info *out, bool *attached);
+
 /* Whether `sid` is one of the device's requester ids (its own or an alias). */
 bool dma_remap_owns_sid(struct dma_device *d, uint16_t sid);
 

@@ -14,12 +14,8 @@ static struct remap_state *domain_state(struct dma_device *d)
 	return s && s->domain ? s : NULL;
 }
 
-bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out)
+static void fill_info(const struct remap_state *s, struct dma_remap_info *out)
 {
-	struct remap_state *s = domain_state(d);
-
-	if (!s)
-		return false;
 	*out = (struct dma_remap_info){
 		.driver = s->drv,
 		.unit = s->unit,
@@ -36,6 +32,25 @@ bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out)
 		.stray_faults = s->stray_faults,
 	};
 	memcpy(out->rids, s->rids, sizeof(out->rids));
+}
+
+bool dma_remap_info(struct dma_device *d, struct dma_remap_info *out)
+{
+	struct remap_state *s = domain_state(d);
+
+	if (s)
+		fill_info(s, out);
+	return s != NULL;
+}
+
+bool dma_remap_record(struct pci_bdf bdf, struct dma_remap_info *out, bool *attached)
+{
+	struct remap_state *s = remap_state_for(bdf);
+
+	if (!s || !s->domain)
+		return false;
+	fill_info(s, out);
+	*attached = s->remapped;
 	return true;
 }
 

@@ -80,6 +80,8 @@ struct remap_state {
 
 /* The device's record on this backend (its own or parked state), or NULL. */
 struct remap_state *remap_state_of(struct dma_device *d);
+/* The state kept for the device at bdf, attached now or not; NULL if it never had one. */
+struct remap_state *remap_state_for(struct pci_bdf bdf);
 /* Whether `sid` is one of the device's requester ids. */
 bool remap_owns_sid(const struct remap_state *s, uint16_t sid);
 /* Collects the unit's faults and sorts them to their devices; false on a stray one. */

@@ -330,15 +330,35 @@ static void nvme_irq_handler(uint8_t vector, void *ctx)
 	q->irq_count++;
 }
 
-static void program_msix_entry(struct nvme_ctrl *c, uint16_t entry, uint8_t vector)
+static void write_msix_entry(struct nvme_ctrl *c, uint16_t entry, uint64_t addr, uint32_t data)
 {
 	uint64_t e = c->msix_table + (uint64_t)entry * PCI_MSIX_ENTRY_SIZE;
-	uint64_t addr = irq_msi_address();
 
+	/* Masked while the message changes, so the device never sends half of one. */
+	mmio_write32(e + PCI_MSIX_ENTRY_CTRL, PCI_MSIX_ENTRY_CTRL_MASKED);
 	mmio_write32(e + PCI_MSIX_ENTRY_ADDR_LO, (uint32_t)addr);
 	mmio_write32(e + PCI_MSIX_ENTRY_ADDR_HI, (uint32_t)(addr >> 32));
-	mmio_write32(e + PCI_MSIX_ENTRY_DATA, irq_msi_data(vector));
+	mmio_write32(e + PCI_MSIX_ENTRY_DATA, data);
 	mmio_write32(e + PCI_MSIX_ENTRY_CTRL, 0); /* unmasked */
+}
+
+static void program_msix_entry(struct nvme_ctrl *c, uint16_t entry, uint8_t vector)
+{
+	write_msix_entry(c, entry, irq_msi_address(), irq_msi_data(vector));
+}
+
+bool nvme_msix_message(struct nvme_ctrl *c, uint64_t addr, uint32_t data)
+{
+	if (c->irq_mode != NVME_IRQ_MSIX || !c->io.irq_enabled)
+		return false;
+	write_msix_entry(c, c->io.msix_entry, addr, data);
+	return true;
+}
+
+void nvme_msix_restore(struct nvme_ctrl *c)
+{
+	if (c->irq_mode == NVME_IRQ_MSIX && c->io.irq_enabled)
+		program_msix_entry(c, c->io.msix_entry, c->io.vector);
 }
 
 /* Finds MSI-X and its table; returns a reason string when polling must be used. */

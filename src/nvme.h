@@ -142,6 +142,15 @@ bool nvme_raw_command(struct nvme_ctrl *c, uint16_t qid, struct nvme_sqe *sqe,
 bool nvme_raw_command_built(struct nvme_ctrl *c, uint16_t qid, struct nvme_io_cmd *cmd,
 			    uint16_t *status);
 
+/*
+ * The I/O queue's MSI-X entry gets this message instead of the driver's
+ * (an interrupt-remapping proof: a remappable-format address and data);
+ * false when the queue does not use MSI-X.  nvme_msix_restore puts the
+ * driver's compatibility-format message back.
+ */
+bool nvme_msix_message(struct nvme_ctrl *c, uint64_t addr, uint32_t data);
+void nvme_msix_restore(struct nvme_ctrl *c);
+
 /* Deletes the I/O queues and performs a normal shutdown (CC.SHN). */
 bool nvme_shutdown(struct nvme_ctrl *c);
 

@@ -63,6 +63,9 @@ struct remap_domain {
 
 enum remap_access { REMAP_ACCESS_READ, REMAP_ACCESS_WRITE };
 
+/* Which intake took a fault out of the unit first (src/remap_faults.h). */
+enum remap_fault_path { REMAP_FAULT_POLL = 0, REMAP_FAULT_INTERRUPT };
+
 /* A fault as the core sees it, whatever unit recorded it. */
 struct iommu_fault {
 	unsigned unit;            /* unit index */
@@ -74,6 +77,7 @@ struct iommu_fault {
 	bool page_denied;
 	uint8_t reason;           /* the driver's reason code (VT-d fault reason) */
 	const char *reason_name;  /* the driver's name for it, lower-case-dashed */
+	enum remap_fault_path path; /* set by the core's intake, not the driver */
 };
 
 struct remap_unit_ops {
@@ -139,8 +143,35 @@ struct remap_unit_ops {
 	 * prints them (`iommu: fault recorded`).
 	 */
 	unsigned (*faults_collect)(struct remap_unit *u, struct iommu_fault *out, unsigned max);
+	/*
+	 * The same without clearing anything (for the fault interrupt: the
+	 * records stay until the core's poll clears them, so a device retrying
+	 * a blocked transfer adds no new record meanwhile).
+	 */
+	unsigned (*faults_read)(const struct remap_unit *u, struct iommu_fault *out, unsigned max);
 	/* The unit says a fault is pending (VT-d: FSTS.PPF or PFO). */
 	bool (*fault_pending)(const struct remap_unit *u);
+	/*
+	 * Sends the unit's fault events as the MSI (msi_addr, msi_data) and
+	 * unmasks them (VT-d: FEDATA, FEADDR, FEUADDR, then FECTL.IM cleared);
+	 * prints its hardware line.  NULL when the unit kind has no fault
+	 * interrupt: its faults are then only polled.
+	 */
+	bool (*fault_irq_route)(struct remap_unit *u, uint64_t msi_addr, uint32_t msi_data,
+				char *reason, size_t cap);
+	/*
+	 * Interrupt remapping.  ir_capable: whether this unit remaps
+	 * interrupts, and whether its table uses extended (x2APIC) destinations
+	 * (VT-d: ECAP.IR, ECAP.EIM; used whenever supported).  ir_enable:
+	 * remapping through a table the caller built in the unit's format
+	 * (VT-d: IRTEs, src/lib/vtd_ir.h) at table_phys with `entries` entries;
+	 * compatibility-format interrupts keep passing (other devices' MSIs).
+	 * NULL when the unit kind cannot.
+	 */
+	bool (*ir_capable)(const struct remap_unit *u, bool *extended);
+	bool (*ir_enable)(struct remap_unit *u, uint64_t table_phys, unsigned entries,
+			  char *reason, size_t cap);
+	bool (*ir_disable)(struct remap_unit *u, char *reason, size_t cap);
 };
 
 /* A driver's one-time discovery and its outcome. */

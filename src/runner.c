@@ -96,6 +96,8 @@ static void print_plan(void)
 		proof_str(&p, "name", tests_table[i].name);
 		proof_str(&p, "groups", tests_table[i].groups);
 		proof_bool(&p, "selected", run.selected[i]);
+		if (tests_table[i].flags & TEST_FLAG_RUNS_LAST)
+			proof_bool(&p, "runs_last", true);
 		proof_emit(&p);
 	}
 }
@@ -218,7 +220,12 @@ void runner_run(const struct options *opts)
 	/* order=: no row may depend on running before or after another (see src/tests.c). */
 	static unsigned order[RUNNER_MAX_TESTS];
 
+	static bool runs_last[RUNNER_MAX_TESTS];
+
 	run_order_permutation(opts->order, opts->order_seed, order, tests_table_count);
+	for (unsigned i = 0; i < tests_table_count; i++)
+		runs_last[i] = tests_table[i].flags & TEST_FLAG_RUNS_LAST;
+	run_order_pin_last(order, tests_table_count, runs_last);
 	for (unsigned k = 0; k < tests_table_count; k++)
 		if (run.selected[order[k]])
 			run_one(order[k]);

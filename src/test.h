@@ -35,6 +35,8 @@ typedef enum test_status (*test_fn)(struct test_ctx *ctx);
 #define TEST_FLAG_ON_OPTION_ERROR (1u << 1)
 /* Not in the default run (benchmarks): selected when a glob in tests= matches it. */
 #define TEST_FLAG_NOT_DEFAULT (1u << 2)
+/* Runs after every other row in every order= (its plan line says runs_last=true). */
+#define TEST_FLAG_RUNS_LAST (1u << 3)
 
 struct test_case {
 	const char *name;

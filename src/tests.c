@@ -17,6 +17,8 @@
 #include "tests_common.h"
 #include "tests_core.h"
 #include "tests_iommu.h"
+#include "tests_ir.h"
+#include "tests_isolation.h"
 #include "tests_negative.h"
 #include "tests_nvme.h"
 
@@ -50,9 +52,15 @@ const struct test_case tests_table[] = {
 	{ "nvme.read.iommu", "nvme,iommu", 0, test_nvme_read, &test_backend_remapped },
 	{ "nvme.irq.iommu", "nvme,iommu", 0, test_nvme_irq, &test_backend_remapped },
 	{ "iommu.translate", "iommu", 0, test_iommu_translate, NULL },
-	{ "iommu.isolation.blocked", "iommu", 0, test_iommu_blocked, NULL },
-	{ "iommu.isolation.revoke", "iommu", 0, test_iommu_revoke, NULL },
-	{ "iommu.faults.none", "iommu", 0, test_iommu_no_stray_faults, NULL },
+	{ "iommu.isolation.blocked", "iommu", 0, test_isolation_blocked, NULL },
+	{ "iommu.isolation.revoke", "iommu", 0, test_isolation_revoke, NULL },
+	{ "iommu.isolation.cross-device", "iommu", 0, test_isolation_cross_device, NULL },
+	{ "iommu.isolation.read-only", "iommu", 0, test_isolation_read_only, NULL },
+	{ "iommu.isolation.no-read", "iommu", 0, test_isolation_no_read, NULL },
+	{ "iommu.isolation.boundary", "iommu", 0, test_isolation_boundary, NULL },
+	{ "iommu.ir.remapped", "iommu", 0, test_ir_remapped, NULL },
+	{ "iommu.ir.blocked", "iommu", 0, test_ir_blocked, NULL },
+	{ "iommu.faults.none", "iommu", TEST_FLAG_RUNS_LAST, test_iommu_no_stray_faults, NULL },
 	{ "nvme.shutdown.iommu", "nvme,iommu", 0, test_nvme_shutdown, &test_backend_remapped },
 	{ "bench.read.iommu", "bench,iommu", TEST_FLAG_NOT_DEFAULT, test_bench_read, &test_backend_remapped },
 

@@ -10,6 +10,7 @@
 #include "pmem.h"
 #include "proof.h"
 #include "timer.h"
+#include "vtd_ir.h"
 #include "vtd_regs.h"
 
 #include <stdarg.h>
@@ -801,23 +802,30 @@ static bool vtd_lookup(const struct remap_domain *rd, uint64_t iova, uint64_t *p
 
 /* ------------------------------------------------------------------- faults */
 
-static const char *fault_reason_name(uint8_t reason)
+static struct iommu_fault fault_from_record(const struct vtd_unit *u, unsigned index,
+					    uint64_t hi)
 {
-	switch (reason) {
-	case VTD_FR_ROOT_NOT_PRESENT: return "root-entry-not-present";
-	case VTD_FR_CONTEXT_NOT_PRESENT: return "context-entry-not-present";
-	case VTD_FR_CONTEXT_INVALID: return "context-entry-invalid";
-	case VTD_FR_ADDR_BEYOND_AW: return "address-beyond-address-width";
-	case VTD_FR_WRITE_NOT_PERMITTED: return "write-not-permitted";
-	case VTD_FR_READ_NOT_PERMITTED: return "read-not-permitted";
-	case VTD_FR_PTE_FETCH: return "page-table-entry-fetch";
-	}
-	return "other";
+	uint8_t reason = (uint8_t)VTD_FRCD_HI_REASON(hi);
+
+	return (struct iommu_fault){
+		.unit = u->common.index,
+		.record = index,
+		.sid = VTD_FRCD_HI_SID(hi),
+		.addr = reg_read64(u, vtd_frcd_offset(u->cap, index) + VTD_FRCD_LO) &
+			VTD_FRCD_LO_ADDR_MASK,
+		.access = (hi & VTD_FRCD_HI_TYPE_READ) ? REMAP_ACCESS_READ : REMAP_ACCESS_WRITE,
+		/* Reasons 5 and 6 cover "not present" as well as "not permitted". */
+		.page_denied = reason == VTD_FR_WRITE_NOT_PERMITTED ||
+			       reason == VTD_FR_READ_NOT_PERMITTED,
+		.reason = reason,
+		.reason_name = vtd_fault_reason_name(reason),
+	};
 }
 
-static unsigned vtd_faults_collect(struct remap_unit *ru, struct iommu_fault *out, unsigned max)
+/* Reads every valid fault record; clears each (F, then FSTS) when `clear`. */
+static unsigned read_records(const struct vtd_unit *u, struct iommu_fault *out, unsigned max,
+			     bool clear)
 {
-	struct vtd_unit *u = vtd_of(ru);
 	unsigned found = 0;
 
 	for (unsigned i = 0; i < VTD_CAP_NFR(u->cap); i++) {
@@ -826,31 +834,141 @@ static unsigned vtd_faults_collect(struct remap_unit *ru, struct iommu_fault *ou
 
 		if (!(hi & VTD_FRCD_HI_F))
 			continue;
-		uint8_t reason = (uint8_t)VTD_FRCD_HI_REASON(hi);
-		struct iommu_fault f = {
-			.unit = ru->index,
-			.record = i,
-			.sid = VTD_FRCD_HI_SID(hi),
-			.addr = reg_read64(u, off + VTD_FRCD_LO) & VTD_FRCD_LO_ADDR_MASK,
-			.access = (hi & VTD_FRCD_HI_TYPE_READ) ? REMAP_ACCESS_READ : REMAP_ACCESS_WRITE,
-			/* Reasons 5 and 6 cover "not present" as well as "not permitted". */
-			.page_denied = reason == VTD_FR_WRITE_NOT_PERMITTED ||
-				       reason == VTD_FR_READ_NOT_PERMITTED,
-			.reason = reason,
-			.reason_name = fault_reason_name(reason),
-		};
-
-		reg_write64(u, off + VTD_FRCD_HI, VTD_FRCD_HI_F); /* write 1 to clear */
 		if (out && found < max)
-			out[found] = f;
+			out[found] = fault_from_record(u, i, hi);
+		if (clear)
+			reg_write64(u, off + VTD_FRCD_HI, VTD_FRCD_HI_F); /* write 1 to clear */
 		found++;
 	}
 	uint32_t fsts = reg_read32(u, VTD_REG_FSTS);
 
-	if (fsts & VTD_FSTS_WRITE1_CLEAR)
+	if (clear && (fsts & VTD_FSTS_WRITE1_CLEAR))
 		reg_write32(u, VTD_REG_FSTS, fsts & VTD_FSTS_WRITE1_CLEAR);
+	return found;
+}
+
+static unsigned vtd_faults_collect(struct remap_unit *ru, struct iommu_fault *out, unsigned max)
+{
+	struct vtd_unit *u = vtd_of(ru);
+	unsigned found = read_records(u, out, max, true);
+
 	u->faults_recorded += found;
 	return found;
+}
+
+static unsigned vtd_faults_read(const struct remap_unit *ru, struct iommu_fault *out,
+				unsigned max)
+{
+	return read_records(vtd_of(ru), out, max, false);
+}
+
+static void report_fault_irq(const struct vtd_unit *u)
+{
+	struct proof p;
+	uint32_t fedata = reg_read32(u, VTD_REG_FEDATA);
+
+	proof_begin(&p, "iommu", "fault interrupt");
+	proof_u64(&p, "unit", u->common.index);
+	proof_hex(&p, "vector", VTD_FEDATA_VECTOR(fedata), 2);
+	proof_hex(&p, "feaddr", reg_read32(u, VTD_REG_FEADDR), HEX_REG32_DIGITS);
+	proof_hex(&p, "feuaddr", reg_read32(u, VTD_REG_FEUADDR), HEX_REG32_DIGITS);
+	proof_hex(&p, "fedata", fedata, HEX_REG32_DIGITS);
+	proof_hex(&p, "fectl", reg_read32(u, VTD_REG_FECTL), HEX_REG32_DIGITS);
+	proof_emit(&p);
+}
+
+/*
+ * The fault event is an MSI the unit sends itself (never remapped): data
+ * and address first, then IM cleared.  A fault recorded while masked (IP
+ * set) is delivered as soon as IM clears.
+ */
+static bool vtd_fault_irq_route(struct remap_unit *ru, uint64_t msi_addr, uint32_t msi_data,
+				char *reason, size_t cap)
+{
+	struct vtd_unit *u = vtd_of(ru);
+
+	reg_write32(u, VTD_REG_FEDATA, msi_data);
+	reg_write32(u, VTD_REG_FEADDR, (uint32_t)msi_addr);
+	reg_write32(u, VTD_REG_FEUADDR, (uint32_t)(msi_addr >> 32));
+	reg_write32(u, VTD_REG_FECTL, 0);
+	if (reg_read32(u, VTD_REG_FECTL) & VTD_FECTL_IM) {
+		remap_reason(reason, cap, "fault-event-stays-masked");
+		return false;
+	}
+	report_fault_irq(u);
+	return true;
+}
+
+static void report_ir(const struct vtd_unit *u, const char *event)
+{
+	struct proof p;
+
+	proof_begin(&p, "iommu", event);
+	proof_u64(&p, "unit", u->common.index);
+	proof_hex(&p, "irta", reg_read64(u, VTD_REG_IRTA), HEX_REG64_DIGITS);
+	proof_hex(&p, "gsts", reg_read32(u, VTD_REG_GSTS), HEX_REG32_DIGITS);
+	proof_emit(&p);
+}
+
+/*
+ * IRTA latched with SIRTP, then IRE with CFI: remappable-format MSIs go
+ * through the table, compatibility-format ones (every other device's)
+ * still pass.  Register-based invalidation has no interrupt-entry-cache
+ * flush (that needs queued invalidation, which this driver keeps off), so
+ * the caller must not change an entry while IRE is set.
+ */
+static bool vtd_ir_capable(const struct remap_unit *ru, bool *extended)
+{
+	const struct vtd_unit *u = vtd_of(ru);
+
+	*extended = u->ecap & VTD_ECAP_EIM;
+	return u->ecap & VTD_ECAP_IR;
+}
+
+static bool vtd_ir_enable(struct remap_unit *ru, uint64_t table_phys, unsigned entries,
+			  char *reason, size_t cap)
+{
+	struct vtd_unit *u = vtd_of(ru);
+	bool extended;
+	uint64_t irta;
+
+	if (!vtd_ir_capable(ru, &extended)) {
+		remap_reason(reason, cap, "unit-has-no-interrupt-remapping");
+		return false;
+	}
+	if (!vtd_irta_value(table_phys, entries, extended, &irta)) {
+		remap_reason(reason, cap, "bad-interrupt-table-0x%llx-%u-entries",
+			     (unsigned long long)table_phys, entries);
+		return false;
+	}
+	reg_write64(u, VTD_REG_IRTA, irta);
+	/*
+	 * CFI is asked for but not required: QEMU 7.2 never reports CFIS (and
+	 * passes compatibility-format MSIs anyway); a unit that refuses it
+	 * blocks them while remapping is on (the `iommu: ir enabled` gsts says).
+	 */
+	gcmd_set(u, VTD_GCMD_CFI, true, VTD_GSTS_CFIS, true);
+	if (!gcmd_set(u, VTD_GCMD_SIRTP, true, VTD_GSTS_IRTPS, true) ||
+	    !gcmd_set(u, VTD_GCMD_IRE, true, VTD_GSTS_IRES, true)) {
+		remap_reason(reason, cap, "interrupt-remapping-did-not-enable gsts=0x%08x",
+			     (unsigned)reg_read32(u, VTD_REG_GSTS));
+		return false;
+	}
+	report_ir(u, "ir enabled");
+	return true;
+}
+
+static bool vtd_ir_disable(struct remap_unit *ru, char *reason, size_t cap)
+{
+	struct vtd_unit *u = vtd_of(ru);
+
+	if (!gcmd_set(u, VTD_GCMD_IRE, false, VTD_GSTS_IRES, false)) {
+		remap_reason(reason, cap, "interrupt-remapping-did-not-disable gsts=0x%08x",
+			     (unsigned)reg_read32(u, VTD_REG_GSTS));
+		return false;
+	}
+	report_ir(u, "ir disabled");
+	return true;
 }
 
 static bool vtd_fault_pending(const struct remap_unit *ru)
@@ -878,5 +996,10 @@ const struct remap_unit_ops vtd_unit_ops = {
 	.disable = vtd_disable,
 	.translating = vtd_translating,
 	.faults_collect = vtd_faults_collect,
+	.faults_read = vtd_faults_read,
 	.fault_pending = vtd_fault_pending,
+	.fault_irq_route = vtd_fault_irq_route,
+	.ir_capable = vtd_ir_capable,
+	.ir_enable = vtd_ir_enable,
+	.ir_disable = vtd_ir_disable,
 };

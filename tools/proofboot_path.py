@@ -16,7 +16,8 @@ PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__fil
 if PYTHON_DIR not in sys.path:
     sys.path.insert(0, PYTHON_DIR)
 
-from proofboot import diskimage, lavacheck, lavajob, prooflog, proofcheck, qmatrix, reports  # noqa: E402
+from proofboot import (diskimage, lavacheck, lavajob, prooflog, proofcheck, qmatrix,  # noqa: E402
+                       reports, witness)
 
-for _module in (diskimage, lavacheck, lavajob, prooflog, proofcheck, qmatrix, reports):
+for _module in (diskimage, lavacheck, lavajob, prooflog, proofcheck, qmatrix, reports, witness):
     sys.modules.setdefault(_module.__name__.rpartition(".")[2], _module)

@@ -9,7 +9,8 @@
 
 Modules: prooflog (parser), proofcheck (checker and expectations), diskimage
 (deterministic disk images), qmatrix (QEMU command lines, the matrix
-runner), reports (TAP, JUnit), runs (this API), pytest_plugin (fixture
+runner), reports (TAP, JUnit), witness (QEMU's trace as witness of the
+proof lines, docs/witness.md), runs (this API), pytest_plugin (fixture
 proofboot_boot).  The tools in the repository's tools/ are thin wrappers
 around them.  docs/python.md describes the API.
 """

@@ -56,13 +56,28 @@ BUILTIN_CHECKS = (
     "one namespace through two controllers agree (proofboot/nvmecheck.py); "
     "non-ASCII identify strings warn",
     "order: the 'test: result' lines (except run-aborted ones) follow the order the "
-    "environment line's order= names: table, reverse, or the seeded shuffle",
+    "environment line's order= names: table, reverse, or the seeded shuffle, with the rows "
+    "whose plan says runs_last=true moved to the end",
     "alias: every 'iommu: alias' is followed by an 'iommu: context' (VT-d) or 'iommu: dte' "
     "(AMD-Vi) for the alias on the domain of the device's own entry; a 'fault recorded' "
     "naming device= has a sid that an 'iommu: alias' line gave that device",
     "selection: 'dma: backend selection' says iommu=vtd|amd-vi exactly when "
     "backend=direct-remapping (else iommu=none), and that unit kind was discovered before "
     "it ('iommu: drhd' for vtd, 'iommu: ivhd' for amd-vi, responds=true)",
+    "isolation: every isolation proof line ('iommu: blocked|revoked|cross-device|read-only|"
+    "no-read|boundary dma') of a controller whose 'iommu: isolation' line says PASS shows "
+    "the fault (expected type, reason 0x05 write / 0x06 read), fault_cleared, "
+    "target_untouched, buffer_untouched (and first_page_arrived for boundary), and an "
+    "earlier 'iommu: fault recorded' with the same sid, reason and addr backs it; a "
+    "cross-device owner is another controller; an 'iommu: ir remapped' of a PASSing "
+    "controller shows irte_hits > 0, queue_vector_hits=0, data_vector != irte_vector, "
+    "read_ok; an 'iommu: ir blocked' irte_hits=0, queue_vector_hits=0, restored_irte_hits "
+    "> 0, read_ok and, when a fault was recorded, reason 0x22 (not-present) / 0x26 "
+    "(sid-mismatch); a PASS row has no FAIL 'iommu: isolation' line and a FAIL row at "
+    "least one",
+    "fault-path: an 'iommu: fault recorded' with seen_by=interrupt follows an 'iommu: fault "
+    "interrupt' line of the same unit (its events were routed to a vector); seen_by is "
+    "interrupt or poll",
 )
 
 
@@ -621,11 +636,15 @@ def check_run_order(log: ProofLog, results: list, out: list) -> None:
     order = env[0].fields.get("order") if env else None
     if order is None:
         return  # logs from before the option existed run in table order, unchecked
-    plans = [p.fields.get("name") for p in log.find("test", "plan")]
+    plan_records = log.find("test", "plan")
+    plans = [p.fields.get("name") for p in plan_records]
     perm = run_order(order, len(plans))
     if perm is None:
         out.append(Finding("error", env[0].lineno, f"unknown order={order}", "order"))
         return
+    # Rows whose plan says runs_last=true follow every other row (run_order_pin_last).
+    last = {i for i, p in enumerate(plan_records) if p.fields.get("runs_last") == "true"}
+    perm = [i for i in perm if i not in last] + [i for i in perm if i in last]
     position = {plans[i]: k for k, i in enumerate(perm)}
     ran = [r for r in results if r.fields.get("reason") != "run-aborted"]
     for before, after in zip(ran, ran[1:]):
@@ -893,6 +912,130 @@ def check_aliases(log: ProofLog, out: list) -> None:
         if device is not None and (device, f.fields.get("sid")) not in given:
             out.append(Finding("error", f.lineno, f"fault from sid={f.fields.get('sid')} "
                                f"attributed to {device}, which has no such alias", "alias"))
+
+
+# `iommu: <event>` of each isolation proof -> (row, the access the device was refused).
+ISOLATION_EVENTS = {
+    "blocked dma": ("iommu.isolation.blocked", "write"),
+    "revoked dma": ("iommu.isolation.revoke", "write"),
+    "cross-device dma": ("iommu.isolation.cross-device", "write"),
+    "read-only dma": ("iommu.isolation.read-only", "write"),
+    "no-read dma": ("iommu.isolation.no-read", "read"),
+    "boundary dma": ("iommu.isolation.boundary", "write"),
+}
+# VT-d: a denied write through the page tables is reason 5, a denied read 6.
+DENIED_REASON = {"write": 0x05, "read": 0x06}
+ISOLATION_TRUE_KEYS = ("fault", "fault_cleared", "target_untouched", "buffer_untouched")
+
+
+def _isolation_proof_problems(r: Record, access: str, faults: list) -> list:
+    """What is missing from one proof line that claims a blocked access."""
+    f = r.fields
+    problems = [f"{key}={f.get(key)}" for key in ISOLATION_TRUE_KEYS if f.get(key) != "true"]
+    if r.event == "boundary dma" and f.get("first_page_arrived") != "true":
+        problems.append(f"first_page_arrived={f.get('first_page_arrived')}")
+    if f.get("fault") != "true":
+        return problems
+    if f.get("fault_type") != access or r.number("fault_reason") != DENIED_REASON[access]:
+        problems.append(f"fault {f.get('fault_reason')} {f.get('fault_type')}, expected "
+                        f"0x{DENIED_REASON[access]:02x} {access}")
+    if r.number("fault_addr") != r.number("iova") & ~0xFFF:
+        problems.append(f"fault_addr={f.get('fault_addr')} is not the page of iova={f.get('iova')}")
+    backed = [x for x in faults if x.lineno < r.lineno
+              and x.fields.get("sid") == f.get("fault_sid")
+              and x.number("reason") == r.number("fault_reason")
+              and x.number("addr") == r.number("fault_addr")]
+    if not backed:
+        problems.append("no earlier 'iommu: fault recorded' with its sid, reason and addr")
+    if r.event == "cross-device dma" and f.get("owner") in (None, f.get("sid")):
+        problems.append(f"owner={f.get('owner')} is not another controller")
+    return problems
+
+
+def _last_isolation_line(lines: list, proof: Record):
+    """The 'iommu: isolation' line reporting this proof line's controller (the next one)."""
+    return next((x for x in lines if x.lineno > proof.lineno
+                 and x.fields.get("sid") == proof.fields.get("sid")), None)
+
+
+# Interrupt remapping: the reason a unit that records such faults must give per case.
+IR_BLOCKED_REASON = {"not-present": 0x22, "sid-mismatch": 0x26}
+
+
+def _ir_proof_problems(r: Record) -> list:
+    """What is missing from an 'iommu: ir remapped|blocked' line of a PASSing controller."""
+    n = r.number
+    problems = [] if r.fields.get("read_ok") == "true" else ["read_ok=false"]
+    if n("queue_vector_hits") != 0:
+        problems.append(f"queue_vector_hits={r.fields.get('queue_vector_hits')}")
+    if r.event == "ir remapped":
+        if not n("irte_hits"):
+            problems.append("irte_hits=0")
+        if n("data_vector") == n("irte_vector"):
+            problems.append("data_vector equals irte_vector: not proven remapped")
+        return problems
+    if n("irte_hits") != 0:
+        problems.append(f"irte_hits={r.fields.get('irte_hits')}")
+    if not n("restored_irte_hits"):
+        problems.append("restored_irte_hits=0")
+    want = IR_BLOCKED_REASON.get(r.fields.get("case"))
+    if want is None:
+        problems.append(f"case={r.fields.get('case')}")
+    elif r.fields.get("fault") == "true" and n("fault_reason") != want:
+        problems.append(f"fault_reason={r.fields.get('fault_reason')}, expected 0x{want:02x}")
+    return problems
+
+
+def check_isolation(log: ProofLog, results: list, out: list) -> None:
+    faults = log.find("iommu", "fault recorded")
+    verdicts = log.find("iommu", "isolation")
+    for event, (row, access) in ISOLATION_EVENTS.items():
+        mine = [v for v in verdicts if v.fields.get("proof") == row]
+        for r in log.find("iommu", event):
+            v = _last_isolation_line(mine, r)
+            if v is None or v.fields.get("status") != "PASS":
+                continue
+            problems = _isolation_proof_problems(r, access, faults)
+            if problems:
+                out.append(Finding("error", r.lineno, f"{row} PASSed for {r.fields.get('sid')} "
+                                   f"but its proof line says: {'; '.join(problems)}",
+                                   "isolation"))
+    for event, row in (("ir remapped", "iommu.ir.remapped"), ("ir blocked", "iommu.ir.blocked")):
+        mine = [v for v in verdicts if v.fields.get("proof") == row]
+        for r in log.find("iommu", event):
+            v = _last_isolation_line(mine, r)
+            problems = _ir_proof_problems(r) if v and v.fields.get("status") == "PASS" else []
+            if problems:
+                out.append(Finding("error", r.lineno, f"{row} PASSed for {r.fields.get('sid')} "
+                                   f"but its proof line says: {'; '.join(problems)}",
+                                   "isolation"))
+    for res in results:
+        name, status = res.fields.get("name"), res.fields.get("status")
+        rows = [v for v in verdicts if v.fields.get("proof") == name and v.lineno < res.lineno]
+        failing = [v for v in rows if v.fields.get("status") == "FAIL"]
+        if status == "PASS" and failing:
+            out.append(Finding("error", res.lineno, f"{name} PASSed but controller "
+                               f"{failing[0].fields.get('sid')} FAILed it (line "
+                               f"{failing[0].lineno})", "isolation"))
+        if status == "FAIL" and rows and not failing:
+            out.append(Finding("error", res.lineno, f"{name} FAILed but no controller's "
+                               "'iommu: isolation' line says FAIL", "isolation"))
+
+
+def check_fault_paths(log: ProofLog, out: list) -> None:
+    routed = log.find("iommu", "fault interrupt")
+    for f in log.find("iommu", "fault recorded"):
+        path = f.fields.get("seen_by")
+        if path is None:
+            continue  # logs from before the fault interrupt existed
+        if path not in ("interrupt", "poll"):
+            out.append(Finding("error", f.lineno, f"seen_by={path} is neither interrupt nor poll",
+                               "fault-path"))
+        elif path == "interrupt" and not any(
+                r.lineno < f.lineno and r.fields.get("unit") == f.fields.get("unit") for r in routed):
+            out.append(Finding("error", f.lineno, f"fault seen_by=interrupt but unit "
+                               f"{f.fields.get('unit')} has no earlier 'iommu: fault interrupt'",
+                               "fault-path"))
 
 
 IOMMU_UNIT_LINE = {"vtd": "drhd", "amd-vi": "ivhd"}
@@ -1264,6 +1407,8 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     for severity, lineno, message in nvmecheck.problems(log):
         out.append(Finding(severity, lineno, message, "nvme-shapes"))
     check_aliases(log, out)
+    check_isolation(log, results, out)
+    check_fault_paths(log, out)
     check_selection(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)

@@ -28,6 +28,7 @@ from proofboot import prooflog
 from proofboot import proofcheck
 from proofboot import reports
 from proofboot import repo
+from proofboot import witness
 
 REPO_ROOT = repo.ROOT
 DEFAULT_MATRIX = os.path.join(REPO_ROOT, "tests", "matrix.toml")
@@ -144,6 +145,7 @@ class Config:
     expect: proofcheck.Expectations = dataclasses.field(default_factory=proofcheck.Expectations)
     description: str = ""
     ends_by: str = "debug-exit"          # ENDS_BY
+    witness: str = witness.EXPECT_CLEAN  # what QEMU's trace must show (docs/witness.md)
 
     @property
     def expected_verdict(self) -> str:
@@ -152,7 +154,8 @@ class Config:
 
 _CONFIG_KEYS = {"name", "groups", "machine", "memory", "firmware", "options", "options_file", "timeout",
                 "devices", "qemu_args", "nvme", "expect", "expect_file", "description",
-                "console_port", "acpi_tables", "boot", "ends_by"}
+                "console_port", "acpi_tables", "boot", "ends_by",
+                "witness"}
 BOOT_KINDS = ("cdrom", "pxe")
 # What QEMU's built-in DHCP hands a PXE client: grub-mknetdir's core image per firmware.
 PXE_BOOTFILES = {"bios": "boot/grub/i386-pc/core.0", "uefi": "boot/grub/x86_64-efi/core.efi"}
@@ -336,6 +339,8 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
     exp = default_exp.merged(_load_expect(table, base_dir, f"{name}.expect"))
     if exp.verdict is None:
         exp.verdict = DEFAULT_VERDICTS
+    if merged.get("witness", witness.EXPECT_CLEAN) not in witness.EXPECTATIONS:
+        raise MatrixError(f"{where}: witness must be one of {', '.join(witness.EXPECTATIONS)}")
     options_file = str(merged.get("options_file", ""))
     if options_file and merged.get("options"):
         raise MatrixError(f"{where}: options and options_file are exclusive")
@@ -349,7 +354,7 @@ def config_from_dict(table: dict, defaults: dict, base_dir: str, where: str) -> 
         qemu_args=_str_list(merged.get("qemu_args", []), f"{where}.qemu_args"),
         controllers=controllers, boot=boot, console_port=console_port, acpi_tables=acpi_tables,
         expect=exp, description=str(merged.get("description", "")),
-        ends_by=ends_by)
+        ends_by=ends_by, witness=merged.get("witness", witness.EXPECT_CLEAN))
 
 
 def load_matrix_text(text: str, base_dir: str = REPO_ROOT, source: str = "matrix") -> list:
@@ -584,6 +589,7 @@ class Result:
     report: proofcheck.Report | None = None
     log_path: str = ""
     qemu_output: str = ""
+    witness: witness.WitnessReport | None = None     # None: run without --witness
 
     @property
     def counts(self) -> tuple:
@@ -746,7 +752,8 @@ def describe_exit(code: int | None) -> str:
 
 
 def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system-x86_64",
-               extra_args=(), disk_dir: str | None = None) -> Result:
+               extra_args=(), disk_dir: str | None = None,
+               with_witness: bool = False) -> Result:
     """Boot one configuration and check it; disk_dir: the image cache (default OUT/disks)."""
     paths = RunPaths(out_dir=os.path.join(out_root, config.name),
                      disk_dir=disk_dir or os.path.join(out_root, "disks"))
@@ -754,6 +761,8 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
     for stale in (paths.log, paths.qemu_output, paths.trace):
         if os.path.exists(stale):
             os.unlink(stale)
+    if with_witness:
+        extra_args = tuple(extra_args) + tuple(witness.qemu_args(paths.trace))
     cmd = build_command(config, iso, paths, qemu, extra_args)
     with open(os.path.join(paths.out_dir, "cmd.sh"), "w", encoding="utf-8") as f:
         f.write("#!/bin/sh\n# " + config.name + ": reproduce with a hard timeout\n"
@@ -773,8 +782,15 @@ def run_config(config: Config, iso: str, out_root: str, qemu: str = "qemu-system
     if outcome in EXIT_CODES.values():
         problems += _trace_problems(config, paths)
         ok = not problems
+    seen = None
+    if with_witness and outcome != QEMU_ERROR:
+        seen = witness.witness_run(log, paths.trace, disks, config.controllers)
+        witness.write_report(os.path.join(paths.out_dir, "witness.txt"), seen)
+        problems += witness.judge(seen, config.witness)
+        ok = not problems
     result = Result(config=config, outcome=outcome, ok=ok, problems=problems, exit_code=code,
-                    wall=wall, report=report, log_path=paths.log, qemu_output=qemu_output)
+                    wall=wall, report=report, log_path=paths.log, qemu_output=qemu_output,
+                    witness=seen)
     _write_result_files(result, log, paths)
     return result
 
@@ -790,13 +806,19 @@ def _write_result_files(result: Result, log, paths: RunPaths) -> None:
                "expected": result.config.expected_verdict, "exit_code": result.exit_code,
                "wall_seconds": round(result.wall, 3), "problems": result.problems,
                "passed_failed_skipped": list(result.counts)}
+    if result.witness is not None:
+        w = result.witness
+        summary["witness"] = {"expected": result.config.witness, "checked": w.checked,
+                              "backed": w.backed, "unbacked": w.unbacked,
+                              "contradicted": w.contradicted,
+                              "contradictions": len(w.contradictions)}
     with open(os.path.join(paths.out_dir, "result.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")
 
 
 def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: bool,
-               qemu: str, extra_args=(), progress=print) -> list:
+               qemu: str, extra_args=(), progress=print, with_witness: bool = False) -> list:
     """Run every configuration (jobs at a time); results in matrix order.
 
     fail_fast: after the first unexpected outcome no further configuration
@@ -811,7 +833,7 @@ def run_matrix(configs: list, iso: str, out_root: str, jobs: int, fail_fast: boo
         if cancel.is_set():
             return None
         try:
-            result = run_config(config, iso, out_root, qemu, extra_args)
+            result = run_config(config, iso, out_root, qemu, extra_args, with_witness=with_witness)
         except (OSError, ValueError) as e:
             result = Result(config=config, outcome="ERROR", ok=False,
                             problems=[f"matrix could not run this configuration: {e}"],
@@ -844,6 +866,8 @@ def progress_line(result: Result, done: int, total: int) -> str:
     state = "ok  " if result.ok else "FAIL"
     line = (f"[{done:>{width}}/{total}] {state} {result.config.name:<24} {result.outcome:<10} "
             f"(expected {result.config.expected_verdict}) {result.wall:6.1f}s")
+    if result.witness is not None:
+        line += f" witness {result.witness.cell()}"
     if not result.ok:
         shown = result.problems[:6]
         line += "".join(f"\n      {p}" for p in shown)
@@ -854,12 +878,23 @@ def progress_line(result: Result, done: int, total: int) -> str:
 
 
 def summary_table(results: list) -> str:
-    header = ("configuration", "verdict", "expected", "pass/fail/skip", "wall", "result")
-    lines = reports.text_table(header, [
-        (r.config.name, r.outcome, r.config.expected_verdict, "/".join(str(n) for n in r.counts),
-         f"{r.wall:.1f}s", "OK" if r.ok else "FAIL") for r in results])
+    witnessed = any(r.witness is not None for r in results)
+    header = ("configuration", "verdict", "expected", "pass/fail/skip") + \
+        (("witness c/b/u/x",) if witnessed else ()) + ("wall", "result")
+    rows = []
+    for r in results:
+        seen = r.witness.cell() if r.witness is not None else "-"
+        if r.witness is not None and r.config.witness != witness.EXPECT_CLEAN:
+            seen += f" (expected {r.config.witness})"
+        rows.append((r.config.name, r.outcome, r.config.expected_verdict,
+                     "/".join(str(n) for n in r.counts)) + ((seen,) if witnessed else ()) +
+                    (f"{r.wall:.1f}s", "OK" if r.ok else "FAIL"))
+    lines = reports.text_table(header, rows)
     bad = sum(1 for r in results if not r.ok)
     lines.append(f"{len(results)} configuration(s), {len(results) - bad} OK, {bad} unexpected")
+    if witnessed:
+        lines.append("witness c/b/u/x: claims checked/backed/unbacked/contradicted "
+                     "against QEMU's trace (docs/witness.md)")
     return "\n".join(lines)
 
 
@@ -915,6 +950,12 @@ def parse_args(argv):
                     help="ignore the matrix: run one configuration NAME made of the [defaults] "
                          "plus --disk/--qemu-arg/--options (built-in checks only)")
     ap.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
+    seen = ap.add_mutually_exclusive_group()
+    seen.add_argument("--witness", dest="witness", action="store_const", const="on", default="off",
+                      help="hold every proof line against QEMU's trace (docs/witness.md); "
+                           "exit 2 when this QEMU has no trace backend")
+    seen.add_argument("--witness-if-available", dest="witness", action="store_const", const="auto",
+                      help="--witness when this QEMU has the trace events, else run without")
     return ap.parse_args(argv)
 
 
@@ -951,11 +992,17 @@ def main(argv=None) -> int:
     if any(c.firmware == "uefi" for c in configs) and not os.path.isfile(OVMF):
         print(f"matrix: UEFI configurations need {OVMF} (Debian package ovmf)", file=sys.stderr)
         return 2
+    with_witness = args.witness != "off" and witness.trace_available(args.qemu)
+    if args.witness == "on" and not with_witness:
+        print(f"matrix: --witness: {args.qemu} has no log trace backend with the witness's "
+              "events (qemu -trace help)", file=sys.stderr)
+        return 2
     print(f"matrix: {len(configs)} configuration(s), {args.jobs} at a time, ISO {iso}, "
-          f"results in {out_root}", flush=True)
+          f"results in {out_root}, witness {'on' if with_witness else 'off'}", flush=True)
     try:
         results = run_matrix(configs, iso, out_root, args.jobs, args.fail_fast, args.qemu,
-                             progress=lambda line: print(line, flush=True))
+                             progress=lambda line: print(line, flush=True),
+                             with_witness=with_witness)
     except KeyboardInterrupt:
         print("matrix: interrupted; QEMU processes killed", file=sys.stderr)
         return 130

@@ -14,6 +14,7 @@ import fnmatch
 import xml.etree.ElementTree as ET
 
 LOG_CHECKS_CASE = "log-checks"
+WITNESS_CASE = "witness"
 
 
 def _xml_text(text: str) -> str:
@@ -34,6 +35,8 @@ def tap(results: list) -> str:
         passed, failed, skipped = r.counts
         desc = (f"{r.config.name}: {r.outcome} (expected {r.config.expected_verdict}), "
                 f"{passed} passed {failed} failed {skipped} skipped")
+        if r.witness is not None:
+            desc += f", witness {r.witness.cell()} (checked/backed/unbacked/contradicted)"
         desc = desc.replace("#", "\\#")
         status = "ok" if r.ok else "not ok"
         directive = " # SKIP firmware verdict SKIP" if r.ok and r.outcome == "SKIP" else ""
@@ -44,6 +47,8 @@ def tap(results: list) -> str:
             lines.append(f"  expected: {_yaml_str(r.config.expected_verdict)}")
             lines.append(f"  exit_code: {r.exit_code if r.exit_code is not None else 'null'}")
             lines.append(f"  wall_seconds: {r.wall:.3f}")
+            if r.witness is not None:
+                lines.append(f"  witness: {_yaml_str(r.witness.summary())}")
             if r.log_path:
                 lines.append(f"  log: {_yaml_str(r.log_path)}")
             failed = [t for t in (r.report.results if r.report else ())
@@ -93,6 +98,18 @@ def _testcase(suite, config, record):
     return case
 
 
+def _witness_case(suite, r) -> None:
+    """One testcase per configuration for QEMU's trace as witness (docs/witness.md)."""
+    w = r.witness
+    case = ET.SubElement(suite, "testcase", classname=r.config.name, name=WITNESS_CASE, time="0")
+    text = "\n".join([c.format("console.log") for c in w.contradictions] + [w.summary()])
+    if bool(w.contradictions) != (r.config.witness == "contradicted"):
+        ET.SubElement(case, "failure", message=f"{w.contradicted} contradicted claim(s) "
+                      f"(expected {r.config.witness})", type="WITNESS").text = text
+    else:
+        ET.SubElement(case, "system-out").text = text
+
+
 def junit(results: list) -> str:
     root = ET.Element("testsuites", name="proofboot-matrix")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -117,6 +134,8 @@ def junit(results: list) -> str:
             ET.SubElement(checks, "failure",
                           message=f"{r.outcome} (expected {r.config.expected_verdict})",
                           type=r.outcome).text = "\n".join(r.problems)
+        if r.witness is not None:
+            _witness_case(suite, r)
         if r.log_path:
             ET.SubElement(suite, "system-out").text = f"console log: {r.log_path}"
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

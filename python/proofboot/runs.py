@@ -17,11 +17,12 @@ import tempfile
 from proofboot import proofcheck, prooflog, qmatrix, repo
 
 # nvme: read purposes whose DMA the IOMMU is meant to block (tests
-# iommu.isolation.blocked and iommu.isolation.revoke): their dma_faults=1 and
-# data_valid=false are the proof, not a defect.
-DELIBERATE_FAULT_PURPOSES = ("iommu-blocked", "iommu-revoke-unmapped")
+# iommu.isolation.*): their dma_faults=1 and data_valid=false are the proof,
+# not a defect.
+DELIBERATE_FAULT_PURPOSES = ("iommu-blocked", "iommu-revoke-unmapped", "iommu-cross-device",
+                             "iommu-read-only", "iommu-boundary")
 # Lines whose fault_sid/fault_addr name the faults those tests provoked.
-DELIBERATE_FAULT_LINES = (("iommu", "blocked dma"), ("iommu", "revoked dma"))
+DELIBERATE_FAULT_LINES = tuple(("iommu", event) for event in proofcheck.ISOLATION_EVENTS)
 DEFAULT_QEMU_ARGS = ("-net", "none")    # no NIC: nothing to test there, shorter option ROM scan
 ISO_ENV = "PROOFBOOT_ISO"
 

@@ -1,6 +1,8 @@
 /* Run order of the test table; see run_order.h for the exact algorithm. */
 #include "run_order.h"
 
+#include <string.h>
+
 uint32_t run_order_xorshift32(uint32_t *state)
 {
 	uint32_t x = *state;
@@ -26,5 +28,23 @@ void run_order_permutation(enum run_order order, uint32_t seed, unsigned *out, u
 
 		out[i] = out[j];
 		out[j] = t;
+	}
+}
+
+void run_order_pin_last(unsigned *order, unsigned n, const bool *runs_last)
+{
+	unsigned unpinned_end = n;
+
+	/* Each pinned row rotates to the end in turn, so both groups keep their order. */
+	for (unsigned k = 0; k < unpinned_end;) {
+		unsigned row = order[k];
+
+		if (!runs_last[row]) {
+			k++;
+			continue;
+		}
+		memmove(&order[k], &order[k + 1], (n - k - 1) * sizeof(order[0]));
+		order[n - 1] = row;
+		unpinned_end--;
 	}
 }

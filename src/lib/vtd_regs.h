@@ -148,8 +148,27 @@ static inline uint32_t vtd_gcmd_value(uint32_t gsts, uint32_t command_bit)
 #define VTD_FSTS_WRITE1_CLEAR (VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE)
 
 /* ---- FECTL ---- */
-#define VTD_FECTL_IM (1u << 31) /* interrupt mask */
-#define VTD_FECTL_IP (1u << 30)
+#define VTD_FECTL_IM (1u << 31) /* interrupt mask: resets set, so no fault interrupt until cleared */
+#define VTD_FECTL_IP (1u << 30) /* interrupt pending: a fault event was held back by IM (read-only) */
+
+/*
+ * ---- FEDATA / FEADDR / FEUADDR: the fault event is an MSI the unit sends
+ * itself. FEDATA holds the MSI data (vector in bits 7:0, delivery mode in
+ * 10:8 (0 = fixed), extended interrupt message data in 31:16 must be 0),
+ * FEADDR the MSI address (0xFEE in bits 31:20, the xAPIC destination id in
+ * 19:12; bits 1:0 reserved), FEUADDR the upper 32 bits of an x2APIC
+ * destination.  The unit's own message is never remapped.
+ */
+#define VTD_FEDATA_VECTOR(v) ((uint32_t)(v) & 0xffu)
+#define VTD_FEADDR_BASE 0xfee00000u
+#define VTD_FEADDR_DEST_SHIFT 12
+#define VTD_FEADDR_DEST_MASK 0x000ff000u
+#define VTD_FEADDR_RESERVED_MASK 0x3u
+
+static inline uint32_t vtd_feaddr_value(uint8_t xapic_dest)
+{
+	return VTD_FEADDR_BASE | ((uint32_t)xapic_dest << VTD_FEADDR_DEST_SHIFT);
+}
 
 /* ---- fault recording registers: 16 bytes each at CAP.FRO ---- */
 #define VTD_FRCD_SIZE 16u
@@ -174,6 +193,33 @@ static inline unsigned vtd_frcd_offset(uint64_t cap, unsigned index)
 #define VTD_FR_WRITE_NOT_PERMITTED 0x5 /* also: write through a not-present PTE */
 #define VTD_FR_READ_NOT_PERMITTED 0x6  /* also: read through a not-present PTE */
 #define VTD_FR_PTE_FETCH 0x7
+
+/* Interrupt-remapping fault reasons (VT-d spec, section 7.1, "Interrupt Remapping Fault Conditions"). */
+#define VTD_FR_IR_REQ_RESERVED 0x20   /* reserved field set in the remappable request */
+#define VTD_FR_IR_INDEX_OVER 0x21     /* interrupt index beyond the IRTA size */
+#define VTD_FR_IR_ENTRY_NOT_PRESENT 0x22 /* the IRTE's P bit is clear */
+#define VTD_FR_IR_TABLE_ACCESS 0x23   /* the IRT named by IRTA could not be read */
+#define VTD_FR_IR_ENTRY_RESERVED 0x24 /* reserved field set in the IRTE */
+#define VTD_FR_IR_COMPAT_BLOCKED 0x25 /* compatibility-format interrupt while CFI is clear */
+#define VTD_FR_IR_SID_MISMATCH 0x26   /* source-id verification (IRTE SVT/SQ/SID) failed */
+#define VTD_FR_IR_FIRST VTD_FR_IR_REQ_RESERVED
+#define VTD_FR_IR_LAST VTD_FR_IR_SID_MISMATCH
+
+/*
+ * An interrupt-remapping fault record carries the interrupt index in bits
+ * 63:48 of the low qword instead of a page address (T is reserved there).
+ */
+#define VTD_FRCD_LO_IR_INDEX(lo) ((uint16_t)((lo) >> 48))
+
+/* ---- IRTA: interrupt remapping table address ---- */
+#define VTD_IRTA_ADDR_MASK 0xfffffffffffff000ull /* 4 KiB aligned table */
+#define VTD_IRTA_EIME (1ull << 11) /* extended (x2APIC) interrupt mode: 32-bit destinations */
+#define VTD_IRTA_SIZE_MASK 0xfull  /* table holds 2^(S + 1) entries */
+#define VTD_IRTA_MAX_SIZE_FIELD 15u /* 65536 entries */
+
+/* GSTS bits for interrupt remapping (the GCMD bits are above). */
+#define VTD_GSTS_IRTPS VTD_GCMD_SIRTP /* interrupt remap table pointer latched */
+#define VTD_GSTS_CFIS VTD_GCMD_CFI    /* compatibility-format interrupts pass */
 
 /* Source id of a PCI requester: bus in 15:8, device 7:3, function 2:0. */
 static inline uint16_t vtd_source_id(uint8_t bus, uint8_t device, uint8_t function)

@@ -6,9 +6,11 @@
 # --health GOOD`, with the names from the environment.  Prints the worker's token.
 import os
 
+from django.db.models import Q
+
 from django.contrib.auth.models import User
 from linaro_django_xmlrpc.models import AuthToken
-from lava_scheduler_app.models import Device, DeviceType, Worker
+from lava_scheduler_app.models import Device, DeviceType, TestJob, Worker
 
 env = os.environ
 user, created = User.objects.get_or_create(username=env["LAVA_USER"],
@@ -34,4 +36,20 @@ for hostname in env["LAVA_DEVICES"].split():
         device.device_type, device.worker_host = device_type, worker
         device.health = Device.HEALTH_GOOD
         device.save()
+# With our worker not running, a job still queued or running on our devices is
+# the leftover of an interrupted run (a killed check, a stopped session): it
+# would hold the device "Running" forever.  End it as Canceled and free the
+# device, so a new run never waits on a job nobody will finish.
+if env.get("LAVA_RESET_STALE") == "1":
+    stale = TestJob.objects.filter(~Q(state=TestJob.STATE_FINISHED),
+                                   requested_device_type=device_type)
+    for job in stale:
+        job.state, job.health = TestJob.STATE_FINISHED, TestJob.HEALTH_CANCELED
+        job.save()
+        print("canceled-stale-job:", job.id)
+    for hostname in env["LAVA_DEVICES"].split():
+        device = Device.objects.get(hostname=hostname)
+        if device.state != Device.STATE_IDLE:
+            device.state = Device.STATE_IDLE
+            device.save()
 print("worker-token:", worker.token)

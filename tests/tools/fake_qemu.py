@@ -7,6 +7,9 @@ the behaviour: pass (default), fail, hang, crash, killed (SIGKILL after the
 first lines), error, badcrc.  For every
 NVMe namespace it "reads" LBAs 0-7 from the image named in -drive and prints
 the real crc32 (or status 0x0281 when a blkdebug config is attached).
+With -D FILE (tools/matrix --witness) it also writes a trace in QEMU's log
+format: the console as serial_write events and each read's READ command;
+mode stray adds a device write to physical address 0 during the read.
 """
 import os
 import signal
@@ -32,6 +35,8 @@ def main(argv):
               file=sys.stderr)
         return 1
     log_path = None
+    trace_path = argv[argv.index("-D") + 1] if "-D" in argv else None
+    trace = []
     drives = {}
     namespaces = []
     serials = {}
@@ -68,6 +73,14 @@ def main(argv):
             nvme_status, status, reason = "0x0281", "FAIL", "unrecovered%20read%20error"
         if mode == "badcrc":
             crc ^= 1
+        trace += [f"pci_nvme_io_cmd cid 0 nsid 0x{nsid:x} sqid 1 opc 0x2 opname 'NVME_NVM_CMD_READ'",
+                  f"pci_nvme_read cid 0 nsid {nsid} nlb 8 count {8 * lba_size} lba 0x0",
+                  f"pci_nvme_rw_cb cid 0 blk '{drive}'",
+                  "pci_nvme_enqueue_req_completion cid 0 cqid 1 dw0 0x0 dw1 0x0 status "
+                  + ("0x281" if blkdebug else "0x0")]
+        if mode == "stray":
+            trace.append("pci_nvme_map_addr addr 0x0 len 64")
+        trace.append(f"@line {len(out)}")
         out.append(f"nvme: read bdf=0000:00:04.0 serial={serials[bus]} nsid={nsid} slba=0 "
                    f"blocks=8 lba_size={lba_size} bytes={8 * lba_size} crc32=0x{crc:08x} "
                    f"status={nvme_status} backend=bounce-buffer")
@@ -92,7 +105,27 @@ def main(argv):
                f"failed={counts['FAIL']} skipped={counts['SKIP']}")
     with open(log_path, "w") as f:
         f.write("\r\n".join(out) + "\r\n")
+    if trace_path:
+        write_trace(trace_path, out, trace)
     return {"PASS": 33, "FAIL": 35, "SKIP": 37}[verdict]
+
+
+def write_trace(path, lines, device_events):
+    """QEMU's log trace backend: the console byte by byte, device events before their line."""
+    before = {}
+    pending = []
+    for event in device_events:
+        if event.startswith("@line "):
+            before[int(event.split()[1])] = pending
+            pending = []
+        else:
+            pending.append(event)
+    with open(path, "w") as f:
+        for index, line in enumerate(lines):
+            for event in before.get(index, []):
+                f.write(event + "\n")
+            for byte in (line + "\r\n").encode("latin-1"):
+                f.write(f"serial_write write addr 0x00 val 0x{byte:02x}\n")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ def test_the_scan_would_notice_an_undocumented_line():
 
 
 # Functions whose string-literal argument becomes an `nvme: read ... purpose=` value.
-PURPOSE_CALL = re.compile(r'\b(?:nvme_read|nvme_read_chunked|read_range|read_block|blocked_read)'
+PURPOSE_CALL = re.compile(r'\b(?:nvme_read|nvme_read_chunked|read_range|read_block|blocked_read|'
+                          r'read_pages|redirected_read)'
                           r'\([^;{]*?"([a-z0-9-]+)"', re.S)
 
 

@@ -274,6 +274,22 @@ def test_run_order_follows_the_option():
     only_error(check(with_order(table, "sideways")), "unknown order=sideways")
 
 
+def test_runs_last_rows_follow_every_other_row_in_any_order():
+    names = [("boot.options", "PASS"), ("iommu.faults.none", "PASS"), ("iommu.units", "PASS")]
+    lines = proof_lines(results=names)
+    plan = lines.index("test: plan name=iommu.faults.none groups=iommu selected=true")
+    results = [line for line in lines if line.startswith("test: result")]
+    start = lines.index(results[0])
+    reverse_with_last = list(lines)
+    reverse_with_last[start:start + 3] = [results[2], results[0], results[1]]
+    # Reversed, iommu.units then boot.options, and the pinned row at the end ...
+    pinned = list(reverse_with_last)
+    pinned[plan] += " runs_last=true"
+    assert check(with_order(pinned, "reverse")).ok
+    # ... which without runs_last=true on its plan line is out of order.
+    only_error(check(with_order(reverse_with_last, "reverse")), "order=reverse puts it before")
+
+
 ALIAS = ("iommu: alias sid=0000:01:01.0 alias=0000:01:00.0 via=0000:00:03.0 "
          "bridge=pcie-to-pci")
 
@@ -301,6 +317,128 @@ def test_alias_needs_a_context_entry_on_the_device_domain():
 def test_fault_attributed_to_a_device_needs_that_alias():
     lines = proof_lines(extra=[context("0000:00:02.0", 1), fault("0000:00:05.0", "0000:00:02.0")])
     only_error(check(lines), "which has no such alias")
+
+
+ISO_SID = "0000:01:00.0"
+ISO_FAULT = (f"iommu: fault recorded unit=0 record=0 reason=0x05 type=write sid={ISO_SID} "
+             "addr=0x0000010000085000")
+
+
+def iso_proof(event="read-only dma", **over):
+    f = {"sid": ISO_SID, "iova": "0x0000010000085000", "target": "0x000000000532b000",
+         "fault": "true", "fault_reason": "0x05", "fault_type": "write", "fault_sid": ISO_SID,
+         "fault_addr": "0x0000010000085000", "fault_cleared": "true", "target_untouched": "true",
+         "buffer_untouched": "true", "nvme_status": "0x000"}
+    f.update(over)
+    return f"iommu: {event} " + " ".join(f"{k}={v}" for k, v in f.items() if v is not None)
+
+
+def iso_verdict(status="PASS", proof="iommu.isolation.read-only"):
+    return f"iommu: isolation proof={proof} sid={ISO_SID} status={status} reason=-"
+
+
+def iso_check(lines, row_status="PASS", row="iommu.isolation.read-only"):
+    return check(proof_lines(results=(("boot.options", "PASS"), (row, row_status)), extra=lines))
+
+
+def test_isolation_proof_backed_by_fault_and_memory_passes():
+    assert iso_check([ISO_FAULT, iso_proof(), iso_verdict()]).ok
+
+
+@pytest.mark.parametrize("over, text", [
+    ({"target_untouched": "false"}, "target_untouched=false"),
+    ({"buffer_untouched": "false"}, "buffer_untouched=false"),
+    ({"fault_cleared": "false"}, "fault_cleared=false"),
+    ({"fault_type": "read", "fault_reason": "0x06"}, "expected 0x05 write"),
+    ({"fault_addr": "0x0000010000086000"}, "is not the page of iova"),
+    ({"fault": "false", "fault_reason": None, "fault_type": None, "fault_sid": None,
+      "fault_addr": None}, "fault=false"),
+])
+def test_isolation_pass_with_a_hole_in_its_proof_is_an_error(over, text):
+    only_error(iso_check([ISO_FAULT, iso_proof(**over), iso_verdict()]), text)
+
+
+def test_isolation_claimed_fault_needs_a_fault_record():
+    only_error(iso_check([iso_proof(), iso_verdict()]), "no earlier 'iommu: fault recorded'")
+    other = ISO_FAULT.replace(f"sid={ISO_SID}", "sid=0000:02:00.0")
+    only_error(iso_check([other, iso_proof(), iso_verdict()]), "no earlier 'iommu: fault recorded'")
+
+
+def test_isolation_boundary_needs_the_first_page():
+    row = "iommu.isolation.boundary"
+    good = [ISO_FAULT, iso_proof("boundary dma", first_page_arrived="true"), iso_verdict(proof=row)]
+    assert iso_check(good, row=row).ok
+    bad = [ISO_FAULT, iso_proof("boundary dma", first_page_arrived="false"), iso_verdict(proof=row)]
+    only_error(iso_check(bad, row=row), "first_page_arrived=false")
+
+
+def test_isolation_no_read_is_a_denied_read():
+    row = "iommu.isolation.no-read"
+    read_fault = ISO_FAULT.replace("reason=0x05 type=write", "reason=0x06 type=read")
+    good = [read_fault, iso_proof("no-read dma", fault_reason="0x06", fault_type="read"),
+            iso_verdict(proof=row)]
+    assert iso_check(good, row=row).ok
+    only_error(iso_check([ISO_FAULT, iso_proof("no-read dma"), iso_verdict(proof=row)], row=row),
+               "expected 0x06 read")
+
+
+def test_isolation_cross_device_owner_is_another_controller():
+    row = "iommu.isolation.cross-device"
+    good = [ISO_FAULT, iso_proof("cross-device dma", owner="0000:02:00.0"), iso_verdict(proof=row)]
+    assert iso_check(good, row=row).ok
+    bad = [ISO_FAULT, iso_proof("cross-device dma", owner=ISO_SID), iso_verdict(proof=row)]
+    only_error(iso_check(bad, row=row), "is not another controller")
+
+
+def test_isolation_row_status_agrees_with_its_controllers():
+    only_error(iso_check([iso_verdict("FAIL")]), "PASSed but controller")
+    only_error(iso_check([iso_verdict("PASS")], row_status="FAIL"),
+               "no controller's 'iommu: isolation' line says FAIL")
+    # A failing controller's proof line may show the hole: that is its FAIL, not a lie.
+    assert iso_check([iso_proof(target_untouched="false"), iso_verdict("FAIL")],
+                     row_status="FAIL").ok
+
+
+def ir_line(event="ir remapped", **over):
+    f = {"sid": ISO_SID, "unit": "0", "extended": "false", "index": "0",
+         "msi_addr": "0xfee00018", "msi_data": "0x00000000", "irte_vector": "0x36",
+         "data_vector": "0x00", "irte_hits": "1", "queue_vector_hits": "0", "read_ok": "true"}
+    if event == "ir blocked":
+        f = {"sid": ISO_SID, "case": "not-present", **{k: v for k, v in f.items() if k != "sid"},
+             "irte_hits": "0", "fault": "false", "restored_irte_hits": "1"}
+    f.update(over)
+    return f"iommu: {event} " + " ".join(f"{k}={v}" for k, v in f.items() if v is not None)
+
+
+@pytest.mark.parametrize("event, over, text", [
+    ("ir remapped", {"irte_hits": "0"}, "irte_hits=0"),
+    ("ir remapped", {"queue_vector_hits": "1"}, "queue_vector_hits=1"),
+    ("ir remapped", {"data_vector": "0x36"}, "not proven remapped"),
+    ("ir blocked", {"irte_hits": "1"}, "irte_hits=1"),
+    ("ir blocked", {"restored_irte_hits": "0"}, "restored_irte_hits=0"),
+    ("ir blocked", {"fault": "true", "fault_reason": "0x26", "fault_source": "0x0100"},
+     "expected 0x22"),
+    ("ir blocked", {"read_ok": "false"}, "read_ok=false"),
+])
+def test_interrupt_remapping_pass_needs_its_evidence(event, over, text):
+    row = "iommu.ir.remapped" if event == "ir remapped" else "iommu.ir.blocked"
+    assert iso_check([ir_line(event), iso_verdict(proof=row)], row=row).ok
+    only_error(iso_check([ir_line(event, **over), iso_verdict(proof=row)], row=row), text)
+
+
+ROUTED = ("iommu: fault interrupt unit=0 vector=0x31 feaddr=0xfee00000 feuaddr=0x00000000 "
+          "fedata=0x00000031 fectl=0x00000000")
+
+
+def test_fault_seen_by_interrupt_needs_a_routed_unit():
+    by_irq = ISO_FAULT + " seen_by=interrupt"
+    assert check(proof_lines(extra=[ROUTED, by_irq])).ok
+    assert check(proof_lines(extra=[ISO_FAULT + " seen_by=poll"])).ok
+    only_error(check(proof_lines(extra=[by_irq])), "has no earlier 'iommu: fault interrupt'")
+    only_error(check(proof_lines(extra=[by_irq, ROUTED])), "has no earlier 'iommu: fault interrupt'")
+    only_error(check(proof_lines(extra=[ROUTED.replace("unit=0", "unit=1"), by_irq])),
+               "unit 0 has no earlier")
+    only_error(check(proof_lines(extra=[ISO_FAULT + " seen_by=magic"])), "neither interrupt nor poll")
 
 
 def dte(sid, domain):

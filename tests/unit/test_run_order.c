@@ -70,3 +70,19 @@ UNIT_TEST(run_order_shuffle_known_permutation)
 	run_order_permutation(RUN_ORDER_SHUFFLE, 7, p, 1);
 	CHECK_EQ(p[0], 0);
 }
+
+UNIT_TEST(run_order_pinned_rows_run_last_in_their_order)
+{
+	unsigned order[6] = { 4, 0, 5, 2, 1, 3 };
+	bool last[6] = { false, false, true, false, true, false };
+	unsigned want[6] = { 0, 5, 1, 3, 4, 2 };
+
+	run_order_pin_last(order, 6, last);
+	for (unsigned i = 0; i < 6; i++)
+		CHECK_EQ(order[i], want[i]);
+	bool none[6] = { false };
+
+	run_order_pin_last(order, 6, none);
+	for (unsigned i = 0; i < 6; i++)
+		CHECK_EQ(order[i], want[i]);
+}
