@@ -778,9 +778,13 @@ class Witness:
         return out
 
     def other_vectors(self, bdf, key) -> set:
-        """Vectors other controllers claim: the trace does not say which device raised an MSI-X."""
+        """Vectors other controllers claim, and the vectors the interrupt-remapping proofs
+        declare they route a device's MSI-X to (`iommu: ir remapped|blocked irte_vector=`):
+        the trace does not say which device raised an MSI-X, nor which test was running."""
         return {o.rec.number(key) for o in self.claims
-                if o.rec.kind == "nvme: interrupts" and o.rec.fields.get("bdf") != bdf}
+                if o.rec.kind == "nvme: interrupts" and o.rec.fields.get("bdf") != bdf} | \
+            {o.rec.number("irte_vector") for o in self.claims
+             if o.rec.kind in ("iommu: ir remapped", "iommu: ir blocked")}
 
     def check_interrupts(self, c: Claim) -> None:
         """`nvme: interrupts`: until the next bring-up, entry 0 delivers admin_vector, entry 1 io_vector."""
@@ -920,7 +924,10 @@ class Witness:
         reporting = [c for c in self.claims if c.rec.kind in
                      ("nvme: command failed", "nvme: negative", "bench: point failed",
                       "nvme: interrupt proof", "nvme: step failed", "nvme: identify namespace failed")
-                     or (c.rec.kind == "nvme: read" and _num(c.rec, "status", 0))]
+                     or (c.rec.kind == "nvme: read" and _num(c.rec, "status", 0))
+                     # an isolation proof that expects the device to fail its command
+                     or (c.rec.subsystem == "iommu" and c.rec.kind.endswith(" dma")
+                         and _num(c.rec, "nvme_status", 0))]
         for e in self.by_name.get("pci_nvme_enqueue_req_completion", ()):
             if not e.args.get("status", 0) & NVME_STATUS_CODE:
                 continue
