@@ -305,3 +305,35 @@ def test_iommu_lines_without_vtd_events_are_unbacked(disks):
     rep = run(_log_text("iommu"), trace, disks)
     assert rep.ok, messages(rep)
     assert rep.unbacked_kinds["iommu: fault recorded"] == 2
+
+
+def test_a_vector_is_allowed_only_where_an_ir_proof_declares_it(disks):
+    """The interrupt-remapping proofs route a queue's MSI-X to their IRTE's vector: the witness
+    accepts that delivery only because an `iommu: ir remapped` line declares irte_vector=."""
+    log = _log_text("iommu")
+    line = next(ln for ln in log.splitlines() if ln.startswith("nvme: interrupts") and "io_vector=" in ln)
+    vector = re.search(r"io_vector=(0x[0-9a-f]{2})", line).group(1)
+    lied = log.replace(line, line.replace(f"io_vector={vector}", "io_vector=0x7e"))
+    declared = lied.replace(line.replace(f"io_vector={vector}", "io_vector=0x7e"),
+                            line.replace(f"io_vector={vector}", "io_vector=0x7e") +
+                            f"\niommu: ir remapped sid=0000:00:03.0 unit=0 irte_vector={vector}", 1)
+    wrong = f"io_vector=0x7e but MSI-X entry 1 delivered vector(s) {vector}"
+    assert any(wrong in m for m in messages(run(lied, _trace_text("iommu"), disks)))
+    assert not any(wrong in m for m in messages(run(declared, _trace_text("iommu"), disks)))
+
+
+def test_a_command_failure_is_owned_only_by_a_proof_that_reports_it(disks):
+    """The no-read isolation proof makes the device fail its command (Data Transfer Error,
+    0x004): the failure is reported, and so owned, by its `iommu: no-read dma nvme_status=` line."""
+    trace = _trace_text("bounce")
+    done = next(ln for ln in trace.splitlines()
+                if ln.startswith("pci_nvme_enqueue_req_completion") and "cqid 1" in ln)
+    failed = replace_once(trace, done, done.replace("status 0x0", "status 0x4004"))
+    log = _log_text("bounce")
+    lines = log.splitlines(keepends=True)
+    first_io = next(i for i, ln in enumerate(lines) if ln.startswith("nvme: read "))
+    result = next(i for i in range(first_io, len(lines)) if lines[i].startswith("test: result "))
+    claimed = "".join(lines[:result] + ["iommu: no-read dma sid=0000:00:02.0 nvme_status=0x004\n"]
+                      + lines[result:])
+    assert any("reported nowhere" in m for m in messages(run(log, failed, disks)))
+    assert not any("reported nowhere" in m for m in messages(run(claimed, failed, disks)))
