@@ -1,6 +1,8 @@
 /* ACPI RSDP/RSDT/XSDT/MCFG parsing; see acpi.h. */
 #include "acpi.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "le.h"
@@ -95,6 +97,26 @@ enum acpi_status acpi_table_check(const void *buf, size_t len, struct acpi_heade
 	if (out->length > len)
 		return ACPI_ERR_TRUNCATED;
 	return acpi_checksum_ok(buf, out->length) ? ACPI_OK : ACPI_ERR_CHECKSUM;
+}
+
+enum acpi_status acpi_table_open_as(const void *buf, size_t len, const char sig[ACPI_SIG_LEN],
+				    uint32_t min_len, struct acpi_header *out, char *why, size_t cap)
+{
+	enum acpi_status status = acpi_table_check(buf, len, out);
+
+	if (status != ACPI_OK) {
+		snprintf(why, cap, "ACPI header check failed: %s", acpi_status_str(status));
+		return status;
+	}
+	if (memcmp(out->sig, sig, ACPI_SIG_LEN) != 0) {
+		snprintf(why, cap, "signature is not %.4s", sig);
+		return ACPI_ERR_SIGNATURE;
+	}
+	if (out->length < min_len) {
+		snprintf(why, cap, "length %" PRIu32 " < %" PRIu32, out->length, min_len);
+		return ACPI_ERR_LENGTH;
+	}
+	return ACPI_OK;
 }
 
 /*

@@ -102,6 +102,15 @@ enum acpi_status acpi_header_parse(const void *buf, size_t len, struct acpi_head
  */
 enum acpi_status acpi_table_check(const void *buf, size_t len, struct acpi_header *out);
 
+/*
+ * The opening every table parser shares: acpi_table_check, then the expected
+ * signature, then at least min_len bytes (the fixed part before the table's
+ * structures).  On failure the status (ACPI_ERR_SIGNATURE, ACPI_ERR_LENGTH or
+ * the check's) and a reason in why[cap].
+ */
+enum acpi_status acpi_table_open_as(const void *buf, size_t len, const char sig[ACPI_SIG_LEN],
+				    uint32_t min_len, struct acpi_header *out, char *why, size_t cap);
+
 /* Returns `len` readable bytes at physical address `phys`, or NULL. */
 typedef const void *(*acpi_map_fn)(void *ctx, uint64_t phys, size_t len);
 

@@ -298,16 +298,11 @@ enum dmar_status dmar_parse(const void *table, size_t len, struct dmar_info *inf
 	struct acpi_header header;
 
 	memset(info, 0, sizeof(*info));
-	enum acpi_status acpi = acpi_table_check(table, len, &header);
+	enum acpi_status acpi = acpi_table_open_as(table, len, "DMAR", DMAR_STRUCTS_OFF, &header,
+						   info->reason, sizeof(info->reason));
 
 	if (acpi != ACPI_OK)
-		return fail(info, DMAR_ERR_TABLE, "ACPI header check failed: %s",
-			    acpi_status_str(acpi));
-	if (memcmp(header.sig, "DMAR", ACPI_SIG_LEN) != 0)
-		return fail(info, DMAR_ERR_SIGNATURE, "signature is not DMAR");
-	if (header.length < DMAR_STRUCTS_OFF)
-		return fail(info, DMAR_ERR_TABLE, "length %" PRIu32 " < %d", header.length,
-			    DMAR_STRUCTS_OFF);
+		return acpi == ACPI_ERR_SIGNATURE ? DMAR_ERR_SIGNATURE : DMAR_ERR_TABLE;
 	info->host_addr_width = (uint8_t)(p[DMAR_OFF_HOST_ADDR_WIDTH] + 1);
 	info->flags = p[DMAR_OFF_FLAGS];
 

@@ -305,16 +305,11 @@ enum ivrs_status ivrs_parse(const void *table, size_t len, struct ivrs_info *inf
 	struct acpi_header header;
 
 	memset(info, 0, sizeof(*info));
-	enum acpi_status acpi = acpi_table_check(table, len, &header);
+	enum acpi_status acpi = acpi_table_open_as(table, len, "IVRS", IVRS_BLOCKS_OFF, &header,
+						   info->reason, sizeof(info->reason));
 
 	if (acpi != ACPI_OK)
-		return fail(info, IVRS_ERR_TABLE, "ACPI header check failed: %s",
-			    acpi_status_str(acpi));
-	if (memcmp(header.sig, "IVRS", ACPI_SIG_LEN) != 0)
-		return fail(info, IVRS_ERR_SIGNATURE, "signature is not IVRS");
-	if (header.length < IVRS_BLOCKS_OFF)
-		return fail(info, IVRS_ERR_TABLE, "length %" PRIu32 " < %d", header.length,
-			    IVRS_BLOCKS_OFF);
+		return acpi == ACPI_ERR_SIGNATURE ? IVRS_ERR_SIGNATURE : IVRS_ERR_TABLE;
 	info->ivinfo = le_get32(p + IVRS_OFF_IVINFO);
 	info->pa_bits = (info->ivinfo >> IVRS_IVINFO_PA_SHIFT) & IVRS_IVINFO_SIZE_MASK;
 	info->va_bits = (info->ivinfo >> IVRS_IVINFO_VA_SHIFT) & IVRS_IVINFO_SIZE_MASK;
