@@ -2,8 +2,8 @@
 #include "spcr.h"
 
 #include "acpi.h"
+#include "acpi_fadt.h"
 #include "le.h"
-
 
 /* SPCR's baud rate codes; 0 means "as is": keep the platform's setting. */
 static const uint32_t spcr_baud_by_code[] = {
@@ -20,28 +20,30 @@ static bool interface_is_16550(uint8_t type)
  * Register spacing follows the access width the table gives: a UART
  * described with 32-bit accesses (FCH-style) has one register per dword.
  */
-static unsigned gas_stride(const uint8_t *gas)
+static unsigned gas_stride(const struct acpi_gas *gas)
 {
-	if (gas[SPCR_GAS_OFF_ACCESS_SIZE] == SPCR_GAS_ACCESS_DWORD ||
-	    gas[SPCR_GAS_OFF_BIT_WIDTH] == SPCR_GAS_BITS_DWORD)
+	if (gas->access_size == SPCR_GAS_ACCESS_DWORD || gas->bit_width == SPCR_GAS_BITS_DWORD)
 		return UART_STRIDE_DWORD;
 	return UART_STRIDE_BYTE;
 }
 
-static enum spcr_status decode_base(const uint8_t *gas, struct uart_desc *u)
+static enum spcr_status decode_base(const uint8_t *raw, struct uart_desc *u)
 {
-	u->base = le_get64(gas + SPCR_GAS_OFF_ADDRESS);
+	struct acpi_gas gas;
+
+	acpi_gas_parse(raw, &gas);
+	u->base = gas.address;
 	if (u->base == 0)
 		return SPCR_REDIRECTION_OFF;
-	switch (gas[SPCR_GAS_OFF_SPACE]) {
-	case SPCR_GAS_SPACE_IO:
+	switch (gas.space) {
+	case GAS_SPACE_IO:
 		u->space = UART_SPACE_IO;
 		u->stride = UART_STRIDE_BYTE;
 		u->clock_hz = UART_PC_CLOCK_HZ; /* legacy ports run from the PC clock */
 		return SPCR_OK;
-	case SPCR_GAS_SPACE_MEMORY:
+	case GAS_SPACE_MEMORY:
 		u->space = UART_SPACE_MMIO;
-		u->stride = gas_stride(gas);
+		u->stride = gas_stride(&gas);
 		return SPCR_OK;
 	default:
 		return SPCR_UNSUPPORTED_SPACE;

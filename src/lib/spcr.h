@@ -25,13 +25,7 @@
 #define SPCR_REV_UART_CLOCK 3
 #define SPCR_CLOCK_FIELD_LEN 4
 
-/* Generic Address Structure fields SPCR uses (ACPI 5.2.3.2). */
-#define SPCR_GAS_OFF_SPACE 0
-#define SPCR_GAS_OFF_BIT_WIDTH 1
-#define SPCR_GAS_OFF_ACCESS_SIZE 3
-#define SPCR_GAS_OFF_ADDRESS 4
-#define SPCR_GAS_SPACE_MEMORY 0
-#define SPCR_GAS_SPACE_IO 1
+/* The base address is a Generic Address Structure (acpi_gas_parse, acpi_fadt.h). */
 #define SPCR_GAS_ACCESS_DWORD 3
 #define SPCR_GAS_BITS_DWORD 32
 

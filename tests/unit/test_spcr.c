@@ -3,6 +3,7 @@
  * iasl from the .asl sources in tests/data/spcr/ (an encoder independent of this parser).
  */
 #include "acpi.h"
+#include "acpi_fadt.h"
 #include "console_spec.h"
 #include "options.h"
 #include "spcr.h"
@@ -105,9 +106,9 @@ UNIT_TEST(spcr_rejects_what_it_cannot_drive)
 	t.bytes[SPCR_OFF_BAUD] = 0; /* "as is" */
 	CHECK_EQ(spcr_parse(t.bytes, t.len, &info), SPCR_OK);
 	CHECK_EQ(info.uart.baud, 0);
-	t.bytes[SPCR_OFF_BASE_GAS + SPCR_GAS_OFF_SPACE] = 2; /* PCI configuration space */
+	t.bytes[SPCR_OFF_BASE_GAS + GAS_OFF_SPACE] = GAS_SPACE_PCI_CONFIG;
 	CHECK_EQ(spcr_parse(t.bytes, t.len, &info), SPCR_UNSUPPORTED_SPACE);
-	memset(t.bytes + SPCR_OFF_BASE_GAS + SPCR_GAS_OFF_ADDRESS, 0, sizeof(uint64_t));
+	memset(t.bytes + SPCR_OFF_BASE_GAS + GAS_OFF_ADDRESS, 0, sizeof(uint64_t));
 	CHECK_EQ(spcr_parse(t.bytes, t.len, &info), SPCR_REDIRECTION_OFF);
 	CHECK_STR(spcr_status_str(SPCR_REDIRECTION_OFF), "redirection-disabled-base-address-0");
 }
