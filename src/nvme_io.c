@@ -179,6 +179,29 @@ static enum nvme_io_verdict map_buffers(struct nvme_ctrl *c, struct nvme_queue *
 
 /* ================================================================ submission */
 
+void nvme_io_cq_tell(struct nvme_queue *q)
+{
+	if (!q->cq_unacked)
+		return;
+	mmio_write32(q->cq_doorbell, q->cq_head);
+	q->cq_unacked = 0;
+	q->cq_doorbell_writes++;
+}
+
+/*
+ * The CQ head doorbell is deferred: the device only needs it to know it has
+ * room to post.  It sees free CQ entries = entries - 1 - (untold consumed +
+ * posted unconsumed), and every command in flight may still post one, so
+ * the head is told before untold + in flight could exceed entries - 1.  At
+ * queue depth 1 that is one CQ doorbell MMIO write per entries - 2 commands
+ * instead of one per command (each a trap into QEMU under its global lock).
+ */
+static void cq_make_room(struct nvme_queue *q, uint32_t in_flight_after)
+{
+	if (q->cq_unacked + in_flight_after > q->entries - 1)
+		nvme_io_cq_tell(q);
+}
+
 /* Copies the SQE into the SQ as command `cid`; the slot owns `map` and `md_map` from here. */
 static void queue_command(struct nvme_queue *q, uint32_t cid, struct nvme_sqe *sqe,
 			  const struct dma_mapping *map, const struct dma_mapping *md_map,
@@ -186,6 +209,7 @@ static void queue_command(struct nvme_queue *q, uint32_t cid, struct nvme_sqe *s
 {
 	struct nvme_slot *s = &q->slots[cid];
 
+	cq_make_room(q, q->in_flight + 1);
 	q->next_slot = (cid + 1) % q->entries;
 	s->busy = true;
 	s->done = false;
@@ -239,6 +263,7 @@ void nvme_io_ring(struct nvme_queue *q)
 {
 	wmb(); /* SQEs (and PRP lists, bounce data) before the doorbell */
 	mmio_write32(q->sq_doorbell, q->sq_tail);
+	q->sq_doorbell_writes++;
 }
 
 /* ================================================================ completions */
@@ -262,6 +287,7 @@ bool nvme_io_reap(struct nvme_ctrl *c, struct nvme_queue *q, unsigned *reaped)
 			q->cq_head = 0;
 			q->phase ^= 1;
 		}
+		q->cq_unacked++;
 		if (cqe.cid >= q->entries || !q->slots[cqe.cid].busy || q->slots[cqe.cid].done) {
 			ok = nvme_step_failed(c, "completion", "qid-%u-unexpected-cid-%u", q->qid, cqe.cid);
 			continue;
@@ -274,7 +300,6 @@ bool nvme_io_reap(struct nvme_ctrl *c, struct nvme_queue *q, unsigned *reaped)
 		(*reaped)++;
 	}
 	if (*reaped) {
-		mmio_write32(q->cq_doorbell, q->cq_head);
 		if (!dma_check(&c->dma, why, sizeof(why)))
 			ok = nvme_step_failed(c, "dma-check", "%s", why);
 	}
@@ -377,10 +402,8 @@ static enum nvme_io_more submit_batch(struct nvme_io_run *r)
 
 	while ((more = r->submit(r->job)) == NVME_IO_MORE_QUEUED)
 		submitted++;
-	if (submitted) {
+	if (submitted)
 		nvme_io_ring(q);
-		r->sq_doorbells++;
-	}
 	return more;
 }
 
@@ -399,7 +422,8 @@ static void finish_completed(struct nvme_io_run *r)
 	}
 }
 
-bool nvme_io_run_loop(struct nvme_io_run *r)
+/* The loop itself: submit, reap, complete, sleep until nothing is in flight. */
+static bool run_until_done(struct nvme_io_run *r)
 {
 	struct nvme_ctrl *c = r->c;
 	struct nvme_queue *q = &c->io;
@@ -419,7 +443,6 @@ bool nvme_io_run_loop(struct nvme_io_run *r)
 			return false;
 		}
 		if (reaped) {
-			r->cq_doorbells++;
 			finish_completed(r);
 			deadline = deadline_after_us(NVME_IO_COMMAND_TIMEOUT_US);
 			continue;
@@ -435,6 +458,19 @@ bool nvme_io_run_loop(struct nvme_io_run *r)
 		r->wait_ticks += time_tsc() - before;
 		r->waits++;
 	}
+}
+
+bool nvme_io_run_loop(struct nvme_io_run *r)
+{
+	struct nvme_queue *q = &r->c->io;
+	uint64_t sq_before = q->sq_doorbell_writes, cq_before = q->cq_doorbell_writes;
+	bool ok = run_until_done(r);
+
+	/* Whenever a run ends the device knows every consumed CQ entry (one write, if any). */
+	nvme_io_cq_tell(q);
+	r->sq_doorbells = q->sq_doorbell_writes - sq_before;
+	r->cq_doorbells = q->cq_doorbell_writes - cq_before;
+	return ok;
 }
 
 /* ================================================================ status */
