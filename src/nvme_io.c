@@ -189,16 +189,14 @@ void nvme_io_cq_tell(struct nvme_queue *q)
 }
 
 /*
- * The CQ head doorbell is deferred: the device only needs it to know it has
- * room to post.  It sees free CQ entries = entries - 1 - (untold consumed +
- * posted unconsumed), and every command in flight may still post one, so
- * the head is told before untold + in flight could exceed entries - 1.  At
- * queue depth 1 that is one CQ doorbell MMIO write per entries - 2 commands
- * instead of one per command (each a trap into QEMU under its global lock).
+ * The CQ head doorbell is deferred until the device could run out of CQ
+ * room (nvme_cq_head_due()): at queue depth 1 one MMIO write per
+ * entries - 2 commands instead of one per command, each a trap into QEMU
+ * under its global lock.
  */
 static void cq_make_room(struct nvme_queue *q, uint32_t in_flight_after)
 {
-	if (q->cq_unacked + in_flight_after > q->entries - 1)
+	if (nvme_cq_head_due(q->cq_unacked, in_flight_after, q->entries))
 		nvme_io_cq_tell(q);
 }
 
