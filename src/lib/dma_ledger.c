@@ -266,17 +266,18 @@ void dma_canary_fill(uint8_t *p, size_t len, uint32_t seed)
 	memcpy(p + words * sizeof(tail), &tail, len % sizeof(tail));
 }
 
-/* The first byte of word `w` that differs from the canary (the word is known to differ). */
+/* The offset of the first byte of word `w` that differs from the canary, or len when none does. */
 static size_t first_changed_byte(const uint8_t *p, size_t len, uint32_t seed, size_t w)
 {
 	uint8_t want[sizeof(uint64_t)];
 	uint64_t v = canary_word(seed, w);
-	size_t start = w * sizeof(v), i = 0;
+	size_t start = w * sizeof(v);
 
 	memcpy(want, &v, sizeof(v));
-	while (start + i < len && p[start + i] == want[i])
-		i++;
-	return start + i;
+	for (size_t i = 0; i < sizeof(want) && start + i < len; i++)
+		if (p[start + i] != want[i])
+			return start + i;
+	return len;
 }
 
 bool dma_canary_check(const uint8_t *p, size_t len, uint32_t seed, size_t *bad_offset)
@@ -293,14 +294,10 @@ bool dma_canary_check(const uint8_t *p, size_t len, uint32_t seed, size_t *bad_o
 	memcpy(tail, &want, sizeof(want));
 	if (!differs && !memcmp(p + words * sizeof(want), tail, len % sizeof(want)))
 		return true;
-	for (size_t w = 0; w <= words; w++) {
-		size_t at = first_changed_byte(p, len, seed, w);
+	size_t at = len;
 
-		if (at < len && at < (w + 1) * sizeof(want)) {
-			*bad_offset = at;
-			return false;
-		}
-	}
-	*bad_offset = 0; /* not reached: some byte differed */
+	for (size_t w = 0; w <= words && at == len; w++)
+		at = first_changed_byte(p, len, seed, w);
+	*bad_offset = at < len ? at : 0; /* at < len: some byte differed */
 	return false;
 }
