@@ -226,14 +226,6 @@ bool dma_map_buffer(struct dma_device *d, const struct dma_buffer *buf, size_t l
 		    enum dma_dir dir, struct dma_mapping *out);
 void dma_unmap_buffer(struct dma_device *d, struct dma_mapping *m);
 
-static inline void dma_unmap(struct dma_device *d, struct dma_mapping *m)
-{
-	if (m->backend == &dma_in_buffer_mark)
-		dma_unmap_buffer(d, m);
-	else
-		d->ops->unmap(d, m);
-}
-
 /* Whether the device's backend takes transfers into its buffers (it has a ledger). */
 static inline bool dma_buffers_mappable(struct dma_device *d)
 {
@@ -242,6 +234,14 @@ static inline bool dma_buffers_mappable(struct dma_device *d)
 
 /* Ranges the device's ledger has accepted so far (transfers included); 0 without a ledger. */
 uint64_t dma_ledger_ranges(struct dma_device *d);
+
+static inline void dma_unmap(struct dma_device *d, struct dma_mapping *m)
+{
+	if (m->backend == &dma_in_buffer_mark)
+		dma_unmap_buffer(d, m);
+	else
+		d->ops->unmap(d, m);
+}
 
 static inline bool dma_check(struct dma_device *d, char *reason, size_t cap)
 {
