@@ -117,6 +117,7 @@ struct dma_remap_info {
 	uint64_t last_map_iova;   /* page IOVA of the latest streaming map */
 	uint64_t last_map_phys;   /* and the physical page behind it */
 	uint64_t maps, unmaps;    /* streaming and coherent, since attach */
+	uint64_t invalidations;   /* IOTLB invalidations those unmaps took (batched: fewer) */
 	uint64_t stray_faults;    /* faults nobody expected */
 };
 
