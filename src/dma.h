@@ -191,6 +191,17 @@ static inline void dma_unmap(struct dma_device *d, struct dma_mapping *m)
 	d->ops->unmap(d, m);
 }
 
+static inline bool dma_check(struct dma_device *d, char *reason, size_t cap)
+{
+	return d->ops->check(d, reason, cap);
+}
+
+static inline void dma_audit(struct dma_device *d, struct dma_audit_report *out)
+{
+	d->ops->audit(d, out);
+}
+
+/* Brackets unmaps that may share what makes them final (see unmap_batch_begin). */
 static inline void dma_unmap_batch_begin(struct dma_device *d)
 {
 	if (d->ops->unmap_batch_begin)
@@ -201,16 +212,6 @@ static inline void dma_unmap_batch_end(struct dma_device *d)
 {
 	if (d->ops->unmap_batch_end)
 		d->ops->unmap_batch_end(d);
-}
-
-static inline bool dma_check(struct dma_device *d, char *reason, size_t cap)
-{
-	return d->ops->check(d, reason, cap);
-}
-
-static inline void dma_audit(struct dma_device *d, struct dma_audit_report *out)
-{
-	d->ops->audit(d, out);
 }
 
 #endif
