@@ -726,14 +726,16 @@ static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_b
 
 	if (!s || !s->domain || size == 0 || !(cpu = coherent_backing(s, pages)))
 		return false;
-	bool report = s->map_lines < REMAP_MAP_LINES_MAX;
+	/* Large buffers are few and use large leaves: always listed, so the witness sees them. */
+	bool large = large_page_for(s, pages) > PAGE_SIZE;
+	bool report = large || s->map_lines < REMAP_MAP_LINES_MAX;
 
 	if (!hand_out(s, virt_to_phys(cpu), 0, size, DMA_DIR_BIDIRECTIONAL, REMAP_TAG_COHERENT,
 		      report, 0, &iova)) {
 		coherent_spare(s, cpu, pages);
 		return false;
 	}
-	s->map_lines += report;
+	s->map_lines += report && !large;
 	*out = (struct dma_buffer){ cpu, iova, size };
 	return true;
 }
