@@ -719,24 +719,12 @@ static bool invalidate_range(struct vtd_domain *d, uint64_t iova, uint64_t size,
 			     size_t cap)
 {
 	const struct vtd_unit *u = d->vu;
-	uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-	unsigned am = 0;
+	struct vtd_psi_range psi;
 
-	while ((1ull << am) < pages)
-		am++;
-	uint64_t span = (1ull << am) * PAGE_SIZE;
-	uint64_t base = iova & ~(span - 1);
-
-	/* The aligned block may not cover the end: widen until it does. */
-	while (base + span < iova + size) {
-		am++;
-		span <<= 1;
-		base = iova & ~(span - 1);
-	}
-	if (!(u->cap & VTD_CAP_PSI) || am > VTD_CAP_MAMV(u->cap))
+	if (!(u->cap & VTD_CAP_PSI) || !vtd_psi_cover(iova, size, VTD_CAP_MAMV(u->cap), &psi))
 		return iotlb_flush(u, VTD_IOTLB_IIRG_DOMAIN, d->common.id, 0, reason, cap);
 	return iotlb_flush(u, VTD_IOTLB_IIRG_PAGE, d->common.id,
-			   (base & VTD_IVA_ADDR_MASK) | VTD_IVA_AM(am), reason, cap);
+			   (psi.base & VTD_IVA_ADDR_MASK) | VTD_IVA_AM(psi.am), reason, cap);
 }
 
 static unsigned vtd_perms(unsigned remap_perms)
@@ -766,7 +754,8 @@ static bool vtd_map(struct remap_domain *rd, uint64_t iova, uint64_t phys, uint6
 	return vtd_map_range(domain_of(rd), iova, phys, size, vtd_perms(perms), reason, cap);
 }
 
-static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+/* Clears the range's entries; the IOTLB may still hold them (see vtd_invalidate). */
+static bool vtd_clear(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
 		      size_t cap)
 {
 	struct vtd_domain *d = domain_of(rd);
@@ -778,8 +767,28 @@ static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, cha
 			   (unsigned long long)size);
 		return false;
 	}
-	/* Cleared entries stay live in the IOTLB until invalidated. */
+	return true;
+}
+
+/* Cleared entries stay live in the IOTLB until invalidated. */
+static bool vtd_invalidate(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+			   size_t cap)
+{
+	struct vtd_domain *d = domain_of(rd);
+
 	return write_buffer_flush(d->vu) && invalidate_range(d, iova, size, reason, cap);
+}
+
+static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+		      size_t cap)
+{
+	return vtd_clear(rd, iova, size, reason, cap) && vtd_invalidate(rd, iova, size, reason, cap);
+}
+
+/* 2 MiB leaves where CAP.SLLPS has them (1 GiB leaves only ever serve the identity domain). */
+static uint64_t vtd_large_page(const struct remap_unit *ru)
+{
+	return (VTD_CAP_SLLPS(vtd_of(ru)->cap) & VTD_SLLPS_2M) ? VTD_PAGE_2M : VTD_PAGE_4K;
 }
 
 static bool vtd_flush_domain(struct remap_domain *rd, char *reason, size_t cap)
@@ -990,6 +999,9 @@ const struct remap_unit_ops vtd_unit_ops = {
 	.detach = vtd_detach,
 	.map = vtd_map,
 	.unmap = vtd_unmap,
+	.clear = vtd_clear,
+	.invalidate = vtd_invalidate,
+	.large_page = vtd_large_page,
 	.flush = vtd_flush_domain,
 	.lookup = vtd_lookup,
 	.enable = vtd_enable,
