@@ -3,6 +3,7 @@
 
 #include "proof.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 static const struct dma_backend_ops *remapping_ops;
@@ -124,4 +125,54 @@ void dma_audit_judge(struct dma_audit_report *out, const struct dma_ledger *ledg
 		snprintf(out->reason, sizeof(out->reason), "ledger:%s",
 			 out->ledger.refused ? dma_ledger_error_name(ledger->first_refusal) :
 					       "stored-entry-failed-recheck");
+}
+
+/* ------------------------------------------------ transfers into device buffers */
+
+char dma_in_buffer_mark;
+
+/* Distinct from the backends' own tags: a transfer into a device buffer. */
+#define DMA_TAG_IN_BUFFER 3u
+
+static struct dma_ledger *ledger_of(struct dma_device *d)
+{
+	return d->ops && d->ops->ledger ? d->ops->ledger(d) : NULL;
+}
+
+bool dma_buffer_part(const struct dma_buffer *buf, size_t offset, size_t size,
+		     struct dma_buffer *out)
+{
+	if (size == 0 || offset > buf->size || size > buf->size - offset)
+		return false;
+	*out = (struct dma_buffer){ (uint8_t *)buf->cpu + offset, buf->dev + offset, size };
+	return true;
+}
+
+bool dma_map_buffer(struct dma_device *d, const struct dma_buffer *buf, size_t len,
+		    enum dma_dir dir, struct dma_mapping *out)
+{
+	struct dma_ledger *l = ledger_of(d);
+
+	if (!l || len == 0 || len > buf->size ||
+	    dma_ledger_record_within(l, buf->dev, len, dir, DMA_TAG_IN_BUFFER) != DMA_LEDGER_OK)
+		return false;
+	*out = (struct dma_mapping){ buf->cpu, buf->dev, len, dir, &dma_in_buffer_mark };
+	return true;
+}
+
+void dma_unmap_buffer(struct dma_device *d, struct dma_mapping *m)
+{
+	struct dma_ledger *l = ledger_of(d);
+
+	if (l)
+		dma_ledger_release_within(l, m->dev, m->len);
+	m->len = 0;
+	m->backend = NULL;
+}
+
+uint64_t dma_ledger_ranges(struct dma_device *d)
+{
+	struct dma_ledger *l = ledger_of(d);
+
+	return l ? l->recorded : 0;
 }

@@ -37,21 +37,31 @@
 
 struct dma_device;
 
-/* Memory both the CPU and the device use for the device's lifetime (queues, PRP lists). */
+/*
+ * Memory both the CPU and the device use for the device's lifetime
+ * (queues, PRP lists, data buffers a driver reads into directly): from
+ * dma_alloc_coherent(), or a part of such a buffer (dma_buffer_part()).
+ */
 struct dma_buffer {
 	void *cpu;
 	uint64_t dev;
 	size_t size;
 };
 
-/* A caller buffer made visible to the device for one transfer. */
+/*
+ * One transfer's data, as the device sees it: a caller buffer made visible
+ * for the transfer (dma_map), or a part of a device buffer (dma_map_buffer).
+ */
 struct dma_mapping {
-	void *cpu;         /* the caller's buffer */
+	void *cpu;         /* the caller's buffer, or the device buffer's bytes */
 	uint64_t dev;      /* what the device is given (keeps cpu's offset within a page) */
 	size_t len;
 	enum dma_dir dir;
-	void *backend;     /* backend-private (e.g. the bounce copy) */
+	void *backend;     /* backend-private (e.g. the bounce copy); &dma_in_buffer_mark: dma_map_buffer */
 };
+
+/* The `backend` of a transfer into a device buffer: nothing to copy or unmap, only the ledger. */
+extern char dma_in_buffer_mark;
 
 struct dma_audit_report {
 	const char *backend;
@@ -94,6 +104,13 @@ struct dma_backend_ops {
 	/* Run after every command: true when nothing outside the handed-out ranges changed. */
 	bool (*check)(struct dma_device *d, char *reason, size_t cap);
 	void (*audit)(struct dma_device *d, struct dma_audit_report *out);
+	/*
+	 * Optional.  The ledger of every range this device holds (coherent
+	 * buffers and transfers); dma_map_buffer() records its transfers there
+	 * as sub-ranges.  NULL (op or result): transfers into device buffers
+	 * are refused.
+	 */
+	struct dma_ledger *(*ledger)(struct dma_device *d);
 };
 
 struct dma_device {
@@ -176,9 +193,54 @@ static inline bool dma_map(struct dma_device *d, void *cpu, size_t len, enum dma
 	return d->ops->map(d, cpu, len, dir, out);
 }
 
+/*
+ * Transfers straight into device memory.  A buffer from dma_alloc_coherent()
+ * already belongs to the device for its lifetime: bounce pool pages, or
+ * pages the remapping backend mapped once (read and write) into the IOVA
+ * window.  A driver that reads into such a buffer needs no per-transfer map:
+ * no bounce copy or poison, no page-table write, no IOTLB invalidation.
+ *
+ *   dma_buffer_part()  [offset, offset + size) of a buffer as a buffer of its
+ *                      own (e.g. one region per command in flight); false
+ *                      when it does not fit.
+ *   dma_map_buffer()   makes the first `len` bytes of `buf` the target of one
+ *                      transfer in `dir`.  The address is the backend's (buf
+ *                      ->dev), never virt_to_phys() of anything; the
+ *                      backend's ledger records the range as a sub-range
+ *                      (src/lib/dma_ledger.h): refused unless it lies inside
+ *                      a live buffer of this device whose direction covers
+ *                      `dir`, and unless no other transfer in flight touches
+ *                      those bytes.  So the audit sees every transfer.
+ *   dma_unmap()        ends it as any mapping: for these only the ledger entry
+ *                      is released.
+ *
+ * What the caller gives up: the data lands in buf->cpu directly, and nothing
+ * is poisoned first, so bytes the device did not write keep their earlier
+ * contents (a caller that checks data poisons the bytes itself).  The
+ * device's permission is the buffer's (read and write for coherent memory),
+ * not narrowed to `dir`.
+ */
+bool dma_buffer_part(const struct dma_buffer *buf, size_t offset, size_t size,
+		     struct dma_buffer *out);
+bool dma_map_buffer(struct dma_device *d, const struct dma_buffer *buf, size_t len,
+		    enum dma_dir dir, struct dma_mapping *out);
+void dma_unmap_buffer(struct dma_device *d, struct dma_mapping *m);
+
+/* Whether the device's backend takes transfers into its buffers (it has a ledger). */
+static inline bool dma_buffers_mappable(struct dma_device *d)
+{
+	return d->ops && d->ops->ledger && d->ops->ledger(d);
+}
+
+/* Ranges the device's ledger has accepted so far (transfers included); 0 without a ledger. */
+uint64_t dma_ledger_ranges(struct dma_device *d);
+
 static inline void dma_unmap(struct dma_device *d, struct dma_mapping *m)
 {
-	d->ops->unmap(d, m);
+	if (m->backend == &dma_in_buffer_mark)
+		dma_unmap_buffer(d, m);
+	else
+		d->ops->unmap(d, m);
 }
 
 static inline bool dma_check(struct dma_device *d, char *reason, size_t cap)

@@ -6,7 +6,9 @@
  *
  * Streaming mappings copy the caller's data into pool pages (to-device) or
  * out of them on unmap (from-device), keeping the buffer's offset within a
- * page so PRP offsets are exercised.  Every range handed to the device is
+ * page so PRP offsets are exercised.  Transfers into coherent pool memory
+ * (dma_map_buffer() in dma.c) copy nothing: the ledger records them as
+ * sub-ranges of their buffer.  Every range handed to the device is
  * recorded in the ledger (src/lib/dma_ledger.c); the canaries are checked
  * after every command and by the audit.
  */
@@ -136,7 +138,9 @@ static bool hand_out(struct bounce_state *s, size_t offset, size_t len, enum dma
 
 static void take_back(struct bounce_state *s, uint64_t page_dev, size_t offset, size_t len)
 {
-	dma_ledger_release(&s->ledger, page_dev + offset, len);
+	/* A buffer the device may still be writing into a part of stays allocated (and refused). */
+	if (dma_ledger_release(&s->ledger, page_dev + offset, len) == DMA_LEDGER_IN_USE)
+		return;
 	page_bitmap_free(&s->bitmap, page_dev, pages_for(offset, len));
 }
 
@@ -236,6 +240,13 @@ static void bounce_audit(struct dma_device *d, struct dma_audit_report *out)
 	dma_audit_judge(out, &s->ledger, now, s->first_failure);
 }
 
+static struct dma_ledger *bounce_ledger(struct dma_device *d)
+{
+	struct bounce_state *s = state_of(d);
+
+	return s ? &s->ledger : NULL;
+}
+
 const struct dma_backend_ops dma_bounce_ops = {
 	.name = "bounce-buffer",
 	.attach = bounce_attach,
@@ -245,6 +256,7 @@ const struct dma_backend_ops dma_bounce_ops = {
 	.unmap = bounce_unmap,
 	.check = bounce_check,
 	.audit = bounce_audit,
+	.ledger = bounce_ledger,
 };
 
 /* Pool facts for proof lines (bounce backend only). */

@@ -832,6 +832,14 @@ static void remap_audit(struct dma_device *d, struct dma_audit_report *out)
 	out->ok = out->ok && s->stray_faults == 0;
 }
 
+/* Transfers into coherent buffers (dma_map_buffer) are recorded here, beside the mappings. */
+static struct dma_ledger *remap_ledger(struct dma_device *d)
+{
+	struct remap_state *s = remap_state_of(d);
+
+	return s && s->domain ? &s->ledger : NULL;
+}
+
 const struct dma_backend_ops dma_remap_ops = {
 	.name = "direct-remapping",
 	.attach = remap_attach,
@@ -842,6 +850,7 @@ const struct dma_backend_ops dma_remap_ops = {
 	.unmap = remap_unmap,
 	.check = remap_check,
 	.audit = remap_audit,
+	.ledger = remap_ledger,
 };
 
 void remap_forget_remapped(const struct remap_unit_ops *drv)

@@ -156,12 +156,25 @@ static const char *build_addresses(struct nvme_ctrl *c, struct nvme_queue *q, st
 	return NULL;
 }
 
+static bool has_data(const struct nvme_io_cmd *cmd)
+{
+	return cmd->data || cmd->dev_buf;
+}
+
+/* The data's mapping: device memory as it is, caller memory for this one transfer. */
+static bool map_data(struct nvme_ctrl *c, const struct nvme_io_cmd *cmd, struct dma_mapping *map)
+{
+	if (cmd->dev_buf)
+		return dma_map_buffer(&c->dma, cmd->dev_buf, cmd->bytes, cmd->dir, map);
+	return dma_map(&c->dma, cmd->data, cmd->bytes, cmd->dir, map);
+}
+
 /* Maps the command's data and metadata; NO_ROOM when the backend is full but will drain. */
 static enum nvme_io_verdict map_buffers(struct nvme_ctrl *c, struct nvme_queue *q, const char *step,
 					const struct nvme_io_cmd *cmd, struct dma_mapping *map,
 					struct dma_mapping *md_map)
 {
-	bool data_ok = dma_map(&c->dma, cmd->data, cmd->bytes, cmd->dir, map);
+	bool data_ok = map_data(c, cmd, map);
 	bool md_ok = data_ok && (!cmd->md || dma_map(&c->dma, cmd->md, cmd->md_bytes, cmd->dir,
 						     md_map));
 
@@ -209,11 +222,15 @@ enum nvme_io_verdict nvme_io_submit(struct nvme_ctrl *c, struct nvme_queue *q, c
 
 	if (slot < 0)
 		return NVME_IO_NO_ROOM;
-	if (cmd->md && !cmd->data) {
+	if (cmd->md && !has_data(cmd)) {
 		nvme_step_failed(c, step, "metadata-without-data");
 		return NVME_IO_REFUSED;
 	}
-	if (cmd->data) {
+	if (cmd->data && cmd->dev_buf) {
+		nvme_step_failed(c, step, "data-in-caller-and-device-memory");
+		return NVME_IO_REFUSED;
+	}
+	if (has_data(cmd)) {
 		enum nvme_io_verdict mapped = map_buffers(c, q, step, cmd, &map, &md_map);
 
 		if (mapped != NVME_IO_QUEUED)
@@ -229,7 +246,7 @@ enum nvme_io_verdict nvme_io_submit(struct nvme_ctrl *c, struct nvme_queue *q, c
 			return NVME_IO_REFUSED;
 		}
 	}
-	queue_command(q, (uint32_t)slot, &cmd->sqe, cmd->data ? &map : NULL,
+	queue_command(q, (uint32_t)slot, &cmd->sqe, has_data(cmd) ? &map : NULL,
 		      cmd->md ? &md_map : NULL, cmd->cookie);
 	*cid = (uint32_t)slot;
 	return NVME_IO_QUEUED;

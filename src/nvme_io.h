@@ -10,10 +10,17 @@
  *
  *   Commands with data
  *     struct nvme_io_cmd   the caller fills sqe (opcode, NSID, command
- *                          dwords: nvme_cmd_*() with a zero PRP), data,
- *                          bytes, dir, ns (NULL for admin data) and cookie.
+ *                          dwords: nvme_cmd_*() with a zero PRP), data
+ *                          (or dev_buf), bytes, dir, ns (NULL for admin
+ *                          data) and cookie.
  *                          The engine owns every address field: it maps
- *                          `data` through the controller's DMA backend and
+ *                          `data` through the controller's DMA backend for
+ *                          the one transfer (dma_map: bounce copy, or page
+ *                          tables and an invalidation on unmap), or takes
+ *                          `dev_buf`, device memory from dma_alloc_coherent
+ *                          or a part of it, as it is (dma_map_buffer: no
+ *                          map, no copy; the backend's ledger records the
+ *                          transfer), and
  *                          builds PRP1, PRP2 and the PRP-list entries in
  *                          the slot's own list pages, and MPTR from a
  *                          mapping of `md` (separate metadata), all in
@@ -118,7 +125,12 @@ void nvme_io_queue_free(struct nvme_ctrl *c, struct nvme_queue *q);
 /* One command and its data buffer; the engine fills the SQE's address fields. */
 struct nvme_io_cmd {
 	struct nvme_sqe sqe;
-	void *data;                      /* NULL: no data */
+	void *data;                      /* caller memory, mapped per transfer; NULL: see dev_buf */
+	/*
+	 * Device memory (dma_alloc_coherent or dma_buffer_part of it) the
+	 * data goes to or comes from instead of `data`: NULL when none.
+	 */
+	const struct dma_buffer *dev_buf;
 	size_t bytes;
 	enum dma_dir dir;
 	void *md;                        /* separate metadata buffer (MPTR), NULL: none */

@@ -31,10 +31,14 @@ static bool read_command(const struct nvme_namespace *ns, uint64_t slba, uint32_
 	return nvme_cmd_read_format(&cmd->sqe, ns->nsid, slba, nblocks, &ns->fmt);
 }
 
-/* Queues one read; the engine's verdict as the run loop's answer. */
+/*
+ * Queues one read into `buf`, or into device memory `dev_buf` when that is
+ * given; the engine's verdict as the run loop's answer.
+ */
 static enum nvme_io_more submit_read(struct nvme_ctrl *c, const char *step,
 				     const struct nvme_namespace *ns, uint64_t slba,
-				     uint32_t nblocks, void *buf, void *md, uint64_t cookie)
+				     uint32_t nblocks, void *buf, const struct dma_buffer *dev_buf,
+				     void *md, uint64_t cookie)
 {
 	struct nvme_io_cmd cmd;
 	uint32_t cid;
@@ -43,6 +47,7 @@ static enum nvme_io_more submit_read(struct nvme_ctrl *c, const char *step,
 		nvme_step_failed(c, step, "%" PRIu32 "-blocks-outside-the-nlb-field", nblocks);
 		return NVME_IO_MORE_FAILED;
 	}
+	cmd.dev_buf = dev_buf;
 	switch (nvme_io_submit(c, &c->io, step, &cmd, &cid)) {
 	case NVME_IO_QUEUED:
 		return NVME_IO_MORE_QUEUED;
@@ -77,7 +82,7 @@ static enum nvme_io_more read_submit(void *job)
 		return NVME_IO_MORE_DONE;
 	const struct nvme_chunk *ch = &j->pending;
 	enum nvme_io_more more = submit_read(j->c, "read", j->ns, ch->slba, ch->nblocks,
-					     j->buf + ch->block_offset * nvme_io_block_bytes(j->ns),
+					     j->buf + ch->block_offset * nvme_io_block_bytes(j->ns), NULL,
 					     j->md ? j->md + ch->block_offset * j->ns->fmt.md_bytes : NULL,
 					     ch->block_offset);
 
@@ -382,11 +387,34 @@ struct stream_job {
 	uint64_t stop_tsc;        /* no submission at or after this TSC */
 	bool stopped;             /* no more submissions */
 	uint32_t sample_buffer;   /* the last command submitted */
+	uint64_t *held_lba;       /* per region: the first LBA it was last given, or NO_LBA */
 };
 
+#define NO_LBA UINT64_MAX
+
+/* The CPU's view of region `index` (caller buffer or device memory). */
 static uint8_t *stream_buffer(const struct stream_job *j, uint32_t index)
 {
+	if (j->p->device_regions)
+		return j->p->device_regions[index].cpu;
 	return j->p->buffers + (size_t)index * j->command_bytes;
+}
+
+/* Device memory given: the engine reads into it as it is; NULL for caller buffers. */
+static const struct dma_buffer *stream_device_region(const struct stream_job *j, uint32_t index)
+{
+	return j->p->device_regions ? &j->p->device_regions[index] : NULL;
+}
+
+/*
+ * A region about to receive the LBAs it already holds (only after the
+ * stream wrapped) is poisoned first, so what it holds afterwards is what the
+ * device wrote.  Every region was poisoned before the first submission.
+ */
+static void stream_prepare_region(struct stream_job *j, uint32_t index, uint64_t lba)
+{
+	if (j->held_lba[index] == lba)
+		memset(stream_buffer(j, index), NVME_STREAM_POISON, j->command_bytes);
 }
 
 /* Next command's LBA: sequential, back to 0 where a whole command no longer fits. */
@@ -407,6 +435,12 @@ static bool stream_should_stop(struct stream_job *j)
 	return j->stopped;
 }
 
+/* What limits the depth when there are fewer regions than commands asked for. */
+static const char *stream_regions_name(const struct nvme_stream_params *p)
+{
+	return p->device_regions ? "device-memory" : "buffers";
+}
+
 /* Queues one command up to the depth; limited_by says why the depth was not reached. */
 static enum nvme_io_more stream_submit(void *job)
 {
@@ -418,20 +452,24 @@ static enum nvme_io_more stream_submit(void *job)
 	if (stream_should_stop(j))
 		return NVME_IO_MORE_DONE;
 	if (j->free_count == 0) {
-		j->r->limited_by = "buffers";
+		j->r->limited_by = stream_regions_name(j->p);
 		return NVME_IO_MORE_NO_ROOM;
 	}
 	uint32_t buffer = j->free_buffers[j->free_count - 1];
 	uint64_t lba = stream_next_lba(j);
+
+	stream_prepare_region(j, buffer, lba);
 	/* No metadata buffer: a separate-metadata namespace is refused by the engine, named. */
 	enum nvme_io_more more = submit_read(j->c, "stream", j->ns, lba, j->p->blocks_per_command,
-					     stream_buffer(j, buffer), NULL, buffer);
+					     j->p->device_regions ? NULL : stream_buffer(j, buffer),
+					     stream_device_region(j, buffer), NULL, buffer);
 
 	if (more == NVME_IO_MORE_NO_ROOM)
 		j->r->limited_by = q->in_flight + 1 >= q->entries ? "queue-entries" : "dma-backend";
 	if (more != NVME_IO_MORE_QUEUED)
 		return more;
 	j->next_lba = lba + j->p->blocks_per_command;
+	j->held_lba[buffer] = lba;
 	j->free_count--;
 	j->submitted_bytes += j->command_bytes;
 	j->sample_buffer = buffer;
@@ -470,8 +508,24 @@ static bool stream_check_params(struct nvme_ctrl *c, const struct nvme_namespace
 					p->blocks_per_command, max_blocks);
 	if (p->blocks_per_command > ns->id.nsze)
 		return nvme_step_failed(c, "stream", "namespace-smaller-than-one-command");
-	if (p->depth == 0 || p->buffer_count == 0 || !p->buffers)
-		return nvme_step_failed(c, "stream", "no-depth-or-no-buffers");
+	if (p->depth == 0 || p->buffer_count == 0 || !p->buffers == !p->device_regions)
+		return nvme_step_failed(c, "stream", "no-depth-or-not-one-kind-of-buffers");
+	for (uint32_t i = 0; p->device_regions && i < p->buffer_count; i++)
+		if (p->device_regions[i].size < (size_t)p->blocks_per_command * nvme_io_block_bytes(ns))
+			return nvme_step_failed(c, "stream", "device-region-%" PRIu32 "-smaller-than-a-command", i);
+	return true;
+}
+
+/* Every region starts out poisoned and holding no LBA (before the measured time). */
+static bool stream_poison_regions(struct stream_job *j)
+{
+	j->held_lba = malloc(j->depth * sizeof(*j->held_lba));
+	if (!j->held_lba)
+		return false;
+	for (uint32_t i = 0; i < j->depth; i++) {
+		j->held_lba[i] = NO_LBA;
+		memset(stream_buffer(j, i), NVME_STREAM_POISON, j->command_bytes);
+	}
 	return true;
 }
 
@@ -509,12 +563,14 @@ bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 	j.command_bytes = (size_t)p->blocks_per_command * nvme_io_block_bytes(ns);
 	j.depth = p->depth < p->buffer_count ? p->depth : p->buffer_count;
 	j.free_buffers = malloc(j.depth * sizeof(*j.free_buffers));
-	if (!j.free_buffers)
+	if (!j.free_buffers || !stream_poison_regions(&j)) {
+		free(j.free_buffers);
 		return nvme_step_failed(c, "stream", "no-memory");
+	}
 	for (uint32_t i = 0; i < j.depth; i++)
 		j.free_buffers[j.free_count++] = j.depth - 1 - i;
 	if (p->depth > j.depth)
-		r->limited_by = "buffers";
+		r->limited_by = stream_regions_name(p);
 
 	uint64_t irq_before = c->io.irq_count, blocked_before = c->dma.blocked_transfers;
 	uint64_t mmio_before = mmio_access_count, start = time_tsc();
@@ -530,6 +586,7 @@ bool nvme_stream_read(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 	r->dma_faults = c->dma.blocked_transfers - blocked_before;
 	stream_summarise(&j, &run);
 	free(j.free_buffers);
+	free(j.held_lba);
 	if (ok && r->status) {
 		nvme_io_status_failed(c, "stream", r->status);
 		return false;

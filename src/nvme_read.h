@@ -45,17 +45,29 @@ bool nvme_read_chunked(struct nvme_ctrl *c, const struct nvme_namespace *ns, uin
  * Streaming reads (the benchmark): sequential commands of one size from
  * LBA 0, wrapping at the end of the namespace, with up to `depth` of them
  * kept in flight and the SQ doorbell rung once per batch.  Each command
- * reads into one of the caller's buffers, reused as soon as its command
- * completes; data still goes through the DMA backend (and its per-reap
- * check).  Submission stops after max_bytes or max_us, whichever comes
- * first; what is in flight then completes.  No per-command proof line.
+ * reads into one region, reused as soon as its command completes: a caller
+ * buffer (mapped per transfer by the DMA backend), or a region of device
+ * memory (dma_map_buffer: no map, no copy); the backend's per-reap check
+ * runs either way.  Submission stops after max_bytes or max_us, whichever
+ * comes first; what is in flight then completes.  No per-command proof line.
+ *
+ * The sample (the last command's data, CRC'd afterwards) is data the
+ * device wrote: every region is filled with NVME_STREAM_POISON before the
+ * first submission (outside the measured time), and a region about to
+ * receive the LBAs it already holds (only after the stream wrapped) is
+ * filled again first.
  */
+/* tools/mkdisk blocks begin with a tag naming their LBA: neither this nor another LBA's data passes */
+#define NVME_STREAM_POISON 0xa5
+
 struct nvme_stream_params {
 	uint32_t blocks_per_command;
 	uint32_t depth;
 	uint64_t max_bytes;
 	uint64_t max_us;
-	uint8_t *buffers;       /* buffer_count page-aligned buffers of one command each */
+	uint8_t *buffers;       /* caller memory: buffer_count page-aligned buffers of one command each */
+	/* or device memory: buffer_count regions of at least one command each (then buffers is NULL) */
+	const struct dma_buffer *device_regions;
 	uint32_t buffer_count;
 };
 
@@ -65,7 +77,8 @@ struct nvme_stream_result {
 	uint64_t duration_us;      /* first submission to last completion (calibrated TSC) */
 	uint32_t max_in_flight;
 	const char *stopped_by;    /* "bytes" (max_bytes) or "time" (max_us) */
-	const char *limited_by;    /* why the depth was never reached, NULL when it was */
+	const char *limited_by;    /* why the depth was never reached, NULL when it was:
+				    * "buffers" / "device-memory" (fewer regions than the depth) ... */
 	uint64_t sq_doorbells;     /* MMIO writes: one per submitted batch ... */
 	uint64_t cq_doorbells;     /* ... and one per reaped batch */
 	uint64_t irq_count;

@@ -862,6 +862,74 @@ def _check_read_md_crc(r: Record, disk: Disk, reader, out: list) -> None:
                            f"crc32=0x{crc:08x}", "crc"))
 
 
+# bench: read buffer=: read into device memory (no per-transfer map or copy) or into caller memory.
+BENCH_BUFFERS = ("device", "caller")
+
+
+def _bench_point_problems(r: Record) -> list:
+    """What a `bench: read` line claims that its own figures contradict."""
+    problems = []
+    buffer = r.fields.get("buffer")
+    if buffer is not None and buffer not in BENCH_BUFFERS:
+        problems.append(f"bench read buffer={buffer}, not one of {'|'.join(BENCH_BUFFERS)}")
+    if buffer == "device" and r.fields.get("cpu_copy") == "true":
+        problems.append("bench read buffer=device (no copy) but cpu_copy=true")
+    ranges, commands = r.number("ledger_ranges"), r.number("commands")
+    if ranges is not None and commands is not None and ranges != commands:
+        problems.append(f"bench read ledger_ranges={ranges} but commands={commands}: a transfer "
+                        f"the DMA backend's ledger did not record (or one it recorded twice)")
+    regions, qd, asked = r.number("regions"), r.number("qd"), r.number("qd_requested")
+    if regions is not None and qd is not None and qd > regions:
+        problems.append(f"bench read qd={qd} commands in flight but only regions={regions}")
+    limit = r.fields.get("limited_by")
+    own = {"device-memory": "device", "buffers": "caller"}.get(limit)
+    if own and buffer is not None and buffer != own:
+        problems.append(f"bench read limited_by={limit} with buffer={buffer}")
+    if own and None not in (regions, asked) and regions >= asked:
+        problems.append(f"bench read limited_by={limit} but regions={regions} >= "
+                        f"qd_requested={asked}")
+    return problems
+
+
+def _bench_sample_problem(r: Record, disk: Disk, reader: _ImageReader) -> str | None:
+    """The sample's crc32 against the image: LBAs [sample_lba, sample_lba + sample_blocks)."""
+    slba, blocks, lba_size = r.number("sample_lba"), r.number("sample_blocks"), r.number("lba_size")
+    if None in (slba, blocks, lba_size, r.number("crc32")):
+        return "bench read line lacks sample_lba, sample_blocks, lba_size or crc32"
+    if disk.lba_size is not None and disk.lba_size != lba_size:
+        return f"bench read lba_size={lba_size} but the disk has {disk.lba_size}-byte LBAs"
+    crc, why = reader.crc(disk.path, slba * lba_size, blocks * lba_size)
+    if why:
+        return f"bench read sample: {why}"
+    if crc != r.number("crc32"):
+        return (f"bench read crc32={r.fields['crc32']} but {os.path.basename(disk.path)} LBAs "
+                f"[{slba}, {slba + blocks}) have crc32=0x{crc:08x} (wrong data, wrong LBA or a "
+                f"region the device did not write)")
+    return None
+
+
+def check_bench(log: ProofLog, disks: DiskMap | None, out: list) -> None:
+    """`bench: read` lines: their own consistency, and each sample against its disk image."""
+    disks = disks or DiskMap()
+    reader = _ImageReader()
+    checked, unmatched = [], {}
+    for r in log.find("bench", "read"):
+        for problem in _bench_point_problems(r):
+            out.append(Finding("error", r.lineno, problem, "bench"))
+        disk = disks.exact(r.fields.get("serial", ""), r.number("nsid"))
+        if disk is None:
+            unmatched.setdefault((r.fields.get("serial"), r.number("nsid")), []).append(r)
+        else:
+            checked.append((r, disk))
+    wildcard = disks.wildcard()
+    if wildcard is not None and len(unmatched) == 1:  # as for nvme reads: one namespace only
+        checked += [(r, wildcard) for r in next(iter(unmatched.values()))]
+    for r, disk in checked:
+        why = _bench_sample_problem(r, disk, reader)
+        if why:
+            out.append(Finding("error", r.lineno, why, "crc"))
+
+
 def check_backends_agree(reads, out: list) -> None:
     groups = {}
     for r in reads:
@@ -1400,6 +1468,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_console(log, out)
     report = Report(findings=out, verdict=verdict, results=results, planned=planned)
     check_nvme_reads(log, disks, out, report)
+    check_bench(log, disks, out)
     check_option_bytes(log, out)
     check_untested(log, verdict, out)
     check_pci_walk(log, out)

@@ -29,6 +29,8 @@ const char *dma_ledger_error_name(enum dma_ledger_error err)
 	case DMA_LEDGER_ALIASED: return "aliases-live-range";
 	case DMA_LEDGER_FULL: return "ledger-full";
 	case DMA_LEDGER_NOT_LIVE: return "release-of-range-not-live";
+	case DMA_LEDGER_NOT_WITHIN: return "sub-range-outside-live-buffers";
+	case DMA_LEDGER_IN_USE: return "release-of-buffer-with-live-sub-ranges";
 	}
 	return "unknown";
 }
@@ -62,12 +64,50 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-static bool overlaps_live(const struct dma_ledger *l, uint64_t dev, uint64_t len)
+static bool contains(const struct dma_ledger_entry *outer, uint64_t dev, uint64_t len)
 {
-	for (size_t i = 0; i < l->count; i++)
-		if (l->entries[i].live && overlaps(dev, len, l->entries[i].dev, l->entries[i].len))
+	return dev >= outer->dev && len <= outer->len && dev - outer->dev <= outer->len - len;
+}
+
+static bool covers_dir(const struct dma_ledger_entry *outer, uint8_t dir)
+{
+	return (dir & ~outer->dir) == 0;
+}
+
+/* Whether a live buffer (not a sub-range) holds [dev, dev + len) in direction `dir`. */
+static bool has_parent(const struct dma_ledger *l, uint64_t dev, uint64_t len, uint8_t dir)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		const struct dma_ledger_entry *e = &l->entries[i];
+
+		if (e->live && !e->within && contains(e, dev, len) && covers_dir(e, dir))
 			return true;
+	}
 	return false;
+}
+
+/*
+ * Checks a new range against every live one in a single pass (it runs for
+ * every transfer): a sub-range needs a live buffer (not a sub-range) that
+ * contains it in a covering direction, and may overlap only such a buffer;
+ * any other overlap is aliasing.
+ */
+static enum dma_ledger_error check_live(const struct dma_ledger *l, uint64_t dev, uint64_t len,
+					uint8_t dir, bool within)
+{
+	bool parent = !within, aliased = false;
+
+	for (size_t i = 0; i < l->count; i++) {
+		const struct dma_ledger_entry *e = &l->entries[i];
+
+		if (!e->live || !overlaps(dev, len, e->dev, e->len))
+			continue;
+		if (within && !e->within && contains(e, dev, len) && covers_dir(e, dir))
+			parent = true;
+		else
+			aliased = true;
+	}
+	return !parent ? DMA_LEDGER_NOT_WITHIN : aliased ? DMA_LEDGER_ALIASED : DMA_LEDGER_OK;
 }
 
 /* Drops released entries (they were checked when recorded) to make room. */
@@ -91,8 +131,8 @@ static enum dma_ledger_error refuse(struct dma_ledger *l, enum dma_ledger_error 
 	return err;
 }
 
-enum dma_ledger_error dma_ledger_record(struct dma_ledger *l, uint64_t dev, uint64_t len,
-					enum dma_dir dir, uint32_t tag)
+static enum dma_ledger_error record(struct dma_ledger *l, uint64_t dev, uint64_t len,
+				    enum dma_dir dir, uint32_t tag, bool within)
 {
 	if (len == 0)
 		return refuse(l, DMA_LEDGER_EMPTY);
@@ -100,29 +140,79 @@ enum dma_ledger_error dma_ledger_record(struct dma_ledger *l, uint64_t dev, uint
 		return refuse(l, DMA_LEDGER_OUTSIDE_POOL);
 	if (!under_limit(l, dev, len))
 		return refuse(l, DMA_LEDGER_OVER_LIMIT);
-	if (overlaps_live(l, dev, len))
-		return refuse(l, DMA_LEDGER_ALIASED);
+	enum dma_ledger_error live = check_live(l, dev, len, (uint8_t)dir, within);
+
+	if (live != DMA_LEDGER_OK)
+		return refuse(l, live);
 	if (l->count == l->cap)
 		retire_released(l);
 	if (l->count == l->cap)
 		return refuse(l, DMA_LEDGER_FULL);
-	l->entries[l->count++] = (struct dma_ledger_entry){ dev, len, tag, (uint8_t)dir, true };
+	l->entries[l->count++] = (struct dma_ledger_entry){ dev, len, tag, (uint8_t)dir, true, within };
 	l->recorded++;
+	l->recorded_within += within;
 	return DMA_LEDGER_OK;
 }
 
-enum dma_ledger_error dma_ledger_release(struct dma_ledger *l, uint64_t dev, uint64_t len)
+enum dma_ledger_error dma_ledger_record(struct dma_ledger *l, uint64_t dev, uint64_t len,
+					enum dma_dir dir, uint32_t tag)
+{
+	return record(l, dev, len, dir, tag, false);
+}
+
+enum dma_ledger_error dma_ledger_record_within(struct dma_ledger *l, uint64_t dev, uint64_t len,
+					       enum dma_dir dir, uint32_t tag)
+{
+	return record(l, dev, len, dir, tag, true);
+}
+
+/* Whether a live sub-range lies inside `buffer`. */
+static bool has_live_sub_range(const struct dma_ledger *l, const struct dma_ledger_entry *buffer)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		const struct dma_ledger_entry *e = &l->entries[i];
+
+		if (e->live && e->within && contains(buffer, e->dev, e->len))
+			return true;
+	}
+	return false;
+}
+
+static enum dma_ledger_error release(struct dma_ledger *l, uint64_t dev, uint64_t len, bool within)
 {
 	for (size_t i = l->count; i-- > 0;) {
 		struct dma_ledger_entry *e = &l->entries[i];
 
-		if (e->live && e->dev == dev && e->len == len) {
-			e->live = false;
-			l->released++;
-			return DMA_LEDGER_OK;
-		}
+		if (!e->live || e->within != within || e->dev != dev || e->len != len)
+			continue;
+		/* The device may still be writing into a part of it. */
+		if (!within && has_live_sub_range(l, e))
+			return refuse(l, DMA_LEDGER_IN_USE);
+		e->live = false;
+		l->released++;
+		return DMA_LEDGER_OK;
 	}
 	return DMA_LEDGER_NOT_LIVE;
+}
+
+enum dma_ledger_error dma_ledger_release(struct dma_ledger *l, uint64_t dev, uint64_t len)
+{
+	return release(l, dev, len, false);
+}
+
+enum dma_ledger_error dma_ledger_release_within(struct dma_ledger *l, uint64_t dev, uint64_t len)
+{
+	return release(l, dev, len, true);
+}
+
+/* Two live entries alias unless one is a sub-range lying inside the other, a buffer. */
+static bool aliased_pair(const struct dma_ledger_entry *a, const struct dma_ledger_entry *b)
+{
+	if (!a->len || !b->len || !overlaps(a->dev, a->len, b->dev, b->len))
+		return false;
+	if (a->within && !b->within && contains(b, a->dev, a->len))
+		return false;
+	return !(b->within && !a->within && contains(a, b->dev, b->len));
 }
 
 void dma_ledger_audit(const struct dma_ledger *l, struct dma_ledger_audit *a)
@@ -136,18 +226,19 @@ void dma_ledger_audit(const struct dma_ledger *l, struct dma_ledger_audit *a)
 			a->outside_pool++;
 		else if (!under_limit(l, e->dev, e->len))
 			a->over_limit++;
+		a->within += e->within;
 		if (!e->live)
 			continue;
 		a->live++;
-		for (size_t j = i + 1; j < l->count; j++) {
-			const struct dma_ledger_entry *o = &l->entries[j];
-
-			if (o->live && e->len && o->len && overlaps(e->dev, e->len, o->dev, o->len))
+		if (e->within && !has_parent(l, e->dev, e->len, e->dir))
+			a->unparented++;
+		for (size_t j = i + 1; j < l->count; j++)
+			if (l->entries[j].live && aliased_pair(e, &l->entries[j]))
 				a->aliased++;
-		}
 	}
 	a->refused = l->refused;
-	a->ok = a->outside_pool == 0 && a->over_limit == 0 && a->aliased == 0 && a->refused == 0;
+	a->ok = a->outside_pool == 0 && a->over_limit == 0 && a->aliased == 0 && a->refused == 0 &&
+		a->unparented == 0;
 }
 
 /* ---------------------------------------------------------- page bitmap */

@@ -4,7 +4,10 @@
  *  - the ledger: every device-visible address range a backend hands to a
  *    device, checked when recorded (inside the pool, under the device's DMA
  *    address limit, not overlapping another live range) and re-checked by
- *    an audit;
+ *    an audit.  A transfer into memory the device already holds (a part of
+ *    a live buffer) is recorded as a sub-range: it must lie inside one live
+ *    buffer whose direction covers its own and overlap no other live
+ *    sub-range (two transfers in flight into the same bytes);
  *  - a page bitmap allocator for carving a pool into device buffers;
  *  - canary patterns that reveal writes outside the pool.
  */
@@ -31,6 +34,7 @@ struct dma_ledger_entry {
 	uint32_t tag;  /* caller's label, e.g. coherent vs streaming */
 	uint8_t dir;
 	bool live;     /* still handed to the device */
+	bool within;   /* a sub-range of a live (non-sub-range) entry: one transfer into it */
 };
 
 enum dma_ledger_error {
@@ -41,6 +45,8 @@ enum dma_ledger_error {
 	DMA_LEDGER_ALIASED,      /* overlaps a range that is still live */
 	DMA_LEDGER_FULL,         /* no room even after retiring released entries */
 	DMA_LEDGER_NOT_LIVE,     /* release of a range that is not live */
+	DMA_LEDGER_NOT_WITHIN,   /* sub-range not inside a live buffer of a covering direction */
+	DMA_LEDGER_IN_USE,       /* release of a buffer that still has live sub-ranges */
 };
 
 const char *dma_ledger_error_name(enum dma_ledger_error err);
@@ -52,7 +58,8 @@ struct dma_ledger {
 	struct dma_ledger_entry *entries;
 	size_t cap;
 	size_t count;
-	uint64_t recorded;       /* ranges ever accepted */
+	uint64_t recorded;       /* ranges ever accepted (sub-ranges included) */
+	uint64_t recorded_within; /* of which sub-ranges */
 	uint64_t released;
 	uint64_t retired;        /* released entries dropped to make room (checked when recorded) */
 	uint64_t refused;        /* record attempts refused */
@@ -64,15 +71,30 @@ void dma_ledger_init(struct dma_ledger *l, uint64_t pool_dev, uint64_t pool_size
 /* Checks and records one range; refused ranges are counted, never recorded. */
 enum dma_ledger_error dma_ledger_record(struct dma_ledger *l, uint64_t dev, uint64_t len,
 					enum dma_dir dir, uint32_t tag);
-/* Marks the live entry with exactly this range released. */
+/*
+ * Checks and records one transfer into memory the device already holds:
+ * the checks above, and the range must lie wholly inside one live entry
+ * that is not itself a sub-range and whose direction covers `dir`, and
+ * must not overlap another live sub-range.
+ */
+enum dma_ledger_error dma_ledger_record_within(struct dma_ledger *l, uint64_t dev, uint64_t len,
+					       enum dma_dir dir, uint32_t tag);
+/*
+ * Marks the live entry (not a sub-range) with exactly this range released;
+ * refused (and counted) while a live sub-range lies inside it.
+ */
 enum dma_ledger_error dma_ledger_release(struct dma_ledger *l, uint64_t dev, uint64_t len);
+/* Marks the live sub-range with exactly this range released. */
+enum dma_ledger_error dma_ledger_release_within(struct dma_ledger *l, uint64_t dev, uint64_t len);
 
 struct dma_ledger_audit {
 	uint64_t checked;       /* entries still stored, live or released */
 	uint64_t live;
 	uint64_t outside_pool;
 	uint64_t over_limit;
-	uint64_t aliased;       /* pairs of live entries that overlap */
+	uint64_t aliased;       /* pairs of live entries that overlap (a sub-range inside its buffer does not count) */
+	uint64_t within;        /* stored entries that are sub-ranges */
+	uint64_t unparented;    /* live sub-ranges not inside a live buffer of a covering direction */
 	uint64_t refused;       /* copied from the ledger: attempts that were refused */
 	bool ok;
 };

@@ -54,6 +54,7 @@ def test_firmware_lines_parse_and_sample_crcs_check(disk, tmp_path):
         [(4096, 1), (4096, 32), (4096, 63), (131072, 1), (524288, 63)]
     m = run.measurements[0]
     assert m.backend == "direct-remapping" and m.system == measure.PROOFBOOT
+    assert m.buffer == "device"
     assert m.mbps == pytest.approx(m.bytes / m.us)
     assert m.iops == pytest.approx(m.bytes / 4096 / (m.us / 1e6))
 
@@ -96,6 +97,21 @@ def test_firmware_qd_label_keeps_points_apart(disk, tmp_path):
     assert run.problems == []
     measure.label_depths(run.measurements)
     assert [m.label for m in run.measurements] == ["32", "max"]
+
+
+def test_firmware_buffer_says_what_was_measured(disk, tmp_path):
+    spec, image = disk
+    crc = synth._crc(image, 0, 8, 512)
+    lines = ["proofboot: start version=t schema=1 multiboot2=true"] + [
+        synth.bench_read_line(4096, 1, "bounce-buffer", 1 << 20, 10000, crc, 0, buffer=b)
+        for b in ("device", "caller", "pool")] + [
+        "proofboot: verdict status=PASS passed=1 failed=0 skipped=0"]
+    log = tmp_path / "fw.log"
+    log.write_text("\n".join(lines) + "\n")
+    run = fw_run(log, image=image)
+    assert [m.buffer for m in run.measurements] == ["device", "caller", "pool"]
+    assert [p.rsplit("/", 1)[-1] for p in run.problems] == \
+        ["fw.log:4: buffer=pool, not one of device|caller"]
 
 
 def test_firmware_without_bench_lines(tmp_path):
@@ -243,6 +259,8 @@ def test_report_rows_ratios_and_csv(disk, tmp_path):
     assert float(parsed[3]["proofboot_over_linux"]) == pytest.approx(0.5, rel=0.02)
     text = report.table(rows)
     assert "512K qdmax" in text and "pb/ceiling" in text and "0.50" in text
+    assert any(n.startswith("proofboot iommu direct-remapping: read into device memory (DMA memory")
+               for n in data.notes), data.notes
     boot = {(f.system, f.variant, f.event, f.clock): f.seconds for f in data.boot}
     assert boot[("proofboot", "iommu", "first I/O", "host: since QEMU start")] == 0.9
     assert boot[("proofboot", "iommu", "first I/O", "firmware's own clock")] == 0.612

@@ -187,6 +187,38 @@ def test_nvme_read_lba_size_mismatch(disk):
     only_error(check(lines, disks=disk_map(path, lba_size=4096)), "has 4096-byte LBAs")
 
 
+def bench_line(spec, sample_lba=0, crc=None, **fields):
+    """A `bench: read` line in the firmware's shape; fields override its keys."""
+    keys = {"bdf": "0000:00:04.0", "serial": "pb0", "nsid": 1, "backend": "bounce-buffer",
+            "bs": 4096, "qd": 32, "qd_requested": 32, "qd_label": "32", "bytes": 262144,
+            "us": 1000, "mbps": 262, "iops": 64000,
+            "crc32": f"0x{diskimage.expected_crc32(spec, sample_lba, 8) if crc is None else crc:08x}",
+            "sample_lba": sample_lba, "sample_blocks": 8, "lba_size": spec.lba_size,
+            "commands": 64, "stopped_by": "bytes", "buffer": "device", "regions": 32,
+            "ledger_ranges": 64, "cpu_copy": "false"}
+    keys.update(fields)
+    return "bench: read " + " ".join(f"{k}={v}" for k, v in keys.items() if v is not None)
+
+
+def test_bench_read_sample_and_claims_check(disk):
+    spec, path = disk
+    good = proof_lines(extra=[bench_line(spec, 104), bench_line(spec, 0, buffer="caller",
+                                                                 cpu_copy="true")])
+    report = check(good, disks=disk_map(path, lba_size=512))
+    assert report.ok, errors(report)
+    wrong = diskimage.expected_crc32(spec, 96, 8)      # the previous command's LBAs: stale data
+    only_error(check(proof_lines(extra=[bench_line(spec, 104, crc=wrong)]), disks=disk_map(path)),
+               "bench read crc32=")
+    for fields, text in (({"buffer": "pool"}, "buffer=pool, not one of device|caller"),
+                         ({"cpu_copy": "true"}, "buffer=device (no copy) but cpu_copy=true"),
+                         ({"ledger_ranges": 63}, "ledger_ranges=63 but commands=64"),
+                         ({"regions": 16}, "qd=32 commands in flight but only regions=16"),
+                         ({"limited_by": "buffers", "regions": 40, "qd_requested": 127},
+                          "limited_by=buffers with buffer=device"),
+                         ({"limited_by": "device-memory"}, "regions=32 >= qd_requested=32")):
+        only_error(check(proof_lines(extra=[bench_line(spec, **fields)])), text)
+
+
 def test_failed_read_is_not_crc_checked(disk):
     spec, path = disk
     lines = proof_lines(extra=[read_line(spec, 0, 8, crc=0x1234, status="0x0281")])

@@ -109,6 +109,96 @@ UNIT_TEST(dma_ledger_audit_rechecks_stored_entries)
 	CHECK(!a.ok);
 }
 
+UNIT_TEST(dma_ledger_sub_ranges_live_only_inside_a_live_buffer)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+	struct dma_ledger_audit a;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 8);
+	/* No buffer yet: a transfer into pool memory nobody holds is refused. */
+	CHECK_EQ(dma_ledger_record_within(&l, POOL, 0x1000, DMA_DIR_FROM_DEVICE, 0),
+		 DMA_LEDGER_NOT_WITHIN);
+	CHECK_EQ(dma_ledger_record(&l, POOL, 0x4000, DMA_DIR_BIDIRECTIONAL, 1), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x4000, 0x1000, DMA_DIR_TO_DEVICE, 1), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record_within(&l, POOL + 0x1000, 0x1000, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record_within(&l, POOL + 0x2000, 0x2000, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_OK);
+	/* Two transfers into the same bytes at once alias. */
+	CHECK_EQ(dma_ledger_record_within(&l, POOL + 0x1800, 0x10, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_ALIASED);
+	/* Straddling the buffer's end, or inside a buffer the device may only read: refused. */
+	CHECK_EQ(dma_ledger_record_within(&l, POOL + 0x3800, 0x1000, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_NOT_WITHIN);
+	CHECK_EQ(dma_ledger_record_within(&l, POOL + 0x4000, 0x1000, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_NOT_WITHIN);
+	/* An ordinary range over a buffer is aliasing, as before. */
+	CHECK_EQ(dma_ledger_record(&l, POOL + 0x1000, 0x10, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_ALIASED);
+	CHECK_EQ(l.recorded_within, 2);
+	CHECK_EQ(l.refused, 5);
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.within, 2);
+	CHECK_EQ(a.aliased, 0); /* sub-ranges inside their buffer are not aliases */
+	CHECK_EQ(a.unparented, 0);
+	CHECK_EQ(a.live, 4);
+}
+
+UNIT_TEST(dma_ledger_buffer_outlives_its_sub_ranges)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+	struct dma_ledger_audit a;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 8);
+	CHECK_EQ(dma_ledger_record(&l, POOL, 0x2000, DMA_DIR_BIDIRECTIONAL, 1), DMA_LEDGER_OK);
+	/* A sub-range as large as its buffer: each release finds its own kind. */
+	CHECK_EQ(dma_ledger_record_within(&l, POOL, 0x2000, DMA_DIR_FROM_DEVICE, 2), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_release(&l, POOL, 0x2000), DMA_LEDGER_IN_USE);
+	CHECK_EQ(l.refused, 1); /* freeing memory the device may still write is a defect */
+	CHECK_EQ(dma_ledger_release_within(&l, POOL, 0x1000), DMA_LEDGER_NOT_LIVE);
+	CHECK_EQ(dma_ledger_release_within(&l, POOL, 0x2000), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_release_within(&l, POOL, 0x2000), DMA_LEDGER_NOT_LIVE);
+	CHECK_EQ(dma_ledger_release(&l, POOL, 0x2000), DMA_LEDGER_OK);
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.live, 0);
+	CHECK_EQ(a.within, 1);
+	CHECK(!a.ok); /* the refused release stays on record */
+}
+
+UNIT_TEST(dma_ledger_audit_rechecks_sub_ranges)
+{
+	struct dma_ledger_entry e[8];
+	struct dma_ledger l;
+	struct dma_ledger_audit a;
+
+	dma_ledger_init(&l, POOL, POOL_SIZE, UINT64_MAX, e, 8);
+	CHECK_EQ(dma_ledger_record(&l, POOL, 0x2000, DMA_DIR_BIDIRECTIONAL, 1), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record_within(&l, POOL, 0x1000, DMA_DIR_FROM_DEVICE, 2), DMA_LEDGER_OK);
+	CHECK_EQ(dma_ledger_record_within(&l, POOL + 0x1000, 0x1000, DMA_DIR_FROM_DEVICE, 2),
+		 DMA_LEDGER_OK);
+	dma_ledger_audit(&l, &a);
+	CHECK(a.ok);
+	/* Corrupt the stored state: a sub-range moved onto its neighbour ... */
+	e[2].dev = POOL + 0x800;
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.aliased, 1);
+	CHECK(!a.ok);
+	/* ... one that left its buffer ... */
+	e[2].dev = POOL + 0x1800;
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.unparented, 1);
+	CHECK_EQ(a.aliased, 1); /* it also overlaps the buffer without lying inside it */
+	CHECK(!a.ok);
+	/* ... and a buffer released under a live sub-range. */
+	e[2].dev = POOL + 0x1000;
+	e[0].live = false;
+	dma_ledger_audit(&l, &a);
+	CHECK_EQ(a.unparented, 2);
+	CHECK(!a.ok);
+}
+
 UNIT_TEST(page_bitmap_first_fit_alignment_and_free)
 {
 	uint32_t words[PAGE_BITMAP_WORDS(40)];

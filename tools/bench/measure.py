@@ -48,6 +48,8 @@ class Measurement:
     problems: list = dataclasses.field(default_factory=list)
     source: str = ""            # where it came from ("console.log:123")
     cache: str = ""             # ceiling only: qemu-img bench -t (none = O_DIRECT, writeback = page cache)
+    buffer: str = ""            # proofboot only: where it read into, "device" (DMA memory, no
+                                # per-transfer map or copy) or "caller" (mapped per transfer)
 
     @property
     def mbps(self) -> float:
@@ -94,6 +96,8 @@ class FirmwareRun:
 
 
 _READ_KEYS = ("bs", "qd", "backend", "bytes", "us")
+# bench: read buffer=: the firmware read into device memory, or into caller memory mapped per transfer.
+BUFFERS = ("device", "caller")
 
 
 def parse_firmware(log: prooflog.ProofLog, variant: str, image: str | None = None,
@@ -136,7 +140,9 @@ def _firmware_point(rec, variant, where, image, lba_size, problems) -> Measureme
         return None
     meas = Measurement(PROOFBOOT, variant, rec.fields["backend"], numbers["bs"], numbers["qd"],
                        numbers["bytes"], float(numbers["us"]), source=at,
-                       label=rec.fields.get("qd_label", ""))
+                       label=rec.fields.get("qd_label", ""), buffer=rec.fields.get("buffer", ""))
+    if meas.buffer and meas.buffer not in BUFFERS:
+        meas.problems.append(f"{at}: buffer={meas.buffer}, not one of {'|'.join(BUFFERS)}")
     for key, computed in (("mbps", meas.mbps), ("iops", meas.iops)):
         claimed = rec.number(key)
         if claimed is not None and not _close(claimed, computed):

@@ -77,6 +77,13 @@ class Row:
 
 # ------------------------------------------------------------------- loading
 
+# What the firmware's buffer= says it measured (docs/benchmark.md, "The firmware's lines").
+BUFFER_MEANINGS = {
+    "device": "DMA memory the backend gave once: no per-transfer map, copy or invalidation",
+    "caller": "ordinary memory mapped per transfer: bounce copy, or page tables and an invalidation",
+    "unstated": "the line has no buffer= key (older firmware: caller memory)",
+}
+
 def _read_json(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as f:
@@ -119,6 +126,10 @@ def load_firmware(data: BenchData, run_dir: str, variant: str) -> None:
     backends = sorted({m.backend for m in fw.measurements})
     if backends:
         data.notes.append(f"proofboot {variant}: backend {', '.join(backends)}")
+    for backend in backends:
+        buffers = sorted({m.buffer or "unstated" for m in fw.measurements if m.backend == backend})
+        data.notes.append(f"proofboot {variant} {backend}: read into {', '.join(buffers)} "
+                          f"memory ({'; '.join(BUFFER_MEANINGS.get(b, b) for b in buffers)})")
 
 
 def load_linux(data: BenchData, run_dir: str, variant: str) -> None:

@@ -25,11 +25,13 @@ def _crc(image: str, slba: int, blocks: int, lba_size: int) -> int:
 
 
 def bench_read_line(bs: int, qd: int, backend: str, total: int, us: int, crc: int,
-                    sample_lba: int, sample_blocks: int = SAMPLE_BLOCKS) -> str:
+                    sample_lba: int, sample_blocks: int = SAMPLE_BLOCKS,
+                    buffer: str = "device") -> str:
     mbps = total // us if us else 0
     iops = (total // bs) * 1_000_000 // us if us else 0
     return (f"bench: read bs={bs} qd={qd} backend={backend} bytes={total} us={us} mbps={mbps} "
-            f"iops={iops} crc32=0x{crc:08x} sample_lba={sample_lba} sample_blocks={sample_blocks}")
+            f"iops={iops} crc32=0x{crc:08x} sample_lba={sample_lba} sample_blocks={sample_blocks} "
+            f"buffer={buffer}")
 
 
 def firmware_log(image: str, lba_size: int, variant: str, points: list, mbps: float,
