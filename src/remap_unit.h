@@ -187,7 +187,8 @@ struct remap_unit_ops {
 	 * (VT-d: ECAP.IR, ECAP.EIM; used whenever supported).  ir_enable:
 	 * remapping through a table the caller built in the unit's format
 	 * (VT-d: IRTEs, src/lib/vtd_ir.h) at table_phys with `entries` entries;
-	 * compatibility-format interrupts keep passing (other devices' MSIs).
+	 * compatibility-format interrupts are blocked while it is on (VT-d:
+	 * CFI clear), so no device can send a message the table does not cover.
 	 * NULL when the unit kind cannot.
 	 */
 	bool (*ir_capable)(const struct remap_unit *u, bool *extended);

@@ -920,11 +920,15 @@ static void report_ir(const struct vtd_unit *u, const char *event)
 }
 
 /*
- * IRTA latched with SIRTP, then IRE with CFI: remappable-format MSIs go
- * through the table, compatibility-format ones (every other device's)
- * still pass.  Register-based invalidation has no interrupt-entry-cache
- * flush (that needs queued invalidation, which this driver keeps off), so
- * the caller must not change an entry while IRE is set.
+ * IRTA latched with SIRTP, then IRE: remappable-format MSIs go through the
+ * table.  Compatibility-format MSIs are blocked while remapping is on (CFI
+ * left clear, as Linux does): with EIM they always are, and unblocked they
+ * would let any device bypass the table.  No proof needs them: the
+ * controller's proofs use remappable messages only, the unit's own fault
+ * event is never remapped.  Register-based invalidation has no
+ * interrupt-entry-cache flush (that needs queued invalidation, which this
+ * driver keeps off), so the caller must not change an entry while IRE is
+ * set.
  */
 static bool vtd_ir_capable(const struct remap_unit *ru, bool *extended)
 {
@@ -932,6 +936,19 @@ static bool vtd_ir_capable(const struct remap_unit *ru, bool *extended)
 
 	*extended = u->ecap & VTD_ECAP_EIM;
 	return u->ecap & VTD_ECAP_IR;
+}
+
+/*
+ * Firmware before us may have left CFI set (GCMD repeats GSTS's enables, so
+ * it would stay set).  Only a unit that reports CFIS is asked to clear it:
+ * waiting for a status bit the unit never reports (QEMU 7.2 does not
+ * implement CFI at all) would only burn the whole VTD_WAIT_US.
+ */
+static bool cfi_clear(const struct vtd_unit *u)
+{
+	if (!(reg_read32(u, VTD_REG_GSTS) & VTD_GSTS_CFIS))
+		return true;
+	return gcmd_set(u, VTD_GCMD_CFI, false, VTD_GSTS_CFIS, false);
 }
 
 static bool vtd_ir_enable(struct remap_unit *ru, uint64_t table_phys, unsigned entries,
@@ -951,12 +968,11 @@ static bool vtd_ir_enable(struct remap_unit *ru, uint64_t table_phys, unsigned e
 		return false;
 	}
 	reg_write64(u, VTD_REG_IRTA, irta);
-	/*
-	 * CFI is asked for but not required: QEMU 7.2 never reports CFIS (and
-	 * passes compatibility-format MSIs anyway); a unit that refuses it
-	 * blocks them while remapping is on (the `iommu: ir enabled` gsts says).
-	 */
-	gcmd_set(u, VTD_GCMD_CFI, true, VTD_GSTS_CFIS, true);
+	if (!cfi_clear(u)) {
+		remap_reason(reason, cap, "compatibility-format-interrupts-stay-allowed gsts=0x%08x",
+			     (unsigned)reg_read32(u, VTD_REG_GSTS));
+		return false;
+	}
 	if (!gcmd_set(u, VTD_GCMD_SIRTP, true, VTD_GSTS_IRTPS, true) ||
 	    !gcmd_set(u, VTD_GCMD_IRE, true, VTD_GSTS_IRES, true)) {
 		remap_reason(reason, cap, "interrupt-remapping-did-not-enable gsts=0x%08x",
