@@ -198,6 +198,13 @@ static void screen_feed(const char *buf, size_t len)
 	}
 }
 
+static void screen_redraw_now(uint64_t now)
+{
+	screen_flush();
+	screen.redraw_pending = false;
+	screen.last_redraw_us = now;
+}
+
 /* Redraws when a frame has passed since the last redraw (or after the verdict). */
 static void screen_redraw_if_due(void)
 {
@@ -207,9 +214,7 @@ static void screen_redraw_if_due(void)
 	/* Unsigned: a clock that restarted (calibration) counts as a frame passed. */
 	if (!screen.verdict_shown && now - screen.last_redraw_us < SCREEN_FRAME_US)
 		return;
-	screen_flush();
-	screen.redraw_pending = false;
-	screen.last_redraw_us = now;
+	screen_redraw_now(now);
 }
 
 static void screen_write(const char *buf, size_t len)
@@ -254,6 +259,18 @@ void console_tick(void)
 	screen.busy = true;
 	screen_redraw_if_due();
 	screen.busy = false;
+}
+
+void console_flush(void)
+{
+	uint64_t flags = irq_save();
+
+	if (screen.active && screen.redraw_pending && !screen.busy && !console_busy()) {
+		screen.busy = true;
+		screen_redraw_now(time_now_us());
+		screen.busy = false;
+	}
+	irq_restore(flags);
 }
 
 void console_end_line(void)
