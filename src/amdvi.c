@@ -675,17 +675,37 @@ static bool amdvi_map(struct remap_domain *rd, uint64_t iova, uint64_t phys, uin
 	return invalidate_range(d, iova, size, reason, cap);
 }
 
-static bool amdvi_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+/* Clears the range's entries; the IOTLB may still hold them (see amdvi_invalidate). */
+static bool amdvi_clear(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
 			size_t cap)
 {
-	struct amdvi_domain *d = domain_of(rd);
-	enum amdvi_pt_status status = amdvi_pt_unmap(&d->pt, iova, size);
+	enum amdvi_pt_status status = amdvi_pt_unmap(&domain_of(rd)->pt, iova, size);
 
 	if (status != AMDVI_PT_OK)
 		return table_refused(reason, cap, "unmap", status, iova, size);
 	mb();
-	/* Cleared entries stay live in the IOTLB until invalidated. */
-	return invalidate_range(d, iova, size, reason, cap);
+	return true;
+}
+
+/* Cleared entries stay live in the IOTLB until invalidated (one INVALIDATE_IOMMU_PAGES). */
+static bool amdvi_invalidate(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+			     size_t cap)
+{
+	return invalidate_range(domain_of(rd), iova, size, reason, cap);
+}
+
+static bool amdvi_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+			size_t cap)
+{
+	return amdvi_clear(rd, iova, size, reason, cap) &&
+	       amdvi_invalidate(rd, iova, size, reason, cap);
+}
+
+/* The page tables here are built with 4 KiB leaves only (src/lib/amdvi_pt.h). */
+static uint64_t amdvi_large_page(const struct remap_unit *ru)
+{
+	(void)ru;
+	return PAGE_SIZE;
 }
 
 static bool amdvi_flush_domain(struct remap_domain *rd, char *reason, size_t cap)
@@ -817,6 +837,9 @@ const struct remap_unit_ops amdvi_unit_ops = {
 	.detach = amdvi_detach,
 	.map = amdvi_map,
 	.unmap = amdvi_unmap,
+	.clear = amdvi_clear,
+	.invalidate = amdvi_invalidate,
+	.large_page = amdvi_large_page,
 	.flush = amdvi_flush_domain,
 	.lookup = amdvi_lookup,
 	.enable = amdvi_enable,

@@ -11,6 +11,7 @@
 #include "screen_text.h"
 #include "serial.h"
 #include "textgrid.h"
+#include "timer.h"
 #include "vga.h"
 
 #include <stdlib.h>
@@ -31,6 +32,16 @@
 #define CELL_NEVER_DRAWN '\0'
 /* The screen is drawn a line at a time (a result line is rewritten for people). */
 #define SCREEN_LINE_MAX 512
+/*
+ * The screen is redrawn at most once a frame (60 Hz): every cell drawn is
+ * an emulated device write under QEMU's TCG, and a scrolled screen changes
+ * nearly all of them, so redrawing after each line cost 50 ms of a 0.2 s
+ * default run (VGA text, 250 lines).  Nobody reads faster than that; the
+ * serial port still gets every line at once.  A redraw held back is done
+ * by the next line after the frame or by the runner's tick (console_tick),
+ * and from the verdict on every line is drawn at once.
+ */
+#define SCREEN_FRAME_US 16000u
 /* Failed tests repeated above the verdict so they stay on screen. */
 #define FAILURES_KEPT 6
 #define FAILURE_TEXT_MAX 160
@@ -61,6 +72,10 @@ static struct {
 	size_t pending_len;
 	char failures[FAILURES_KEPT][FAILURE_TEXT_MAX]; /* the last failed results, rendered */
 	unsigned failures_total;
+	bool verdict_shown;   /* from then on no redraw waits */
+	bool redraw_pending;  /* the grid changed since the last redraw */
+	uint64_t last_redraw_us;
+	bool busy;            /* a screen write is in progress (re-entry gives the screen up) */
 } screen;
 
 static char early_log[EARLY_LOG_SIZE];
@@ -158,6 +173,7 @@ static void screen_line_done(void)
 	if (info.failed)
 		remember_failure(text, info.len);
 	if (info.is_verdict) {
+		screen.verdict_shown = true;
 		if (screen.failures_total)
 			show_failures();
 		textgrid_set_status_attr(&screen.grid, (unsigned char)info.attr);
@@ -182,19 +198,36 @@ static void screen_feed(const char *buf, size_t len)
 	}
 }
 
+static void screen_redraw_now(uint64_t now)
+{
+	screen_flush();
+	screen.redraw_pending = false;
+	screen.last_redraw_us = now;
+}
+
+/* Redraws when a frame has passed since the last redraw (or after the verdict). */
+static void screen_redraw_if_due(void)
+{
+	uint64_t now = time_now_us();
+
+	screen.redraw_pending = true;
+	/* Unsigned: a clock that restarted (calibration) counts as a frame passed. */
+	if (!screen.verdict_shown && now - screen.last_redraw_us < SCREEN_FRAME_US)
+		return;
+	screen_redraw_now(now);
+}
+
 static void screen_write(const char *buf, size_t len)
 {
-	static bool busy;
-
-	if (busy) {
+	if (screen.busy) {
 		screen.active = false;
 		return;
 	}
 	uint64_t flags = irq_save();
-	busy = true;
+	screen.busy = true;
 	screen_feed(buf, len);
-	screen_flush();
-	busy = false;
+	screen_redraw_if_due();
+	screen.busy = false;
 	irq_restore(flags);
 }
 
@@ -217,6 +250,27 @@ void console_write(const char *buf, size_t len)
 bool console_busy(void)
 {
 	return writes_in_progress != 0;
+}
+
+void console_tick(void)
+{
+	if (!screen.active || !screen.redraw_pending || screen.busy || console_busy())
+		return;
+	screen.busy = true;
+	screen_redraw_if_due();
+	screen.busy = false;
+}
+
+void console_flush(void)
+{
+	uint64_t flags = irq_save();
+
+	if (screen.active && screen.redraw_pending && !screen.busy && !console_busy()) {
+		screen.busy = true;
+		screen_redraw_now(time_now_us());
+		screen.busy = false;
+	}
+	irq_restore(flags);
 }
 
 void console_end_line(void)

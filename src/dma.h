@@ -101,6 +101,16 @@ struct dma_backend_ops {
 		    struct dma_mapping *out);
 	/* Ends the transfer; data the device wrote is in the caller's buffer afterwards. */
 	void (*unmap)(struct dma_device *d, struct dma_mapping *m);
+	/*
+	 * Optional, both or neither.  The unmaps between begin and end may
+	 * share what makes an unmap final (the remapping backend: one IOTLB
+	 * invalidation for all of them); end returns only once every one of
+	 * them is final, and no device address they gave up is handed out
+	 * again before.  The caller ends the batch before it reports the
+	 * transfers done.
+	 */
+	void (*unmap_batch_begin)(struct dma_device *d);
+	void (*unmap_batch_end)(struct dma_device *d);
 	/* Run after every command: true when nothing outside the handed-out ranges changed. */
 	bool (*check)(struct dma_device *d, char *reason, size_t cap);
 	void (*audit)(struct dma_device *d, struct dma_audit_report *out);
@@ -251,6 +261,19 @@ static inline bool dma_check(struct dma_device *d, char *reason, size_t cap)
 static inline void dma_audit(struct dma_device *d, struct dma_audit_report *out)
 {
 	d->ops->audit(d, out);
+}
+
+/* Brackets unmaps that may share what makes them final (see unmap_batch_begin). */
+static inline void dma_unmap_batch_begin(struct dma_device *d)
+{
+	if (d->ops->unmap_batch_begin)
+		d->ops->unmap_batch_begin(d);
+}
+
+static inline void dma_unmap_batch_end(struct dma_device *d)
+{
+	if (d->ops->unmap_batch_end)
+		d->ops->unmap_batch_end(d);
 }
 
 #endif

@@ -547,6 +547,26 @@ static unsigned take_forced_perms(struct remap_state *s)
 	return perms;
 }
 
+/* The unit's large leaf page when it helps a mapping of `pages` (else one 4 KiB page). */
+static uint64_t large_page_for(const struct remap_state *s, size_t pages)
+{
+	uint64_t large = s->drv->large_page ? s->drv->large_page(s->unit) : PAGE_SIZE;
+
+	return large > PAGE_SIZE && pages * PAGE_SIZE >= large ? large : PAGE_SIZE;
+}
+
+/*
+ * IOVA alignment, in pages, for a mapping of `pages` at phys_page: the
+ * large leaf page when the physical address is aligned to it (so map can
+ * use large leaves for every whole large page of the range), else none.
+ */
+static size_t iova_align_pages(const struct remap_state *s, uint64_t phys_page, size_t pages)
+{
+	uint64_t large = large_page_for(s, pages);
+
+	return (phys_page & (large - 1)) == 0 ? (size_t)(large / PAGE_SIZE) : 1;
+}
+
 /*
  * Allocates IOVA pages, maps them to phys_page.. with the permissions the
  * direction needs (or `perms` when a test forced them), records the range.
@@ -559,7 +579,9 @@ static bool hand_out(struct remap_state *s, uint64_t phys_page, size_t offset, s
 	char why[DMA_REASON_MAX];
 
 	perms = perms ? perms : perms_for(dir);
-	if (!page_bitmap_alloc(&s->bitmap, pages, 1, iova_page))
+	/* Aligned where that allows large leaves; a window too fragmented for it takes any run. */
+	if (!page_bitmap_alloc(&s->bitmap, pages, iova_align_pages(s, phys_page, pages), iova_page) &&
+	    !page_bitmap_alloc(&s->bitmap, pages, 1, iova_page))
 		return false;
 	if (!s->drv->map(s->domain, *iova_page, phys_page, pages * PAGE_SIZE, perms, why,
 			 sizeof(why))) {
@@ -578,17 +600,87 @@ static bool hand_out(struct remap_state *s, uint64_t phys_page, size_t offset, s
 	return true;
 }
 
+/* The unmap is final (its IOTLB invalidation completed): the IOVA pages may be reused. */
+static void release_iova(struct remap_state *s, uint64_t iova_page, size_t offset, size_t len)
+{
+	dma_ledger_release(&s->ledger, iova_page + offset, len);
+	page_bitmap_free(&s->bitmap, iova_page, pages_for(offset, len));
+	s->unmaps++;
+}
+
 /* Unmaps (IOTLB invalidated before this returns) and releases the IOVA pages. */
 static void take_back(struct remap_state *s, uint64_t iova_page, size_t offset, size_t len)
 {
-	size_t pages = pages_for(offset, len);
 	char why[DMA_REASON_MAX];
 
-	if (!s->drv->unmap(s->domain, iova_page, pages * PAGE_SIZE, why, sizeof(why)))
+	if (!s->drv->unmap(s->domain, iova_page, pages_for(offset, len) * PAGE_SIZE, why,
+			   sizeof(why)))
 		remap_note_failure(s, why);
-	dma_ledger_release(&s->ledger, iova_page + offset, len);
-	page_bitmap_free(&s->bitmap, iova_page, pages);
-	s->unmaps++;
+	s->invalidations++;
+	release_iova(s, iova_page, offset, len);
+}
+
+/*
+ * Ends the open batch's deferred unmaps: one invalidation covering them
+ * all, then their IOVA pages go back.  If the unit refuses it, the pages
+ * are never reused (the IOTLB may still translate them) and the check fails.
+ */
+static void finish_batch(struct remap_state *s)
+{
+	struct remap_batch *b = &s->batch;
+	char why[DMA_REASON_MAX];
+
+	if (b->count == 0)
+		return;
+	bool invalidated = s->drv->invalidate(s->domain, b->lo, b->hi - b->lo, why, sizeof(why));
+
+	if (!invalidated)
+		remap_note_failure(s, why);
+	s->invalidations++;
+	for (unsigned i = 0; i < b->count; i++) {
+		const struct remap_deferred *u = &b->items[i];
+
+		if (invalidated)
+			release_iova(s, u->iova_page, u->offset, u->len);
+		else
+			dma_ledger_release(&s->ledger, u->iova_page + u->offset, u->len);
+	}
+	b->count = 0;
+}
+
+/* A streaming unmap inside a batch: entries cleared now, invalidated by finish_batch(). */
+static void defer_take_back(struct remap_state *s, uint64_t iova_page, size_t offset, size_t len)
+{
+	struct remap_batch *b = &s->batch;
+	uint64_t end = iova_page + pages_for(offset, len) * PAGE_SIZE;
+	char why[DMA_REASON_MAX];
+
+	if (b->count == REMAP_BATCH_MAX)
+		finish_batch(s);
+	if (!s->drv->clear(s->domain, iova_page, end - iova_page, why, sizeof(why)))
+		remap_note_failure(s, why);
+	b->lo = b->count == 0 || iova_page < b->lo ? iova_page : b->lo;
+	b->hi = b->count == 0 || end > b->hi ? end : b->hi;
+	b->items[b->count++] = (struct remap_deferred){ iova_page, offset, len };
+}
+
+static void remap_unmap_batch_begin(struct dma_device *d)
+{
+	struct remap_state *s = remap_state_of(d);
+
+	/* Units without the clear/invalidate split unmap one range at a time. */
+	if (s && s->domain && s->drv->clear && s->drv->invalidate)
+		s->batch.open = true;
+}
+
+static void remap_unmap_batch_end(struct dma_device *d)
+{
+	struct remap_state *s = remap_state_of(d);
+
+	if (!s || !s->batch.open)
+		return;
+	finish_batch(s);
+	s->batch.open = false;
 }
 
 static void *coherent_backing(struct remap_state *s, size_t pages)
@@ -602,7 +694,16 @@ static void *coherent_backing(struct remap_state *s, size_t pages)
 			return cpu;
 		}
 	}
-	return pmem_alloc(pages * PAGE_SIZE, PAGE_SIZE, REMAP_MEMORY_LIMIT);
+	/*
+	 * Device-lifetime memory of a large page or more starts on a large
+	 * page, so its IOVA can too and the unit walks large leaves (fewer
+	 * IOTLB entries and misses); if none is left so aligned, any page does.
+	 */
+	uint64_t align = large_page_for(s, pages);
+	void *cpu = pmem_alloc(pages * PAGE_SIZE, align, REMAP_MEMORY_LIMIT);
+
+	return cpu || align == PAGE_SIZE ? cpu : pmem_alloc(pages * PAGE_SIZE, PAGE_SIZE,
+							    REMAP_MEMORY_LIMIT);
 }
 
 static void coherent_spare(struct remap_state *s, void *cpu, size_t pages)
@@ -625,14 +726,16 @@ static bool remap_alloc_coherent(struct dma_device *d, size_t size, struct dma_b
 
 	if (!s || !s->domain || size == 0 || !(cpu = coherent_backing(s, pages)))
 		return false;
-	bool report = s->map_lines < REMAP_MAP_LINES_MAX;
+	/* Large buffers are few and use large leaves: always listed, so the witness sees them. */
+	bool large = large_page_for(s, pages) > PAGE_SIZE;
+	bool report = large || s->map_lines < REMAP_MAP_LINES_MAX;
 
 	if (!hand_out(s, virt_to_phys(cpu), 0, size, DMA_DIR_BIDIRECTIONAL, REMAP_TAG_COHERENT,
 		      report, 0, &iova)) {
 		coherent_spare(s, cpu, pages);
 		return false;
 	}
-	s->map_lines += report;
+	s->map_lines += report && !large;
 	*out = (struct dma_buffer){ cpu, iova, size };
 	return true;
 }
@@ -685,7 +788,9 @@ static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 	struct remap_mapping *m = mapping->backend;
 	size_t offset = (uintptr_t)mapping->cpu & (PAGE_SIZE - 1);
 
-	if (s && s->domain && m && !m->redirected)
+	if (s && s->domain && m && !m->redirected && s->batch.open)
+		defer_take_back(s, m->iova_page, offset, mapping->len);
+	else if (s && s->domain && m && !m->redirected)
 		take_back(s, m->iova_page, offset, mapping->len);
 	free(m);
 	mapping->backend = NULL;
@@ -848,6 +953,8 @@ const struct dma_backend_ops dma_remap_ops = {
 	.free_coherent = remap_free_coherent,
 	.map = remap_map,
 	.unmap = remap_unmap,
+	.unmap_batch_begin = remap_unmap_batch_begin,
+	.unmap_batch_end = remap_unmap_batch_end,
 	.check = remap_check,
 	.audit = remap_audit,
 	.ledger = remap_ledger,

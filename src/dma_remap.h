@@ -16,8 +16,11 @@
  *    256 GiB with 3-level, else 4 GiB), so a device that used a physical
  *    address would fault instead of hitting RAM; only what the driver hands
  *    out is mapped (queues, PRP lists, data buffers), each direction with
- *    only the permission it needs; unmap invalidates the IOTLB before it
- *    returns;
+ *    only the permission it needs (coherent buffers of 2 MiB or more with
+ *    2 MiB leaves where the unit has them: physical page and IOVA both
+ *    2 MiB aligned); unmap invalidates the IOTLB before it returns, or,
+ *    inside dma_unmap_batch_begin/end, once for the batch before the batch
+ *    ends (IOVAs are freed only after it);
  *  - a ledger of every range handed out, a canary page that is never
  *    mapped, and an audit like the bounce backend's;
  *  - expected-fault bookkeeping, so a test's deliberate fault is not stray.
@@ -117,6 +120,7 @@ struct dma_remap_info {
 	uint64_t last_map_iova;   /* page IOVA of the latest streaming map */
 	uint64_t last_map_phys;   /* and the physical page behind it */
 	uint64_t maps, unmaps;    /* streaming and coherent, since attach */
+	uint64_t invalidations;   /* IOTLB invalidations those unmaps took (batched: fewer) */
 	uint64_t stray_faults;    /* faults nobody expected */
 };
 

@@ -29,6 +29,7 @@ static void fill_info(const struct remap_state *s, struct dma_remap_info *out)
 		.last_map_phys = s->last_map_phys,
 		.maps = s->maps,
 		.unmaps = s->unmaps,
+		.invalidations = s->invalidations,
 		.stray_faults = s->stray_faults,
 	};
 	memcpy(out->rids, s->rids, sizeof(out->rids));

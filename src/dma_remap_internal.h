@@ -32,6 +32,32 @@
 
 enum remap_tag { REMAP_TAG_COHERENT = 1, REMAP_TAG_STREAMING = 2 };
 
+/*
+ * Unmaps one batch may defer before it invalidates early: a full I/O queue's
+ * data and metadata mappings (NVMe queues here have at most 128 entries).
+ */
+#define REMAP_BATCH_MAX 256
+
+/* A streaming unmap whose entries are cleared but not yet invalidated. */
+struct remap_deferred {
+	uint64_t iova_page;
+	size_t offset, len;
+};
+
+/*
+ * Unmaps between dma_unmap_batch_begin() and _end(): their page-table
+ * entries are cleared at once, the IOTLB is invalidated once for all of
+ * them (the smallest range covering them), and only then are their IOVA
+ * pages freed and the unmaps counted: nothing is reused or reported done
+ * before its invalidation completed.
+ */
+struct remap_batch {
+	bool open;
+	unsigned count;
+	uint64_t lo, hi; /* [lo, hi): the IOVAs the cleared entries span */
+	struct remap_deferred items[REMAP_BATCH_MAX];
+};
+
 /* Backing pages of freed coherent buffers, kept for reuse (pmem never frees). */
 struct coherent_spare {
 	void *cpu;
@@ -62,6 +88,8 @@ struct remap_state {
 	uint8_t *canary;
 	struct coherent_spare spares[REMAP_COHERENT_CACHE];
 	uint64_t maps, unmaps;
+	uint64_t invalidations; /* IOTLB invalidations for unmaps: one per unmap or per batch */
+	struct remap_batch batch;
 	unsigned map_lines; /* `iommu: map` lines printed for this device */
 	uint64_t last_map_iova, last_map_phys;
 	uint64_t checks, check_failures, stray_faults;

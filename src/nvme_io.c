@@ -441,11 +441,16 @@ static enum nvme_io_more submit_batch(struct nvme_io_run *r)
 	return more;
 }
 
-/* Hands every completed command to complete(), then frees its slot (bounce copy-out). */
+/*
+ * Hands every completed command to complete(), then frees its slot (bounce
+ * copy-out).  The slots' unmaps form one batch: the remapping backend
+ * invalidates once for all of them before this returns.
+ */
 static void finish_completed(struct nvme_io_run *r)
 {
 	struct nvme_queue *q = &r->c->io;
 
+	dma_unmap_batch_begin(&r->c->dma);
 	for (uint32_t i = 0; i < q->entries; i++) {
 		struct nvme_slot *s = &q->slots[i];
 
@@ -454,6 +459,7 @@ static void finish_completed(struct nvme_io_run *r)
 		r->complete(r->job, s->cookie, s->status);
 		nvme_io_release(r->c, s);
 	}
+	dma_unmap_batch_end(&r->c->dma);
 }
 
 /* The loop itself: submit, reap, complete, sleep until nothing is in flight. */

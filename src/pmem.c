@@ -47,7 +47,7 @@ void pmem_init(const struct mb2_info *info, uint64_t image_start, uint64_t image
 	}
 }
 
-void *pmem_alloc(size_t size, size_t align, uint64_t limit)
+void *pmem_alloc_unzeroed(size_t size, size_t align, uint64_t limit)
 {
 	if (size == 0 || align < PAGE_SIZE || (align & (align - 1)))
 		return NULL;
@@ -60,11 +60,18 @@ void *pmem_alloc(size_t size, size_t align, uint64_t limit)
 		if (start + size > limit)
 			continue;
 		r->start = start + size;
-		void *p = phys_to_virt(start);
-		memset(p, 0, size);
-		return p;
+		return phys_to_virt(start);
 	}
 	return NULL;
+}
+
+void *pmem_alloc(size_t size, size_t align, uint64_t limit)
+{
+	void *p = pmem_alloc_unzeroed(size, align, limit);
+
+	if (p)
+		memset(p, 0, (size + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1));
+	return p;
 }
 
 uint64_t pmem_free_bytes(void)

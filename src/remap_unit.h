@@ -126,6 +126,28 @@ struct remap_unit_ops {
 	/* Unmaps and invalidates the IOTLB for the range: the device loses access before return. */
 	bool (*unmap)(struct remap_domain *d, uint64_t iova, uint64_t size, char *reason,
 		      size_t cap);
+	/*
+	 * Batched unmapping (optional: NULL when the unit kind has no such
+	 * split; the core then unmaps one range at a time).  clear removes the
+	 * range's entries from the page tables only: the unit may still
+	 * translate through what it cached, so the caller may neither reuse
+	 * the IOVAs nor report the unmap done until `invalidate` of a range
+	 * covering them returned true.  invalidate: the smallest invalidation
+	 * the unit offers that covers [iova, iova + size) in d (page-selective
+	 * with an address mask, else domain-wide), waited for.
+	 */
+	bool (*clear)(struct remap_domain *d, uint64_t iova, uint64_t size, char *reason,
+		      size_t cap);
+	bool (*invalidate)(struct remap_domain *d, uint64_t iova, uint64_t size, char *reason,
+			   size_t cap);
+	/*
+	 * The leaf page size the core aligns long-lived allocations to (IOVA
+	 * and physical address both), so that map can use it: 2 MiB where the
+	 * unit walks 2 MiB leaves (VT-d CAP.SLLPS bit 0), else 4 KiB.  map
+	 * picks leaves by alignment on its own: 4 KiB wherever the IOVA, the
+	 * physical address or the remaining length is not a multiple.
+	 */
+	uint64_t (*large_page)(const struct remap_unit *u);
 	/* Invalidates everything the unit cached for the domain. */
 	bool (*flush)(struct remap_domain *d, char *reason, size_t cap);
 	/* Walks the domain's tables as the hardware would: false when iova would fault. */
@@ -165,7 +187,8 @@ struct remap_unit_ops {
 	 * (VT-d: ECAP.IR, ECAP.EIM; used whenever supported).  ir_enable:
 	 * remapping through a table the caller built in the unit's format
 	 * (VT-d: IRTEs, src/lib/vtd_ir.h) at table_phys with `entries` entries;
-	 * compatibility-format interrupts keep passing (other devices' MSIs).
+	 * compatibility-format interrupts are blocked while it is on (VT-d:
+	 * CFI clear), so no device can send a message the table does not cover.
 	 * NULL when the unit kind cannot.
 	 */
 	bool (*ir_capable)(const struct remap_unit *u, bool *extended);

@@ -163,6 +163,7 @@ static void watchdog_tick(uint8_t vector, void *ctx)
 {
 	(void)vector;
 	(void)ctx;
+	console_tick();
 	/* Never unwind mid-write: the line would be cut and glued to the next (next tick then). */
 	if (run.deadline_us && !console_busy() && time_now_us() >= run.deadline_us) {
 		run.deadline_us = 0;

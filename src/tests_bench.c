@@ -20,6 +20,7 @@
 #include "tests_bench.h"
 
 #include "bench_grid.h"
+#include "console.h"
 #include "dma.h"
 #include "nvme_read.h"
 #include "pmem.h"
@@ -233,6 +234,7 @@ static bool run_point(struct nvme_ctrl *c, const struct nvme_namespace *ns,
 	}
 	params.buffer_count = run.regions;
 	run.ledger_ranges = dma_ledger_ranges(&c->dma);
+	console_flush();
 	bool ok = nvme_stream_read(c, ns, &params, &r);
 
 	run.ledger_ranges = dma_ledger_ranges(&c->dma) - run.ledger_ranges;

@@ -259,6 +259,7 @@ static void report_summary(const struct nvme_ctrl *c, const struct dma_remap_inf
 	proof_u64(&p, "domain", info->domain->id);
 	proof_u64(&p, "maps", info->maps);
 	proof_u64(&p, "unmaps", info->unmaps);
+	proof_u64(&p, "invalidations", info->invalidations);
 	proof_u64(&p, "stray_faults", info->stray_faults);
 	proof_emit(&p);
 }

@@ -719,24 +719,12 @@ static bool invalidate_range(struct vtd_domain *d, uint64_t iova, uint64_t size,
 			     size_t cap)
 {
 	const struct vtd_unit *u = d->vu;
-	uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-	unsigned am = 0;
+	struct vtd_psi_range psi;
 
-	while ((1ull << am) < pages)
-		am++;
-	uint64_t span = (1ull << am) * PAGE_SIZE;
-	uint64_t base = iova & ~(span - 1);
-
-	/* The aligned block may not cover the end: widen until it does. */
-	while (base + span < iova + size) {
-		am++;
-		span <<= 1;
-		base = iova & ~(span - 1);
-	}
-	if (!(u->cap & VTD_CAP_PSI) || am > VTD_CAP_MAMV(u->cap))
+	if (!(u->cap & VTD_CAP_PSI) || !vtd_psi_cover(iova, size, VTD_CAP_MAMV(u->cap), &psi))
 		return iotlb_flush(u, VTD_IOTLB_IIRG_DOMAIN, d->common.id, 0, reason, cap);
 	return iotlb_flush(u, VTD_IOTLB_IIRG_PAGE, d->common.id,
-			   (base & VTD_IVA_ADDR_MASK) | VTD_IVA_AM(am), reason, cap);
+			   (psi.base & VTD_IVA_ADDR_MASK) | VTD_IVA_AM(psi.am), reason, cap);
 }
 
 static unsigned vtd_perms(unsigned remap_perms)
@@ -766,7 +754,8 @@ static bool vtd_map(struct remap_domain *rd, uint64_t iova, uint64_t phys, uint6
 	return vtd_map_range(domain_of(rd), iova, phys, size, vtd_perms(perms), reason, cap);
 }
 
-static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+/* Clears the range's entries; the IOTLB may still hold them (see vtd_invalidate). */
+static bool vtd_clear(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
 		      size_t cap)
 {
 	struct vtd_domain *d = domain_of(rd);
@@ -778,8 +767,28 @@ static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, cha
 			   (unsigned long long)size);
 		return false;
 	}
-	/* Cleared entries stay live in the IOTLB until invalidated. */
+	return true;
+}
+
+/* Cleared entries stay live in the IOTLB until invalidated. */
+static bool vtd_invalidate(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+			   size_t cap)
+{
+	struct vtd_domain *d = domain_of(rd);
+
 	return write_buffer_flush(d->vu) && invalidate_range(d, iova, size, reason, cap);
+}
+
+static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
+		      size_t cap)
+{
+	return vtd_clear(rd, iova, size, reason, cap) && vtd_invalidate(rd, iova, size, reason, cap);
+}
+
+/* 2 MiB leaves where CAP.SLLPS has them (1 GiB leaves only ever serve the identity domain). */
+static uint64_t vtd_large_page(const struct remap_unit *ru)
+{
+	return (VTD_CAP_SLLPS(vtd_of(ru)->cap) & VTD_SLLPS_2M) ? VTD_PAGE_2M : VTD_PAGE_4K;
 }
 
 static bool vtd_flush_domain(struct remap_domain *rd, char *reason, size_t cap)
@@ -911,11 +920,15 @@ static void report_ir(const struct vtd_unit *u, const char *event)
 }
 
 /*
- * IRTA latched with SIRTP, then IRE with CFI: remappable-format MSIs go
- * through the table, compatibility-format ones (every other device's)
- * still pass.  Register-based invalidation has no interrupt-entry-cache
- * flush (that needs queued invalidation, which this driver keeps off), so
- * the caller must not change an entry while IRE is set.
+ * IRTA latched with SIRTP, then IRE: remappable-format MSIs go through the
+ * table.  Compatibility-format MSIs are blocked while remapping is on (CFI
+ * left clear, as Linux does): with EIM they always are, and unblocked they
+ * would let any device bypass the table.  No proof needs them: the
+ * controller's proofs use remappable messages only, the unit's own fault
+ * event is never remapped.  Register-based invalidation has no
+ * interrupt-entry-cache flush (that needs queued invalidation, which this
+ * driver keeps off), so the caller must not change an entry while IRE is
+ * set.
  */
 static bool vtd_ir_capable(const struct remap_unit *ru, bool *extended)
 {
@@ -923,6 +936,19 @@ static bool vtd_ir_capable(const struct remap_unit *ru, bool *extended)
 
 	*extended = u->ecap & VTD_ECAP_EIM;
 	return u->ecap & VTD_ECAP_IR;
+}
+
+/*
+ * Firmware before us may have left CFI set (GCMD repeats GSTS's enables, so
+ * it would stay set).  Only a unit that reports CFIS is asked to clear it:
+ * waiting for a status bit the unit never reports (QEMU 7.2 does not
+ * implement CFI at all) would only burn the whole VTD_WAIT_US.
+ */
+static bool cfi_clear(const struct vtd_unit *u)
+{
+	if (!(reg_read32(u, VTD_REG_GSTS) & VTD_GSTS_CFIS))
+		return true;
+	return gcmd_set(u, VTD_GCMD_CFI, false, VTD_GSTS_CFIS, false);
 }
 
 static bool vtd_ir_enable(struct remap_unit *ru, uint64_t table_phys, unsigned entries,
@@ -942,12 +968,11 @@ static bool vtd_ir_enable(struct remap_unit *ru, uint64_t table_phys, unsigned e
 		return false;
 	}
 	reg_write64(u, VTD_REG_IRTA, irta);
-	/*
-	 * CFI is asked for but not required: QEMU 7.2 never reports CFIS (and
-	 * passes compatibility-format MSIs anyway); a unit that refuses it
-	 * blocks them while remapping is on (the `iommu: ir enabled` gsts says).
-	 */
-	gcmd_set(u, VTD_GCMD_CFI, true, VTD_GSTS_CFIS, true);
+	if (!cfi_clear(u)) {
+		remap_reason(reason, cap, "compatibility-format-interrupts-stay-allowed gsts=0x%08x",
+			     (unsigned)reg_read32(u, VTD_REG_GSTS));
+		return false;
+	}
 	if (!gcmd_set(u, VTD_GCMD_SIRTP, true, VTD_GSTS_IRTPS, true) ||
 	    !gcmd_set(u, VTD_GCMD_IRE, true, VTD_GSTS_IRES, true)) {
 		remap_reason(reason, cap, "interrupt-remapping-did-not-enable gsts=0x%08x",
@@ -990,6 +1015,9 @@ const struct remap_unit_ops vtd_unit_ops = {
 	.detach = vtd_detach,
 	.map = vtd_map,
 	.unmap = vtd_unmap,
+	.clear = vtd_clear,
+	.invalidate = vtd_invalidate,
+	.large_page = vtd_large_page,
 	.flush = vtd_flush_domain,
 	.lookup = vtd_lookup,
 	.enable = vtd_enable,

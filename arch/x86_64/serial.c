@@ -15,7 +15,8 @@
 #define UART_DLL 0 /* divisor low (DLAB=1) */
 #define UART_IER 1
 #define UART_DLM 1 /* divisor high (DLAB=1) */
-#define UART_FCR 2
+#define UART_FCR 2 /* FIFO control (write) */
+#define UART_IIR 2 /* interrupt identification (read) */
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
@@ -27,6 +28,9 @@
 #define UART_FCR_ENABLE_CLEAR 0x07
 #define UART_MCR_DTR_RTS_OUT2 0x0b
 #define UART_LSR_THR_EMPTY 0x20
+/* IIR bits 7:6 both set: the FIFOs are enabled (a 16550A or later; a 16450 has none). */
+#define UART_IIR_FIFOS_ENABLED 0xc0
+#define UART_TX_FIFO_BYTES 16 /* the 16550A's transmit FIFO */
 #define UART_DIVISOR_BYTE 0xff
 #define UART_DIVISOR_HIGH_SHIFT 8
 /* Two patterns: an absent port floats to 0xff, a stuck bus may echo one value. */
@@ -98,21 +102,40 @@ static void uart_start(const struct uart_desc *u)
 	reg_write(u, UART_MCR, UART_MCR_DTR_RTS_OUT2);
 }
 
-static void uart_put(const struct uart_desc *u, char c)
+/* Bytes the transmitter takes once LSR says it is empty: the FIFO's depth, or 1 without FIFOs. */
+static unsigned uart_tx_burst(const struct uart_desc *u)
 {
-	for (unsigned spin = 0; spin < UART_TX_SPIN_LIMIT; spin++)
-		if (reg_read(u, UART_LSR) & UART_LSR_THR_EMPTY)
-			break;
-	reg_write(u, UART_THR, (uint8_t)c);
+	bool fifos = (reg_read(u, UART_IIR) & UART_IIR_FIFOS_ENABLED) == UART_IIR_FIFOS_ENABLED;
+
+	return fifos ? UART_TX_FIFO_BYTES : 1;
+}
+
+/*
+ * THRE means the whole transmit FIFO is empty, so one LSR read covers a
+ * FIFO's worth of bytes: under QEMU's TCG every register access is a trip
+ * out of the guest, and polling before each byte doubled the console's cost.
+ */
+static void uart_put(struct serial_port *p, char c)
+{
+	if (p->tx_room == 0) {
+		for (unsigned spin = 0; spin < UART_TX_SPIN_LIMIT; spin++)
+			if (reg_read(&p->uart, UART_LSR) & UART_LSR_THR_EMPTY)
+				break;
+		p->tx_room = p->tx_burst ? p->tx_burst : 1; /* 0 before uart_tx_burst ran */
+	}
+	reg_write(&p->uart, UART_THR, (uint8_t)c);
+	p->tx_room--;
 }
 
 /* Terminals want CR LF; logs parse either. */
-static void uart_write(const struct uart_desc *u, const char *buf, size_t len)
+static void uart_write(struct serial_port *p, const char *buf, size_t len)
 {
+	/* Other code (GRUB before us, a debugger) may have used the port since: wait for THRE first. */
+	p->tx_room = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '\n')
-			uart_put(u, '\r');
-		uart_put(u, buf[i]);
+			uart_put(p, '\r');
+		uart_put(p, buf[i]);
 	}
 }
 
@@ -146,6 +169,7 @@ void serial_init(void)
 		p->com = (int)i + 1;
 		p->active = true;
 		uart_start(&u);
+		p->tx_burst = uart_tx_burst(&u);
 	}
 }
 
@@ -159,7 +183,7 @@ void serial_write(const char *buf, size_t len)
 	}
 	for (unsigned i = 0; i < port_count; i++)
 		if (ports[i].active)
-			uart_write(&ports[i].uart, buf, len);
+			uart_write(&ports[i], buf, len);
 }
 
 static struct serial_port *port_at(const struct uart_desc *u)
@@ -197,7 +221,8 @@ bool serial_add(const struct uart_desc *u, bool from_spcr, const char **reason)
 	snprintf(p->label, sizeof(p->label), "%s%s", from_spcr ? "spcr-" : "", name);
 	p->from_spcr = from_spcr;
 	uart_start(u);
-	uart_write(u, transcript, transcript_len);
+	p->tx_burst = uart_tx_burst(u);
+	uart_write(p, transcript, transcript_len);
 	p->active = true;
 	return true;
 }

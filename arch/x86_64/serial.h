@@ -27,6 +27,8 @@ struct serial_port {
 	int com;                      /* 1..4 for a legacy port, 0 otherwise */
 	bool from_spcr;
 	bool active;
+	unsigned tx_burst;            /* bytes written per THRE: 16 with FIFOs, else 1 */
+	unsigned tx_room;             /* of those, left before LSR is read again */
 };
 
 /* The legacy port COM(index + 1), index < SERIAL_COM_PORTS, at 115200 from the PC clock. */

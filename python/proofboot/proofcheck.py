@@ -1106,6 +1106,20 @@ def check_fault_paths(log: ProofLog, out: list) -> None:
                                "fault-path"))
 
 
+def check_remap_summary(log: ProofLog, out: list) -> None:
+    """Each unmap is revoked by an invalidation of its own or of its batch."""
+    for r in log.find("iommu", "summary"):
+        unmaps, invs = r.number("unmaps"), r.number("invalidations")
+        if unmaps is None or invs is None:
+            continue  # logs from before batched invalidation
+        if invs > unmaps:
+            out.append(Finding("error", r.lineno, f"invalidations={invs} exceeds unmaps={unmaps}: "
+                               "the unmap path invalidates once per unmap at most", "remap-summary"))
+        if unmaps and not invs:
+            out.append(Finding("error", r.lineno, f"unmaps={unmaps} with invalidations=0: "
+                               "no unmap was revoked from the IOTLB", "remap-summary"))
+
+
 IOMMU_UNIT_LINE = {"vtd": "drhd", "amd-vi": "ivhd"}
 
 
@@ -1478,6 +1492,7 @@ def check_log(log: ProofLog, expectations: Expectations | None = None,
     check_aliases(log, out)
     check_isolation(log, results, out)
     check_fault_paths(log, out)
+    check_remap_summary(log, out)
     check_selection(log, out)
     if expectations is not None:
         check_expectations(log, expectations, verdict, results, out)

@@ -238,6 +238,22 @@ def _page(addr: int) -> int:
     return addr & ~(PAGE - 1)
 
 
+def _span(e: Event) -> tuple:
+    """[first, last] IOVA of the IOTLB entry a vtd_dmar_translate used (4 KiB, 2 MiB or 1 GiB)."""
+    first = e.args.get("iova", -1)
+    return first, first + e.args.get("mask", PAGE - 1)
+
+
+def _covers(e: Event, iova: int) -> bool:
+    first, last = _span(e)
+    return first <= iova <= last
+
+
+def _gpa_at(e: Event, iova: int) -> int:
+    """The guest-physical address translation e gives iova (inside its entry)."""
+    return e.args.get("gpa", 0) + (iova - e.args.get("iova", 0))
+
+
 def _sid(bdf: str | None) -> int | None:
     """'SSSS:BB:DD.F' -> requester id (bus << 8 | dev << 3 | fn)."""
     if not bdf:
@@ -831,12 +847,12 @@ class Witness:
             c.witnessed = True
             iova, phys = _page(_num(r, "iova", 0)), _page(_num(r, "phys", 0))
             seen = [e for e in self.window(self.test_start(c), c.pos, "vtd_dmar_translate")
-                    if _page(e.args.get("iova", 0)) == iova]
+                    if _covers(e, iova)]
             if not seen:
                 c.problems.append(f"the IOMMU translated no access to iova 0x{iova:x}")
-            elif any(_page(e.args.get("gpa", 0)) != phys for e in seen):
+            elif any(_page(_gpa_at(e, iova)) != phys for e in seen):
                 c.problems.append(f"phys=0x{phys:x} but the IOMMU translated iova 0x{iova:x} to "
-                                  f"0x{_page(seen[0].args.get('gpa', 0)):x}")
+                                  f"0x{_page(_gpa_at(seen[0], iova)):x}")
         elif kind in ("iommu: blocked dma", "iommu: revoked dma"):
             c.witnessed = True
             iova = _page(_num(r, "iova", 0))
@@ -844,9 +860,9 @@ class Witness:
             lo = max((o.start for o in self.claims[:c.index] if o.rec.kind == "nvme: read"),
                      default=c.start)
             through = [e for e in self.window(lo, c.pos, "vtd_dmar_translate")
-                       if _page(e.args.get("iova", 0)) == iova and e.args.get("sid") == _sid(r.fields.get("sid"))]
+                       if _covers(e, iova) and e.args.get("sid") == _sid(r.fields.get("sid"))]
             if through:
-                c.problems.append(f"iova 0x{iova:x} was translated to 0x{through[0].args.get('gpa', 0):x}: "
+                c.problems.append(f"iova 0x{iova:x} was translated to 0x{_gpa_at(through[0], iova):x}: "
                                   "the device reached memory")
             faults = [e for e in self.window(lo, c.pos, "vtd_dmar_fault")
                       if _page(e.args.get("addr", 0)) == iova]
@@ -861,9 +877,15 @@ class Witness:
             # The unmap path invalidates page-selectively (else the domain): the global
             # invalidations of enabling translation are not unmaps.
             invs = self.invalidations(attach, c.pos, dom, None, count_global=False)
-            if r.number("unmaps") is not None and invs < r.number("unmaps"):
-                c.problems.append(f"unmaps={r.number('unmaps')} but the IOMMU saw only {invs} "
-                                  f"IOTLB invalidation(s) for domain {dom}")
+            unmaps, claimed = r.number("unmaps"), r.number("invalidations")
+            # One invalidation per unmap, or per batch of unmaps (invalidations=, since
+            # batching); logs from before batching have no count and need one per unmap.
+            need = unmaps if claimed is None else claimed
+            if unmaps and claimed == 0:
+                c.problems.append(f"unmaps={unmaps} with invalidations=0: nothing was revoked")
+            if need is not None and invs < need:
+                c.problems.append(f"{'invalidations' if claimed is not None else 'unmaps'}={need} "
+                                  f"but the IOMMU saw only {invs} IOTLB invalidation(s) for domain {dom}")
             if r.number("stray_faults") == 0 and self.unreported_faults:
                 c.problems.append(f"stray_faults=0 but the IOMMU raised {self.unreported_faults} "
                                   "fault(s) the firmware never reported")
@@ -898,12 +920,18 @@ class Witness:
                    if self.invalidations(e.pos, e.pos + 1, dom, iova)]
         end = min([end] + flushed)      # an invalidation of the IOVA ends what we know of it
         seen = [e for e in self.window(c.pos, end, "vtd_dmar_translate")
-                if iova <= e.args.get("iova", -1) < iova + size and e.args.get("sid") in (None, sid)]
+                if _span(e)[0] < iova + size and iova <= _span(e)[1] and e.args.get("sid") in (None, sid)]
         if not seen:
             return      # a mapping the device never used leaves no trace: unbacked
         c.witnessed = True
         for e in seen:
-            want = _page(phys + (e.args["iova"] - iova))
+            first, last = _span(e)
+            if first < iova or last >= iova + size:
+                # A large (2 MiB) leaf is used only where the mapping covers all of it.
+                c.problems.append(f"the IOMMU translated iova 0x{first:x}-0x{last:x} as one page: "
+                                  f"more than the mapping 0x{iova:x}+0x{size:x} gave the device")
+                break
+            want = _page(phys + (first - iova))
             if _page(e.args.get("gpa", 0)) != want:
                 c.problems.append(f"iova 0x{e.args['iova']:x} maps phys 0x{want:x} but the IOMMU "
                                   f"translated it to 0x{e.args.get('gpa', 0):x}")

@@ -171,3 +171,22 @@ void pci_walk(const struct pci_bus_range *ranges, size_t n, const struct pci_wal
 				walk_root(&w, (uint8_t)bus, PCI_ROOT_PROBED);
 	}
 }
+
+unsigned pci_ext_caps_read(uint8_t *cfg, uint32_t (*read32)(void *ctx, uint16_t off), void *ctx)
+{
+	bool read[PCIE_CFG_SIZE / 4] = { false };
+	unsigned ptr = PCIE_EXT_CAP_FIRST_OFFSET, reads = 0;
+
+	while (ptr >= PCIE_EXT_CAP_FIRST_OFFSET && ptr + 4 <= PCIE_CFG_SIZE && !read[ptr / 4]) {
+		uint32_t h = read32(ctx, (uint16_t)ptr);
+
+		read[ptr / 4] = true;
+		reads++;
+		memcpy(cfg + ptr, &h, sizeof(h));
+		/* The walk ignores everything after an empty or all-ones first header. */
+		if (ptr == PCIE_EXT_CAP_FIRST_OFFSET && (h == 0 || h == 0xffffffffu))
+			break;
+		ptr = PCIE_EXT_CAP_NEXT(h);
+	}
+	return reads;
+}

@@ -331,6 +331,29 @@ enum vtd_pt_status vtd_pt_unmap(struct vtd_pt *pt, uint64_t iova, uint64_t size)
 	return VTD_PT_OK;
 }
 
+/* ---- IOTLB invalidation of a changed range ---- */
+
+/* Address bits a mask may span at all: beyond this the block would wrap. */
+#define VTD_PSI_AM_LIMIT (64u - VTD_PAGE_SHIFT)
+
+bool vtd_psi_cover(uint64_t iova, uint64_t size, unsigned max_am, struct vtd_psi_range *out)
+{
+	uint64_t last = iova + (size ? size - 1 : 0);
+	unsigned am = 0;
+
+	if (size == 0 || last < iova)
+		return false;
+	/* The smallest aligned block holding both the first and the last page. */
+	while (am < VTD_PSI_AM_LIMIT &&
+	       (iova >> (VTD_PAGE_SHIFT + am)) != (last >> (VTD_PAGE_SHIFT + am)))
+		am++;
+	if (am > max_am || am >= VTD_PSI_AM_LIMIT)
+		return false;
+	out->am = am;
+	out->base = iova & ~((VTD_PAGE_4K << am) - 1);
+	return true;
+}
+
 /* ---- root and context entries ---- */
 
 struct vtd_entry128 vtd_root_entry(uint64_t context_table_phys)

@@ -111,6 +111,24 @@ struct vtd_translation {
 enum vtd_pt_status vtd_pt_lookup(const struct vtd_pt *pt, uint64_t iova,
 				 struct vtd_translation *out);
 
+/* ---- IOTLB invalidation of a changed range ---- */
+
+/*
+ * A page-selective invalidation covers 2^am 4 KiB pages starting at an
+ * address aligned to that span (the IVA register's address mask).
+ */
+struct vtd_psi_range {
+	uint64_t base; /* aligned to 2^am pages */
+	unsigned am;
+};
+
+/*
+ * The smallest page-selective invalidation covering [iova, iova + size)
+ * (size > 0).  False when its mask would exceed max_am (CAP.MAMV): the
+ * caller then invalidates the whole domain.
+ */
+bool vtd_psi_cover(uint64_t iova, uint64_t size, unsigned max_am, struct vtd_psi_range *out);
+
 /* ---- root and context entries (legacy mode, 128 bits each) ---- */
 
 #define VTD_ROOT_ENTRIES 256u    /* one per bus */

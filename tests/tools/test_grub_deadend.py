@@ -38,7 +38,7 @@ def make_iso(tmp_path, elf_bytes):
     (root / "boot" / "proofboot.elf").write_bytes(elf_bytes)
     shutil.copy(os.path.join(REPO, "iso", "grub.cfg"), root / "boot" / "grub" / "grub.cfg")
     iso = tmp_path / "broken.iso"
-    subprocess.run(["grub-mkrescue", "-o", str(iso), str(root)], check=True,
+    subprocess.run([os.path.join(REPO, "iso", "mkrescue"), str(iso), str(root)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return iso
 

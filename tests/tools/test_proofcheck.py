@@ -473,6 +473,22 @@ def test_fault_seen_by_interrupt_needs_a_routed_unit():
     only_error(check(proof_lines(extra=[ISO_FAULT + " seen_by=magic"])), "neither interrupt nor poll")
 
 
+def remap_summary(unmaps, invalidations):
+    line = f"iommu: summary sid=0000:00:03.0 domain=1 maps=40 unmaps={unmaps}"
+    if invalidations is not None:
+        line += f" invalidations={invalidations}"
+    return line + " stray_faults=0"
+
+
+def test_remap_summary_invalidations_revoke_every_unmap():
+    assert check(proof_lines(extra=[remap_summary(30, 30)])).ok      # one per unmap
+    assert check(proof_lines(extra=[remap_summary(30, 4)])).ok       # batched
+    assert check(proof_lines(extra=[remap_summary(0, 0)])).ok
+    assert check(proof_lines(extra=[remap_summary(30, None)])).ok    # a log from before batching
+    only_error(check(proof_lines(extra=[remap_summary(30, 0)])), "no unmap was revoked")
+    only_error(check(proof_lines(extra=[remap_summary(3, 4)])), "exceeds unmaps=3")
+
+
 def dte(sid, domain):
     return (f"iommu: dte unit=0 sid={sid} kind=translate domain={domain} mode=4 root=0x02000000 "
             "q0=0x6000000002000803 q1=0x0000000000000001")

@@ -88,11 +88,38 @@ def test_wrong_crc_is_caught(disks):
 
 
 def test_deleted_invalidation_is_caught(disks):
-    trace = _trace_text("iommu")
-    inv = next(ln for ln in trace.splitlines() if ln.startswith("vtd_inv_desc_iotlb_pages"))
-    rep = run(_log_text("iommu"), trace.replace(inv + "\n", "", 1), disks)
-    assert any("iommu: summary" in m and "IOTLB invalidation" in m for m in messages(rep)), \
-        messages(rep)
+    """The recorded run batches the reaped commands' unmaps: fewer invalidations than unmaps,
+    each one counted (invalidations=), so deleting any one of them is still caught."""
+    log, trace = _log_text("iommu"), _trace_text("iommu")
+    summary = next(ln for ln in log.splitlines() if ln.startswith("iommu: summary"))
+    unmaps = int(re.search(r"unmaps=(\d+)", summary).group(1))
+    claimed = int(re.search(r"invalidations=(\d+)", summary).group(1))
+    assert 0 < claimed < unmaps
+    invs = [ln for ln in trace.splitlines() if ln.startswith("vtd_inv_desc_iotlb_pages")]
+    for inv in (invs[0], invs[len(invs) // 2], invs[-1]):
+        rep = run(log, trace.replace(inv + "\n", "", 1), disks)
+        assert any("iommu: summary" in m and f"invalidations={claimed}" in m and
+                   "IOTLB invalidation" in m for m in messages(rep)), messages(rep)
+
+
+def test_unrevoked_unmaps_are_caught(disks):
+    log = _log_text("iommu")
+    summary = next(ln for ln in log.splitlines() if ln.startswith("iommu: summary"))
+    lie = re.sub(r"invalidations=\d+", "invalidations=0", summary)
+    rep = run(log.replace(summary, lie), _trace_text("iommu"), disks)
+    assert any("invalidations=0: nothing was revoked" in m for m in messages(rep)), messages(rep)
+
+
+def test_a_large_page_beyond_a_mapping_is_caught(disks):
+    """A 2 MiB leaf is used only where a mapping covers all of it: a translation through a larger
+    entry than the listed mapping gave the device more memory than it was handed."""
+    log, trace = _log_text("iommu"), _trace_text("iommu")
+    maps = [ln for ln in log.splitlines() if ln.startswith("iommu: map ") and "size=4096" in ln]
+    used = next((m, t) for m in maps for t in trace.splitlines()
+                if t.startswith("vtd_dmar_translate") and
+                re.search(r"iova=0x0*([0-9a-f]+)", m).group(1) in t.split("->")[0])
+    rep = run(log, replace_once(trace, used[1], used[1].replace("mask 0xfff", "mask 0x1fffff")), disks)
+    assert any("as one page" in m and "more than the mapping" in m for m in messages(rep)), messages(rep)
 
 
 def test_extra_unreported_fault_is_caught(disks):
@@ -304,7 +331,7 @@ def test_iommu_lines_without_vtd_events_are_unbacked(disks):
     trace = "\n".join(ln for ln in _trace_text("iommu").splitlines() if not ln.startswith("vtd_"))
     rep = run(_log_text("iommu"), trace, disks)
     assert rep.ok, messages(rep)
-    assert rep.unbacked_kinds["iommu: fault recorded"] == 2
+    assert rep.unbacked_kinds["iommu: fault recorded"] == _log_text("iommu").count("iommu: fault recorded")
 
 
 def test_a_vector_is_allowed_only_where_an_ir_proof_declares_it(disks):

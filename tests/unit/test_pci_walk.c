@@ -3,6 +3,7 @@
 #include "pci_walk.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define FAKE_MAX 16
 #define LOG_MAX 1024
@@ -168,4 +169,91 @@ UNIT_TEST(pci_walk_segments_have_their_own_bus_numbers)
 	CHECK_EQ(st.roots, 3);
 	/* Each bus of each range is probed once at most: 32 vendor reads per empty bus. */
 	CHECK(f.reads < 2 * 4 * 32 * 2);
+}
+
+/* ------------------------------------------------------------ extended capability reads */
+
+struct ext_fake {
+	uint8_t full[PCIE_CFG_SIZE];
+	unsigned reads;
+};
+
+static uint32_t ext_read32(void *ctx, uint16_t off)
+{
+	struct ext_fake *f = ctx;
+	uint32_t v;
+
+	f->reads++;
+	memcpy(&v, f->full + off, sizeof(v));
+	return v;
+}
+
+static void put_ext_header(uint8_t *cfg, unsigned off, uint16_t id, unsigned next)
+{
+	uint32_t h = (uint32_t)id | 1u << 16 | (uint32_t)next << 20;
+
+	memcpy(cfg + off, &h, sizeof(h));
+}
+
+/* The walk over the sparse image the reader builds equals the walk over the full one. */
+static unsigned check_same_walk(struct ext_fake *f, size_t want_caps, enum pci_cap_walk_result want)
+{
+	static uint8_t sparse[PCIE_CFG_SIZE];
+	struct pci_cap full_caps[PCI_CAPS_MAX], sparse_caps[PCI_CAPS_MAX];
+	enum pci_cap_walk_result full_result, sparse_result;
+
+	memset(sparse, 0, sizeof(sparse));
+	memcpy(sparse, f->full, PCI_CFG_SIZE);
+	f->reads = 0;
+	unsigned reads = pci_ext_caps_read(sparse, ext_read32, f);
+	size_t nf = pci_cap_walk(f->full, PCIE_CFG_SIZE, full_caps, PCI_CAPS_MAX, &full_result);
+	size_t ns = pci_cap_walk(sparse, PCIE_CFG_SIZE, sparse_caps, PCI_CAPS_MAX, &sparse_result);
+
+	CHECK_EQ(reads, f->reads);
+	CHECK_EQ(nf, want_caps);
+	CHECK_EQ(ns, nf);
+	CHECK_EQ(sparse_result, full_result);
+	CHECK_EQ(sparse_result, want);
+	for (size_t i = 0; i < ns && i < nf; i++) {
+		CHECK_EQ(sparse_caps[i].offset, full_caps[i].offset);
+		CHECK_EQ(sparse_caps[i].id, full_caps[i].id);
+	}
+	return reads;
+}
+
+UNIT_TEST(pci_ext_caps_read_follows_the_chain_only)
+{
+	static struct ext_fake f;
+
+	/* Noise in the extended space but the chain: none of it may be read. */
+	memset(f.full, 0, PCI_CFG_SIZE);
+	memset(f.full + PCI_CFG_SIZE, 0x5a, PCIE_CFG_SIZE - PCI_CFG_SIZE);
+	put_ext_header(f.full, 0x100, PCIE_EXT_CAP_ID_AER, 0x240);
+	put_ext_header(f.full, 0x240, PCIE_EXT_CAP_ID_ACS, 0x148);
+	put_ext_header(f.full, 0x148, PCIE_EXT_CAP_ID_SRIOV, 0);
+	CHECK_EQ(check_same_walk(&f, 3, PCI_CAPS_OK), 3);
+}
+
+UNIT_TEST(pci_ext_caps_read_empty_and_absent)
+{
+	static struct ext_fake f;
+
+	memset(f.full, 0, sizeof(f.full));
+	CHECK_EQ(check_same_walk(&f, 0, PCI_CAPS_OK), 1);
+	memset(f.full + PCI_CFG_SIZE, 0xff, PCIE_CFG_SIZE - PCI_CFG_SIZE);
+	CHECK_EQ(check_same_walk(&f, 0, PCI_CAPS_OK), 1);
+}
+
+UNIT_TEST(pci_ext_caps_read_stops_where_the_walk_finds_corruption)
+{
+	static struct ext_fake f;
+
+	memset(f.full, 0, sizeof(f.full));
+	put_ext_header(f.full, 0x100, PCIE_EXT_CAP_ID_AER, 0x180);
+	put_ext_header(f.full, 0x180, PCIE_EXT_CAP_ID_ATS, 0x100); /* back to the first */
+	CHECK_EQ(check_same_walk(&f, 2, PCI_CAPS_LOOP), 2);
+	put_ext_header(f.full, 0x180, PCIE_EXT_CAP_ID_ATS, 0x40);  /* into the conventional space */
+	CHECK_EQ(check_same_walk(&f, 2, PCI_CAPS_BAD_POINTER), 2);
+	put_ext_header(f.full, 0x180, PCIE_EXT_CAP_ID_ATS, 0x180); /* to itself */
+	CHECK_EQ(check_same_walk(&f, 2, PCI_CAPS_LOOP), 2);
 }

@@ -480,3 +480,75 @@ UNIT_TEST(vtd_regs_ecap_gcmd_frcd)
 	CHECK_EQ(VTD_CCMD_SID(vtd_source_id(1, 0, 0)) | VTD_CCMD_DID(7), 0x01000007ull);
 	CHECK_EQ(VTD_IOTLB_DID(0x1234), 0x123400000000ull);
 }
+
+/* What the remapping core maps for a device-lifetime buffer of 5 MiB + 12 KiB, 2 MiB aligned. */
+UNIT_TEST(vtd_pt_long_lived_buffer_takes_2m_leaves)
+{
+	struct vtd_pt pt = new_pt(4, VTD_SLLPS_2M);
+	struct vtd_translation tr;
+	const uint64_t iova = TIB, phys = 0x4000000, size = 2 * VTD_PAGE_2M + (1u << 20) + 3 * VTD_PAGE_4K;
+
+	/* QEMU 7.2's intel-iommu offers 2 MiB (and 1 GiB) leaves at both widths. */
+	CHECK(VTD_CAP_SLLPS(QEMU72_CAP_AW39) & VTD_SLLPS_2M);
+	CHECK(VTD_CAP_SLLPS(QEMU72_CAP_AW48) & VTD_SLLPS_2M);
+	CHECK_EQ(vtd_pt_map(&pt, iova, phys, size, VTD_PERM_RW), VTD_PT_OK);
+	/* Two 2 MiB leaves, then 4 KiB pages for the last 1 MiB + 12 KiB. */
+	CHECK_EQ(vtd_pt_lookup(&pt, iova + VTD_PAGE_2M + 0x1234, &tr), VTD_PT_OK);
+	CHECK_EQ(tr.page_size, VTD_PAGE_2M);
+	CHECK_EQ(tr.phys, phys + VTD_PAGE_2M + 0x1234);
+	CHECK_EQ(vtd_pt_lookup(&pt, iova + 2 * VTD_PAGE_2M, &tr), VTD_PT_OK);
+	CHECK_EQ(tr.page_size, VTD_PAGE_4K);
+	CHECK_EQ(vtd_pt_lookup(&pt, iova + size - 1, &tr), VTD_PT_OK);
+	CHECK_EQ(tr.page_size, VTD_PAGE_4K);
+	/* Nothing past the buffer: the last leaf ends where the buffer does. */
+	CHECK_EQ(vtd_pt_lookup(&pt, iova + size, &tr), VTD_PT_ERR_NOT_MAPPED);
+	/* Root, level 3, level 2 and one level-1 table for the tail only. */
+	CHECK_EQ(pt.table_pages, 4);
+	CHECK_EQ(vtd_pt_unmap(&pt, iova, size), VTD_PT_OK);
+	CHECK_EQ(vtd_pt_lookup(&pt, iova, &tr), VTD_PT_ERR_NOT_MAPPED);
+	CHECK_EQ(pt.table_pages, 1);
+	/* Without SLLPS the same buffer is all 4 KiB pages. */
+	struct vtd_pt small = new_pt(4, 0);
+
+	CHECK_EQ(vtd_pt_map(&small, iova, phys, size, VTD_PERM_RW), VTD_PT_OK);
+	CHECK_EQ(vtd_pt_lookup(&small, iova + VTD_PAGE_2M, &tr), VTD_PT_OK);
+	CHECK_EQ(tr.page_size, VTD_PAGE_4K);
+}
+
+UNIT_TEST(vtd_psi_cover_smallest_block)
+{
+	struct vtd_psi_range r;
+
+	/* One page: mask 0 at the page. */
+	CHECK(vtd_psi_cover(0x4000003000, VTD_PAGE_4K, 18, &r));
+	CHECK_EQ(r.base, 0x4000003000);
+	CHECK_EQ(r.am, 0);
+	/* Two pages that straddle a 2-page boundary need a 4-page block. */
+	CHECK(vtd_psi_cover(0x4000003000, 2 * VTD_PAGE_4K, 18, &r));
+	CHECK_EQ(r.base, 0x4000000000);
+	CHECK_EQ(r.am, 3);
+	/* A partial page still covers its whole page. */
+	CHECK(vtd_psi_cover(0x4000002800, 0x100, 18, &r));
+	CHECK_EQ(r.base, 0x4000002000);
+	CHECK_EQ(r.am, 0);
+	/* A batch spanning [window, window + 1 MiB): 256 pages, mask 8. */
+	CHECK(vtd_psi_cover(0x4000000000, 1u << 20, 18, &r));
+	CHECK_EQ(r.base, 0x4000000000);
+	CHECK_EQ(r.am, 8);
+	/* The last page of one 1 MiB block and the first of the next: 2^9 pages. */
+	CHECK(vtd_psi_cover(0x40000ff000, 2 * VTD_PAGE_4K, 18, &r));
+	CHECK_EQ(r.base, 0x4000000000);
+	CHECK_EQ(r.am, 9);
+	/* Beyond MAMV: the caller invalidates the domain. */
+	CHECK(!vtd_psi_cover(0x40000ff000, 2 * VTD_PAGE_4K, 8, &r));
+	CHECK(vtd_psi_cover(0x4000000000, VTD_PAGE_2M, 9, &r));
+	CHECK_EQ(r.am, 9);
+	CHECK(!vtd_psi_cover(0x4000000000, VTD_PAGE_2M + VTD_PAGE_4K, 9, &r));
+	/* Empty and wrapping ranges are refused. */
+	CHECK(!vtd_psi_cover(0x1000, 0, 18, &r));
+	CHECK(!vtd_psi_cover(UINT64_MAX - 0xfff, 0x2000, 63, &r));
+	/* The whole 64-bit space is no page-selective block at all. */
+	CHECK(!vtd_psi_cover(0, UINT64_MAX, 63, &r));
+	CHECK(vtd_psi_cover(0, 1ull << 63, 63, &r));
+	CHECK_EQ(r.am, 51);
+}

@@ -2,8 +2,8 @@
 
 The hello kernel prints one line on COM1 and leaves QEMU through
 isa-debug-exit with the firmware's PASS status (33).  Its ISO is built here
-with the same grub-mkrescue and the project's own iso/grub.cfg (the ELF name
-swapped), so SeaBIOS, GRUB's menu, its SMBIOS check and the multiboot2 load
+with the project's own grub-mkrescue invocation (iso/mkrescue) and
+iso/grub.cfg (the ELF name swapped), so SeaBIOS, GRUB's menu, its SMBIOS check and the multiboot2 load
 cost the same on both sides; what is left is proofboot's own work.  Both
 boot the same machine (q35, intel-iommu, one NVMe controller) and are
 alternated, pair after pair, so a change of load on the host hits both.
@@ -64,6 +64,9 @@ message:
     .asciz "hello: done\r\n"
 """
 HELLO_ELF = "hello.elf"
+# The project's one grub-mkrescue invocation (the firmware's ISO is made by it too).
+MKRESCUE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "iso", "mkrescue")
 HELLO_ISO = "hello.iso"
 PAIRS = 5
 TIMEOUT = 120.0
@@ -92,7 +95,7 @@ def build_iso(out_dir: str, project_cfg_path: str) -> str:
     iso = os.path.join(out_dir, HELLO_ISO)
     for cmd in (["as", "--32", "-o", obj, src],
                 ["ld", "-m", "elf_i386", "-Ttext", "0x100000", "--build-id=none", "-o", elf, obj],
-                ["grub-mkrescue", "-o", iso, os.path.join(work, "root")]):
+                [MKRESCUE, iso, os.path.join(work, "root")]):
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {(r.stdout + r.stderr)[-400:]}")
