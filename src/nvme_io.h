@@ -44,9 +44,14 @@
  *                          owns and unmaps it on completion).
  *
  *   Completions
- *     nvme_io_reap()       consumes every posted CQE, one CQ doorbell, then
- *                          the DMA backend's check; false on an unknown CID
- *                          or a failed check.
+ *     nvme_io_reap()       consumes every posted CQE, then the DMA
+ *                          backend's check; false on an unknown CID or a
+ *                          failed check.  The CQ head doorbell is written
+ *                          only when the device could otherwise run out of
+ *                          CQ room: before a submission that would let the
+ *                          consumed-but-untold entries plus the commands in
+ *                          flight exceed entries - 1, and when a run loop
+ *                          ends (nvme_io_cq_tell()).
  *     nvme_io_wait()       waits for one command (CSTS.CFS and a timeout
  *                          end it); nvme_io_release() unmaps and frees its
  *                          slot.
@@ -55,7 +60,7 @@
  *   Run loop (depth and streaming)
  *     struct nvme_io_run + nvme_io_run_loop(): the caller's submit()
  *     queues commands until the queue, the backend or the work runs out
- *     (one doorbell per batch); complete() sees each finished command
+ *     (one SQ doorbell per batch); complete() sees each finished command
  *     (cookie, status), then its slot is released (the unmap copies bounce
  *     data out, so the buffer holds the data once the loop returns).
  *     Stops on a timeout without progress, a failed DMA check or a refused
@@ -102,9 +107,12 @@ struct nvme_queue {
 	volatile struct nvme_cqe *cq;
 	uint32_t sq_tail;
 	uint32_t cq_head;
+	uint32_t cq_unacked;    /* CQEs consumed since the CQ head doorbell was last written */
 	uint8_t phase;
 	uint64_t sq_doorbell;   /* MMIO addresses */
 	uint64_t cq_doorbell;
+	uint64_t sq_doorbell_writes; /* MMIO doorbell writes since the queue was set up */
+	uint64_t cq_doorbell_writes;
 	uint32_t in_flight;
 	uint32_t max_in_flight;
 	uint32_t next_slot;
@@ -160,6 +168,8 @@ bool nvme_io_exec_raw(struct nvme_ctrl *c, struct nvme_queue *q, const char *ste
 
 bool nvme_io_cqe_pending(const struct nvme_queue *q);
 bool nvme_io_reap(struct nvme_ctrl *c, struct nvme_queue *q, unsigned *reaped);
+/* Writes the CQ head doorbell if any consumed entry is still untold. */
+void nvme_io_cq_tell(struct nvme_queue *q);
 bool nvme_io_wait(struct nvme_ctrl *c, struct nvme_queue *q, uint32_t cid, uint64_t timeout_us);
 void nvme_io_wait_event(const struct nvme_queue *q);
 void nvme_io_release(struct nvme_ctrl *c, struct nvme_slot *s);
@@ -178,8 +188,8 @@ struct nvme_io_run {
 	enum nvme_io_more (*submit)(void *job);
 	void (*complete)(void *job, uint64_t cookie, uint16_t status);
 	/* filled in by the loop */
-	uint64_t sq_doorbells;   /* one per submitted batch */
-	uint64_t cq_doorbells;   /* one per reaped batch */
+	uint64_t sq_doorbells;   /* SQ tail MMIO writes during the run: one per submitted batch */
+	uint64_t cq_doorbells;   /* CQ head MMIO writes during the run: when CQ room needs it, and at the end */
 	uint64_t waits;          /* times the CPU slept for a completion ... */
 	uint64_t wait_ticks;     /* ... and for how many TSC ticks */
 	bool timed_out;

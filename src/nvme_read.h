@@ -80,7 +80,7 @@ struct nvme_stream_result {
 	const char *limited_by;    /* why the depth was never reached, NULL when it was:
 				    * "buffers" / "device-memory" (fewer regions than the depth) ... */
 	uint64_t sq_doorbells;     /* MMIO writes: one per submitted batch ... */
-	uint64_t cq_doorbells;     /* ... and one per reaped batch */
+	uint64_t cq_doorbells;     /* ... and CQ head writes when CQ room needs one, and at the end */
 	uint64_t irq_count;
 	uint64_t waits;            /* times the CPU slept for a completion ... */
 	uint64_t wait_us;          /* ... and for how long in all */

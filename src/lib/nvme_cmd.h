@@ -110,6 +110,21 @@ void nvme_split_set_granule(struct nvme_split *s, uint32_t granule);
 /* Next chunk of at most max_blocks blocks; false when done (or max_blocks is 0). */
 bool nvme_split_next(struct nvme_split *s, struct nvme_chunk *chunk);
 
+/* ------------------------------------------------------ completion queue head */
+
+/*
+ * Whether the CQ head doorbell must be written before a submission leaves
+ * `in_flight_after` commands outstanding, when `untold` consumed entries
+ * have not been reported yet.  The controller sees entries - 1 - (untold +
+ * posted but unconsumed) free CQ entries and every outstanding command may
+ * post one, so untold + in_flight_after may not exceed entries - 1 (a full
+ * CQ stops the controller posting).
+ */
+static inline bool nvme_cq_head_due(uint32_t untold, uint32_t in_flight_after, uint32_t entries)
+{
+	return untold + in_flight_after > entries - 1;
+}
+
 /* ------------------------------------------------------ status names */
 
 /* Status field (CQE status word >> 1) -> printable pieces. */

@@ -243,3 +243,26 @@ UNIT_TEST(dma_canary_detects_any_change)
 	memset(buf, 0, 4096);
 	CHECK(!dma_canary_check(buf, 4096, 0x1234, &bad));
 }
+
+/* The check compares whole words but names the first changed byte, tail bytes included. */
+UNIT_TEST(dma_canary_names_the_first_changed_byte)
+{
+	uint8_t buf[4099];
+	size_t bad = 0;
+
+	dma_canary_fill(buf, sizeof(buf), 7);
+	CHECK(dma_canary_check(buf, sizeof(buf), 7, &bad));
+	buf[3003] ^= 0x80;
+	buf[3001] ^= 0x01;
+	buf[4000] ^= 0x01;
+	CHECK(!dma_canary_check(buf, sizeof(buf), 7, &bad));
+	CHECK_EQ(bad, 3001);
+	dma_canary_fill(buf, sizeof(buf), 7);
+	buf[4098] ^= 0x10; /* the last byte, past the last whole word */
+	CHECK(!dma_canary_check(buf, sizeof(buf), 7, &bad));
+	CHECK_EQ(bad, 4098);
+	/* A fill of a shorter length is the same pattern, cut short. */
+	dma_canary_fill(buf, sizeof(buf), 7);
+	CHECK(dma_canary_check(buf, 13, 7, &bad));
+	CHECK(dma_canary_check(buf + 0, 8, 7, &bad));
+}

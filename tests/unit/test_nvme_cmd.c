@@ -733,3 +733,18 @@ UNIT_TEST(nvme_lba_arithmetic_is_64_bit_and_checked)
 	CHECK(!nvme_lba_range_ok(10, 1, 10));
 	CHECK(!nvme_lba_range_ok(5, UINT64_MAX, 10)); /* slba + n would wrap */
 }
+
+/* The CQ head is told only when untold entries plus outstanding commands could fill the CQ. */
+UNIT_TEST(nvme_cq_head_due_only_when_the_cq_could_fill)
+{
+	/* 128 entries, depth 1: 126 untold + 1 in flight fit in the 127 usable entries. */
+	CHECK(!nvme_cq_head_due(0, 1, 128));
+	CHECK(!nvme_cq_head_due(126, 1, 128));
+	CHECK(nvme_cq_head_due(127, 1, 128));
+	/* The deepest queue (entries - 2 in flight) leaves room for one untold entry. */
+	CHECK(!nvme_cq_head_due(1, 126, 128));
+	CHECK(nvme_cq_head_due(2, 126, 128));
+	/* A 2-entry queue tells the head before every further command. */
+	CHECK(!nvme_cq_head_due(0, 1, 2));
+	CHECK(nvme_cq_head_due(1, 1, 2));
+}
