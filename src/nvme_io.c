@@ -346,6 +346,10 @@ void nvme_io_wait_event(const struct nvme_queue *q)
 		time_delay_us(NVME_IO_POLL_DELAY_US);
 		return;
 	}
+	if (q->spin_wait) {
+		cpu_pause();
+		return;
+	}
 	irq_disable();
 	if (nvme_io_cqe_pending(q)) {
 		irq_enable();

@@ -119,6 +119,13 @@ struct nvme_queue {
 	struct nvme_slot *slots; /* `entries` slots, index = CID */
 	size_t prp_list_pages;   /* per slot */
 	bool irq_enabled;
+	/*
+	 * Set by a proof that expects this queue's interrupt NOT to arrive
+	 * (interrupt remapping blocks it): waits spin on the CQ with interrupts
+	 * on instead of halting, since only the 10 ms watchdog tick would end a
+	 * halt.  Interrupts stay enabled, so a delivery is still counted.
+	 */
+	bool spin_wait;
 	uint16_t msix_entry;
 	uint8_t vector;
 	volatile uint64_t irq_count;

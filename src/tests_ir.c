@@ -245,8 +245,10 @@ static enum test_status blocked_case(struct ir_ctrl *r, uint32_t index, const ch
 
 	/* A unit that records interrupt-remapping faults puts the index where the page goes. */
 	dma_remap_expect_fault(&r->ctrl->dma, (uint64_t)index << IR_FAULT_INDEX_SHIFT);
+	r->ctrl->io.spin_wait = true;
 	read_through(r, index, kase[0] == 'n' ? "iommu-ir-not-present" : "iommu-ir-sid-mismatch",
 		     &t);
+	r->ctrl->io.spin_wait = false;
 	dma_remap_collect_faults(&r->ctrl->dma, ignored, sizeof(ignored));
 	bool fault_seen = dma_remap_take_expected_fault(&r->ctrl->dma, &f);
 
