@@ -15,6 +15,14 @@
 #include <string.h>
 
 #define NVME_IO_POLL_DELAY_US 10u
+/*
+ * How long a waiter spins on the CQ phase bit before it halts for the
+ * interrupt.  A completion that lands within it is taken without the
+ * wake-up latency of the halted vCPU thread (QEMU TCG: the MSI-X kick of a
+ * sleeping vCPU costs tens of microseconds on an idle host); a longer wait
+ * halts, so a spinning vCPU never holds a host core for long.
+ */
+#define NVME_IO_SPIN_BEFORE_HALT_US 100u
 #define NVME_IO_REASON_MAX    80u
 
 /* TSC at the first successful completion on an I/O queue (only reads go there). */
@@ -333,13 +341,28 @@ bool nvme_io_reap(struct nvme_ctrl *c, struct nvme_queue *q, unsigned *reaped)
 }
 
 /*
- * Sleeps (sti; hlt) until the completion's MSI-X interrupt.  Spinning on the
- * phase bit in RAM instead (no MMIO in the loop) was measured slower under
- * QEMU TCG on this 2-core host: the spinning vCPU thread takes a host core
- * from QEMU's main loop and I/O threads, which run the device model (4K qd1,
- * 4 alternated pairs: 92 -> 33 MB/s bounce, 114 -> 47 remapped; interrupts
- * held off while spinning did not help either).
+ * Spins on the phase bit in RAM (no MMIO in the loop) for at most
+ * NVME_IO_SPIN_BEFORE_HALT_US, then sleeps (sti; hlt) until the
+ * completion's MSI-X interrupt.  Spinning without a limit was measured
+ * slower under QEMU TCG on this 2-core host when it was loaded: the
+ * spinning vCPU thread takes a host core from QEMU's main loop and I/O
+ * threads, which run the device model (4K qd1, 4 alternated pairs at load
+ * 4-5: 92 -> 33 MB/s bounce, 114 -> 47 remapped).  Halting at once was
+ * measured slower on a quiet host, where each wake-up of the halted vCPU
+ * is slow (4K qd1, 2 runs each, load ~1: bounce 41-44 MB/s halting at once,
+ * 50-55 spinning 20 us, 64-69 spinning 60 us, 62-70 spinning 200 us);
+ * with two CPU hogs on the host a 100 us spin was no slower than none.
  */
+static bool spin_briefly(const struct nvme_queue *q)
+{
+	uint64_t deadline = deadline_after_us(NVME_IO_SPIN_BEFORE_HALT_US);
+
+	while (!deadline_passed(deadline))
+		if (nvme_io_cqe_pending(q))
+			return true;
+	return false;
+}
+
 void nvme_io_wait_event(const struct nvme_queue *q)
 {
 	if (!q->irq_enabled) {
@@ -350,6 +373,8 @@ void nvme_io_wait_event(const struct nvme_queue *q)
 		cpu_pause();
 		return;
 	}
+	if (spin_briefly(q))
+		return;
 	irq_disable();
 	if (nvme_io_cqe_pending(q)) {
 		irq_enable();
