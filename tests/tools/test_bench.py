@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from proofboot import prooflog
-from bench import grid, guest, measure, report, runs, synth
+from bench import grid, guest, measure, report, runs, synth, targets
 
 POINTS = [(4096, 1), (4096, 32), (4096, "max"), (131072, 1), (524288, "max")]
 
@@ -287,6 +287,62 @@ def test_report_outputs_and_missing_parts(disk, tmp_path):
         (out / "boot.csv").read_text()
 
 
+def _first_io_rows(csv_text):
+    return [r for r in csv.DictReader(io.StringIO(csv_text))
+            if r["event"] == "first I/O" and r["clock"] == "host: since QEMU start"]
+
+
+@pytest.mark.parametrize("fw_samples,linux_samples,fw_median,linux_median", [
+    ((0.5, 0.7), (4.0, 5.0), 0.7, 4.3),                 # 3 boots each (full run 0.9 / 4.3)
+    ((0.5, 0.7, 0.6), (4.0, 5.0, 4.1), 0.65, 4.2),      # 4 boots each: mean of the middle two
+])
+def test_boot_samples_give_the_median(disk, tmp_path, fw_samples, linux_samples, fw_median,
+                                      linux_median):
+    spec, image = disk
+    out = _bench_dir(tmp_path, image)
+    for variant in report.VARIANTS:
+        synth.write_boot_samples(str(out), image, 512, variant, fw_samples, linux_samples)
+    data = report.load(str(out))
+    assert data.problems == []
+    boots = len(fw_samples) + 1
+    assert targets.first_io_medians(data.boot)[("proofboot", "iommu")] == \
+        pytest.approx((fw_median, boots))
+    assert targets.first_io_medians(data.boot)[("linux", "no-iommu")] == \
+        pytest.approx((linux_median, boots))
+    samples = [f.sample for f in data.boot if f.system == "proofboot" and f.variant == "iommu"
+               and f.clock == "host: since QEMU start"]
+    assert samples == ["run"] + [str(n) for n in range(1, boots)]
+    rows = _first_io_rows(report.boot_csv_text(data.boot))
+    assert len(rows) == 2 * 2 * (boots + 1)             # every sample and a median row
+    median = [r for r in rows if r["sample"] == "median" and r["system"] == "linux"
+              and r["variant"] == "iommu"]
+    assert len(median) == 1 and float(median[0]["seconds"]) == pytest.approx(linux_median)
+    text = report.boot_text(data.boot)
+    assert "boot sample 2" in text and f"median of {boots}" in text
+    (t, _) = targets.boot_targets(data.boot, set())
+    assert t.ratio == pytest.approx(linux_median / fw_median)
+    assert f"medians of {boots} boots each" in t.reason
+
+
+def test_failed_boot_samples_are_problems_not_samples(disk, tmp_path):
+    spec, image = disk
+    out = _bench_dir(tmp_path, image)
+    synth.write_boot_samples(str(out), image, 512, "iommu", [0.5, None], [4.0, 5.0])
+    bad = out / "boot-samples" / "linux-iommu-2" / "console.log"   # driver trouble after first-io
+    bad.write_text(bad.read_text().replace(
+        "guest: done", "guest: kmsg [ 9.1] nvme nvme0: I/O 17 QID 1 timeout, aborting\nguest: done"))
+    data = report.load(str(out))
+    assert len(data.problems) == 2, data.problems
+    assert "fw-iommu-2" in data.problems[0] and "no bench: first-io" in data.problems[0]
+    assert "linux-iommu-2" in data.problems[1] and "timeout" in data.problems[1]
+    medians = targets.first_io_medians(data.boot)
+    assert medians[("proofboot", "iommu")] == pytest.approx((0.7, 2))   # 0.9 and 0.5
+    assert medians[("linux", "iommu")] == pytest.approx((4.15, 2))      # 4.3 and 4.0
+    assert medians[("proofboot", "no-iommu")] == (0.9, 1)
+    (t,) = [t for t in targets.boot_targets(data.boot, set()) if t.scope == "iommu"]
+    assert "medians of 2 boots each" in t.reason
+
+
 def test_chart_is_a_png(disk, tmp_path):
     pytest.importorskip("matplotlib")
     spec, image = disk
@@ -471,3 +527,10 @@ def test_cli_usage_errors_and_dry_run(capsys):
     assert "# proofboot iommu" in text and "# Linux iommu" in text
     assert "tests=bench.*" in text and "intel_iommu=on" in text and "bench.qd=1,max" in text
     assert "qemu-img bench -f raw -t none" in text
+    assert "# proofboot iommu, boot sample 1 of 3" in text and "# Linux iommu, boot sample 1" in text
+    assert "tests=bench.read.bounce bench_bytes=4K" in text
+    assert "bench.bs=4096 bench.qd=1 bench.ms=1 intel_iommu=on" in text
+    assert "boot-samples/fw-iommu-1/" in text
+    assert cli.main(["dry-run", "--boot-samples", "0"]) == 0
+    assert "boot sample" not in capsys.readouterr().out
+    assert cli.main(["run", "--boot-samples", "-1"]) == 2

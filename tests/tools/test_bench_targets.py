@@ -47,6 +47,18 @@ def test_boot_target_uses_the_host_clock():
             report.BootFigure("linux", "iommu", "first I/O", 1.9, "guest: since kernel start")]
     (t,) = targets.boot_targets(boot, set())
     assert t.ratio == pytest.approx(6.0) and t.status == targets.MET
+    assert t.reason == "medians of 1 boot each: Linux 2.400 s, proofboot 0.400 s"
+
+
+def test_boot_target_takes_the_medians_of_the_samples():
+    host = "host: since QEMU start"
+    boot = [report.BootFigure("proofboot", "iommu", "first I/O", s, host, n)
+            for s, n in ((0.4, "run"), (0.9, "1"), (0.5, "2"))]
+    boot += [report.BootFigure("linux", "iommu", "first I/O", s, host, n)
+             for s, n in ((2.4, "run"), (2.0, "1"))]
+    (t,) = targets.boot_targets(boot, set())
+    assert t.ratio == pytest.approx(2.2 / 0.5) and t.status == targets.MISSED
+    assert t.reason.startswith("medians of 2 boots (Linux) and 3 boots (proofboot)")
 
 
 def test_hello_target_is_a_median_ratio_at_most():

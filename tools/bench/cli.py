@@ -18,12 +18,13 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import sys
 import time
 
 from proofboot import diskimage
 from bench import grid as gridmod
-from bench import guest, hello, measure, report, runs, synth
+from bench import guest, hello, measure, report, runs, synth, targets
 
 REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                           os.pardir, os.pardir))
@@ -74,6 +75,9 @@ def parse_args(argv):
         r.add_argument("--skip", default="", help="comma list of fw, linux, ceiling, hello to leave out")
         r.add_argument("--libs", choices=("stub", "ldd"), default="stub")
         r.add_argument("--no-chart", action="store_true")
+        r.add_argument("--boot-samples", type=int, default=runs.BOOT_SAMPLES, metavar="N",
+                       help="short extra boots per system and variant for the boot-to-first-I/O "
+                            f"median (default {runs.BOOT_SAMPLES}, 0: off)")
         _add_grid_args(r)
     rep = sub.add_parser("report", help="redo the report of a benchmark directory")
     rep.add_argument("--out-dir", default=DEFAULT_OUT)
@@ -131,16 +135,26 @@ def cmd_dry_run(args) -> int:
     grid, out = _grid_from(args), os.path.abspath(args.out_dir)
     spec = runs.disk_spec()
     for variant in _variants(args):
-        config = runs.bench_config(f"fw-{variant}", variant, spec, runs.FW_OPTIONS,
-                                   runs.FW_MEMORY, runs.FW_TIMEOUT)
-        paths = runs.qmatrix.RunPaths(os.path.join(out, config.name), os.path.join(out, "disks"))
-        cmd = runs.qmatrix.build_command(config, os.path.abspath(args.iso), paths, args.qemu)
+        _, _, cmd = runs.firmware_command(variant, os.path.abspath(args.iso), out, spec, args.qemu)
         say(f"# proofboot {variant}\ntimeout {runs.FW_TIMEOUT:g} " + shlex.join(cmd))
         append = guest.kernel_cmdline(grid.block_sizes, grid.depths, int(grid.min_seconds * 1000),
                                       variant == "iommu")
         _, _, cmd = runs.linux_command(variant, out, spec, "/boot/vmlinuz-VERSION-cloud-amd64",
                                        os.path.join(out, "initramfs.cpio.gz"), append, args.qemu)
         say(f"# Linux {variant}\ntimeout {runs.LINUX_TIMEOUT:g} " + shlex.join(cmd))
+        if _boot_samples(args):
+            _, _, cmd = runs.firmware_command(variant, os.path.abspath(args.iso), out, spec,
+                                              args.qemu, runs.SAMPLE_TIMEOUT,
+                                              runs.SAMPLE_FW_OPTIONS,
+                                              runs.sample_name("fw", variant, 1))
+            say(f"# proofboot {variant}, boot sample 1 of {args.boot_samples}\n"
+                f"timeout {runs.SAMPLE_TIMEOUT:g} " + shlex.join(cmd))
+            _, _, cmd = runs.linux_command(variant, out, spec, "/boot/vmlinuz-VERSION-cloud-amd64",
+                                           os.path.join(out, "initramfs.cpio.gz"),
+                                           _sample_cmdline(variant), args.qemu,
+                                           runs.SAMPLE_TIMEOUT, runs.sample_name("linux", variant, 1))
+            say(f"# Linux {variant}, boot sample 1 of {args.boot_samples}\n"
+                f"timeout {runs.SAMPLE_TIMEOUT:g} " + shlex.join(cmd))
     count = gridmod.ceiling_count(grid.block_sizes[0], 1, grid.min_bytes)
     say("# ceiling, per point, e.g.\n" + shlex.join(runs.qemu_img_command(
         runs.qmatrix.image_path(runs.qmatrix.Namespace(1, spec.lba_size, spec),
@@ -152,6 +166,7 @@ def cmd_dry_run(args) -> int:
 def cmd_run(args) -> int:
     grid, out = _grid_from(args), os.path.abspath(args.out_dir)
     variants, skips = _variants(args), _skips(args)
+    _boot_samples(args)
     if not guest.ensure_packages(BENCH_PACKAGES, log=say):
         return 2
     iso = os.path.abspath(args.iso)
@@ -168,6 +183,7 @@ def cmd_run(args) -> int:
                 f"'{runs.FW_OPTIONS}' (up to {runs.FW_TIMEOUT:g} s)")
             rec = runs.run_firmware(variant, iso, out, spec, args.qemu)
             say(f"bench: proofboot {variant}: exit {rec['exit_code']} after {rec['wall_seconds']} s")
+    built = None
     if "linux" not in skips:
         built = guest.build(out, args.libs, log=say)
         say(f"bench: guest {os.path.basename(built.kernel)}, initramfs "
@@ -179,6 +195,7 @@ def cmd_run(args) -> int:
             rec = runs.run_linux(variant, out, spec, built.kernel, built.initramfs, append,
                                  args.qemu)
             say(f"bench: Linux {variant}: exit {rec['exit_code']} after {rec['wall_seconds']} s")
+    run_boot_samples(args, variants, out, spec, None if "fw" in skips else iso, built)
     if "ceiling" not in skips:
         max_qd = _ceiling_max_qd(out, variants)
         points = [(bs, gridmod.resolve_depth(qd, max_qd)) for bs, qd in grid.points()]
@@ -192,6 +209,39 @@ def cmd_run(args) -> int:
         hello.run_pairs(iso, hello_iso, out, qemu=args.qemu, log=say)
     say(f"bench: runs took {time.monotonic() - started:.0f} s\n")
     return _report(out, not args.no_chart, expect=_expected(variants, skips))
+
+
+def _boot_samples(args) -> int:
+    if args.boot_samples < 0:
+        raise ValueError("--boot-samples takes 0 (off) or more")
+    return args.boot_samples
+
+
+def _sample_cmdline(variant: str) -> str:
+    return guest.kernel_cmdline(runs.SAMPLE_LINUX_BS, runs.SAMPLE_LINUX_QD, runs.SAMPLE_LINUX_MS,
+                                variant == "iommu")
+
+
+def run_boot_samples(args, variants: list, out: str, spec, iso: str | None, built) -> None:
+    """N short boots per system and variant, proofboot and Linux alternated (iso/built None: skip)."""
+    count = _boot_samples(args)
+    shutil.rmtree(os.path.join(out, runs.SAMPLES_DIR), ignore_errors=True)
+    if not count or (iso is None and built is None):
+        return
+    say(f"bench: boot samples: {count} short boots per system and variant, alternated")
+    for n in range(1, count + 1):
+        for variant in variants:
+            if iso is not None:
+                rec = runs.run_firmware(variant, iso, out, spec, args.qemu, runs.SAMPLE_TIMEOUT,
+                                        runs.SAMPLE_FW_OPTIONS, runs.sample_name("fw", variant, n))
+                say(f"bench: boot sample {n} proofboot {variant}: exit {rec['exit_code']}, first-io at "
+                    f"{rec['arrivals'].get('bench: first-io', '-')} s")
+            if built is not None:
+                rec = runs.run_linux(variant, out, spec, built.kernel, built.initramfs,
+                                     _sample_cmdline(variant), args.qemu, runs.SAMPLE_TIMEOUT,
+                                     runs.sample_name("linux", variant, n))
+                say(f"bench: boot sample {n} Linux {variant}: exit {rec['exit_code']}, first-io at "
+                    f"{rec['arrivals'].get('guest: first-io', '-')} s")
 
 
 def _ceiling_max_qd(out: str, variants: list) -> int:
@@ -250,29 +300,36 @@ def cmd_smoke(args) -> int:
     image = diskimage.cached_image(spec, os.path.join(out, "disks"))
     max_fw = max(q for q in grid.depths if q != gridmod.MAX)
     for variant in runs.VARIANTS:
-        for prefix, text in (
+        fw_boots, linux_boots = (list(synth.SMOKE_BOOTS[system])
+                                 for system in (measure.PROOFBOOT, measure.LINUX))
+        for prefix, text, code, line, boots in (
                 ("fw", synth.firmware_log(image, spec.lba_size, variant, grid.points(),
-                                          SMOKE_FW_MBPS, max_qd=max_fw)),
-                ("linux", synth.guest_log(image, variant, grid.points(), SMOKE_LINUX_MBPS))):
-            run_dir = os.path.join(out, f"{prefix}-{variant}")
-            os.makedirs(run_dir)
-            with open(os.path.join(run_dir, "console.log"), "w") as f:
-                f.write(text)
-            with open(os.path.join(run_dir, "run.json"), "w") as f:
-                json.dump({"exit_code": 33 if prefix == "fw" else 0, "timed_out": False,
-                           "wall_seconds": 0, "arrivals": {}, "image": image,
-                           "lba_size": spec.lba_size}, f)
+                                          SMOKE_FW_MBPS, max_qd=max_fw), synth.FW_EXIT,
+                 synth.FW_FIRST_IO_LINE, fw_boots),
+                ("linux", synth.guest_log(image, variant, grid.points(), SMOKE_LINUX_MBPS),
+                 synth.LINUX_EXIT, synth.LINUX_FIRST_IO_LINE, linux_boots)):
+            synth.write_run(os.path.join(out, f"{prefix}-{variant}"), text, code, image,
+                            spec.lba_size, {line: boots[0]})
+        synth.write_boot_samples(out, image, spec.lba_size, variant, fw_boots[1:], linux_boots[1:])
     for cache in runs.CEILING_CACHES:
         # Through the page cache 1 MiB takes well under qemu-img's 1 ms resolution.
         min_bytes = grid.min_bytes * (SMOKE_PAGE_CACHE_FACTOR if cache != runs.CEILING_CACHE else 1)
         runs.run_ceiling(image, grid.points(), min_bytes,
                          os.path.join(out, runs.ceiling_file(cache)), cache=cache, timeout=30, log=say)
-    say("bench smoke: proofboot and Linux figures below are SYNTHETIC; the ceiling is measured\n")
+    say("bench smoke: proofboot and Linux figures below are SYNTHETIC, and so are the boot "
+        "samples' first-I/O times (boot-samples/); the ceiling is measured\n")
     status = _report(out, not args.no_chart)
-    rows = report.build_rows(report.load(out).measurements)
+    data = report.load(out)
+    rows = report.build_rows(data.measurements)
     complete = rows and all(all(r.cells.values()) for r in rows)
     if not complete:
         say("bench smoke: FAIL: some grid point lacks a proofboot, Linux or ceiling figure")
+        return 1
+    medians = targets.first_io_medians(data.boot)
+    want = {(system, v): (statistics.median(boots), len(boots))
+            for system, boots in synth.SMOKE_BOOTS.items() for v in runs.VARIANTS}
+    if medians != want:
+        say(f"bench smoke: FAIL: boot-to-first-I/O medians {medians}, expected {want}")
         return 1
     say("bench smoke: " + ("ok" if status == 0 else "FAIL"))
     return status

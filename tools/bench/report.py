@@ -5,6 +5,7 @@ Input is a benchmark directory as `tools/bench run` leaves it:
   fw-<variant>/console.log + run.json      proofboot (variant: no-iommu, iommu)
   linux-<variant>/console.log + run.json   the Linux guest running fio
   ceiling.json                              qemu-img bench on the same image
+  boot-samples/{fw,linux}-<variant>-<n>/    short boots: more first-I/O samples (medians)
 
 Rows are (variant, firmware backend, block size, depth label).  The ceiling
 has no variant: the same ceiling row is shown under both.  Ratios are
@@ -38,6 +39,9 @@ TRANSLATED_DOMAINS = ("DMA", "DMA-FQ")
 NO_BACKEND = "-"
 # ceiling.json is qemu-img bench -t none (O_DIRECT); these are read beside it when present.
 CEILING_EXTRA_CACHES = ("writeback",)
+SAMPLES_DIR = "boot-samples"   # short extra boots for the boot-to-first-I/O median (runs.py)
+MEDIAN = "median"               # boot.csv: the median row of a system and variant
+FULL_RUN = "run"                # BootFigure.sample of the full run's own first-I/O arrival
 HELLO_FILE = "hello.json"       # the default run against a bare GRUB hello ISO (bench/hello.py)
 
 
@@ -48,6 +52,7 @@ class BootFigure:
     event: str          # "first I/O", "NVMe ready", ...
     seconds: float
     clock: str          # "host: since QEMU start" | "guest: since kernel start" | "firmware"
+    sample: str = ""    # host first I/O: "run" (the full run) or "1".."N" (a boot sample)
 
 
 @dataclasses.dataclass
@@ -112,17 +117,14 @@ def load_firmware(data: BenchData, run_dir: str, variant: str) -> None:
     log = prooflog.parse_file(log_path)
     fw = measure.parse_firmware(log, variant, run.get("image"), run.get("lba_size", 512))
     data.measurements += fw.measurements
-    data.problems += fw.problems
-    data.problems += _run_problems(run, run_dir, (33,)) if run else []
-    if fw.verdict not in (None, "PASS"):
-        data.problems.append(f"{log_path}: proofboot verdict {fw.verdict}")
+    data.problems += firmware_problems(fw, run, run_dir)
     if fw.first_io_us is not None:
         data.boot.append(BootFigure(measure.PROOFBOOT, variant, "first I/O", fw.first_io_us / 1e6,
                                     "firmware's own clock"))
         arrived = run.get("arrivals", {}).get(fw.first_io_line)
         if arrived is not None:
             data.boot.append(BootFigure(measure.PROOFBOOT, variant, "first I/O", arrived,
-                                        "host: since QEMU start"))
+                                        targetsmod.HOST_CLOCK, FULL_RUN))
     backends = sorted({m.backend for m in fw.measurements})
     if backends:
         data.notes.append(f"proofboot {variant}: backend {', '.join(backends)}")
@@ -143,10 +145,7 @@ def load_linux(data: BenchData, run_dir: str, variant: str) -> None:
         return
     guest = measure.parse_guest(text, variant, log_path)
     data.measurements += guest.measurements
-    problems = guest.problems + (_run_problems(run, run_dir, (0,)) if run else [])
-    problems += iommu_problems(guest, variant, log_path)
-    problems += sample_problems(guest, run.get("image"), log_path)
-    problems += [p for m in guest.measurements for p in m.problems]
+    problems = linux_problems(guest, run, run_dir, variant)
     if problems:
         data.invalid_linux.add(variant)
     data.problems += problems
@@ -154,7 +153,8 @@ def load_linux(data: BenchData, run_dir: str, variant: str) -> None:
     for event, title in (("nvme-ready", "NVMe ready"), ("first-io", "first I/O")):
         if f"guest: {event}" in arrivals:
             data.boot.append(BootFigure(measure.LINUX, variant, title, arrivals[f"guest: {event}"],
-                                        "host: since QEMU start"))
+                                        targetsmod.HOST_CLOCK,
+                                        FULL_RUN if title == targetsmod.FIRST_IO else ""))
         if event in guest.uptime:
             data.boot.append(BootFigure(measure.LINUX, variant, title, guest.uptime[event],
                                         "guest: since kernel start"))
@@ -163,6 +163,79 @@ def load_linux(data: BenchData, run_dir: str, variant: str) -> None:
     data.notes.append(f"Linux {variant}: kernel {guest.info.get('start', {}).get('kernel', '?')}, "
                       f"scheduler {ready.get('scheduler', '?')}, nr_requests "
                       f"{ready.get('nr_requests', '?')}, iommu domain {iommu.get('type', '?')}")
+
+
+def firmware_problems(fw: measure.FirmwareRun, run: dict, run_dir: str) -> list:
+    """Every validity check of a proofboot run: its lines, exit status, verdict."""
+    problems = fw.problems + (_run_problems(run, run_dir, (33,)) if run else [])
+    if fw.verdict not in (None, "PASS"):
+        problems.append(f"{os.path.join(run_dir, 'console.log')}: proofboot verdict {fw.verdict}")
+    return problems
+
+
+def linux_problems(guest: measure.GuestRun, run: dict, run_dir: str, variant: str) -> list:
+    """Every validity check of a Linux run: exit, driver trouble, IOMMU domain, first-MiB md5, fio."""
+    log_path = os.path.join(run_dir, "console.log")
+    problems = guest.problems + (_run_problems(run, run_dir, (0,)) if run else [])
+    problems += iommu_problems(guest, variant, log_path)
+    problems += sample_problems(guest, run.get("image"), log_path)
+    return problems + [p for m in guest.measurements for p in m.problems]
+
+
+# ------------------------------------------------------------- boot samples
+
+def _sample_dirs(out_dir: str, prefix: str, variant: str) -> list:
+    """(n, run dir) of the boot samples of one system and variant, in boot order."""
+    root = os.path.join(out_dir, SAMPLES_DIR)
+    found = []
+    for name in os.listdir(root) if os.path.isdir(root) else ():
+        head, _, n = name.rpartition("-")
+        if head == f"{prefix}-{variant}" and n.isdigit():
+            found.append((int(n), os.path.join(root, name)))
+    return sorted(found)
+
+
+def firmware_sample(run_dir: str, variant: str) -> tuple:
+    """(host seconds to `bench: first-io` or None, problems) of a proofboot boot sample."""
+    run = _read_json(os.path.join(run_dir, "run.json")) or {}
+    log_path = os.path.join(run_dir, "console.log")
+    if not os.path.exists(log_path):
+        return None, [f"{run_dir}: no console.log (the boot sample did not run)"]
+    fw = measure.parse_firmware(prooflog.parse_file(log_path), variant, run.get("image"),
+                                run.get("lba_size", 512))
+    problems = firmware_problems(fw, run, run_dir)
+    arrived = run.get("arrivals", {}).get(fw.first_io_line) if fw.first_io_line else None
+    if arrived is None:
+        problems.append(f"{log_path}: no bench: first-io line arrived (not a boot sample)")
+    return (None if problems else arrived), problems
+
+
+def linux_sample(run_dir: str, variant: str) -> tuple:
+    """(host seconds to `guest: first-io` or None, problems) of a Linux boot sample."""
+    run = _read_json(os.path.join(run_dir, "run.json")) or {}
+    try:
+        with open(os.path.join(run_dir, "console.log"), "rb") as f:
+            text = f.read().decode("latin-1")
+    except OSError:
+        return None, [f"{run_dir}: no console.log (the boot sample did not run)"]
+    guest = measure.parse_guest(text, variant, os.path.join(run_dir, "console.log"))
+    problems = linux_problems(guest, run, run_dir, variant)
+    arrived = run.get("arrivals", {}).get("guest: first-io")
+    if arrived is None:
+        problems.append(f"{run_dir}: no guest: first-io line arrived (not a boot sample)")
+    return (None if problems else arrived), problems
+
+
+def load_boot_samples(data: BenchData, out_dir: str, variant: str) -> None:
+    """Each boot sample's first-I/O arrival; one with a problem is reported and left out."""
+    for system, prefix, reader in ((measure.PROOFBOOT, "fw", firmware_sample),
+                                   (measure.LINUX, "linux", linux_sample)):
+        for n, run_dir in _sample_dirs(out_dir, prefix, variant):
+            seconds, problems = reader(run_dir, variant)
+            data.problems += problems
+            if seconds is not None:
+                data.boot.append(BootFigure(system, variant, targetsmod.FIRST_IO, seconds,
+                                            targetsmod.HOST_CLOCK, str(n)))
 
 
 def iommu_problems(guest: measure.GuestRun, variant: str, where: str) -> list:
@@ -231,6 +304,7 @@ def load(out_dir: str) -> BenchData:
                 loader(data, run_dir, variant)
             else:
                 data.problems.append(f"{run_dir}: missing")
+        load_boot_samples(data, out_dir, variant)
     load_ceiling(data, os.path.join(out_dir, "ceiling.json"))
     for cache in CEILING_EXTRA_CACHES:
         load_ceiling(data, os.path.join(out_dir, f"ceiling-{cache}.json"), required=False)
@@ -353,22 +427,45 @@ def ceiling_text(measurements: list) -> str:
     return "\n".join(out)
 
 
+def _sample_title(sample: str) -> str:
+    return {"": "", FULL_RUN: ", full run", MEDIAN: ""}.get(sample, f", boot sample {sample}")
+
+
+def _median_order(item) -> tuple:
+    (system, variant), _ = item
+    return (VARIANTS.index(variant) if variant in VARIANTS else len(VARIANTS),
+            SYSTEMS.index(system))
+
+
+def _medians(figures: list) -> list:
+    """((system, variant), (median, count)) per variant, then system, in report order."""
+    return sorted(targetsmod.first_io_medians(figures).items(), key=_median_order)
+
+
 def boot_text(figures: list) -> str:
+    """Every figure (each first-I/O sample on the host clock), then the medians the target uses."""
     if not figures:
         return "boot to first I/O: no figures"
     out = ["boot to first I/O:"]
     for f in figures:
         out.append(f"  {SYSTEM_TITLES[f.system]:<10} {f.variant:<9} {f.event:<11} "
-                   f"{f.seconds:8.3f} s  ({f.clock})")
+                   f"{f.seconds:8.3f} s  ({f.clock}{_sample_title(f.sample)})")
+    for (system, variant), (median, count) in _medians(figures):
+        out.append(f"  {SYSTEM_TITLES[system]:<10} {variant:<9} {targetsmod.FIRST_IO:<11} "
+                   f"{median:8.3f} s  (median of {count} on the host clock: the target's figure)")
     return "\n".join(out)
 
 
 def boot_csv_text(figures: list) -> str:
+    """One row per figure (sample: run, 1..N, or empty), then a `median` row per system and variant."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["system", "variant", "event", "seconds", "clock"])
+    writer.writerow(["system", "variant", "event", "seconds", "clock", "sample"])
     for f in figures:
-        writer.writerow([f.system, f.variant, f.event, f"{f.seconds:.3f}", f.clock])
+        writer.writerow([f.system, f.variant, f.event, f"{f.seconds:.3f}", f.clock, f.sample])
+    for (system, variant), (median, _) in _medians(figures):
+        writer.writerow([system, variant, targetsmod.FIRST_IO, f"{median:.3f}",
+                         targetsmod.HOST_CLOCK, MEDIAN])
     return buf.getvalue()
 
 

@@ -28,6 +28,7 @@ import time
 from proofboot import diskimage
 from proofboot import qmatrix
 from bench import grid as gridmod
+from bench import report
 
 SERIAL = "pb-bench"
 NSID = 1
@@ -49,6 +50,16 @@ FW_OPTIONS = "tests=bench.* timeout=300"
 # eliding the barriers in system mode; maxcpus=2 gets the same on 7.2.
 SMP = "1,maxcpus=2"
 FW_TIMEOUT = 420.0
+# Boot samples (docs/benchmark.md, "Boot to first I/O"): short extra boots per system and
+# variant whose first-I/O arrival times join the full runs' in a median.  proofboot runs
+# one backend's bench with the smallest transfer per point (bench: first-io is printed
+# after the first read, before the points); Linux reads its first MiB, then the smallest
+# fio grid the init script takes.
+BOOT_SAMPLES = 3
+SAMPLES_DIR = report.SAMPLES_DIR
+SAMPLE_FW_OPTIONS = "tests=bench.read.bounce bench_bytes=4K timeout=120"
+SAMPLE_LINUX_BS, SAMPLE_LINUX_QD, SAMPLE_LINUX_MS = (4096,), (1,), 1
+SAMPLE_TIMEOUT = 180.0
 LINUX_TIMEOUT = 300.0
 QEMU_IMG_TIMEOUT = 120.0
 POLL_SECONDS = 0.01
@@ -167,13 +178,25 @@ def _write_run(out_dir: str, cmd: list, timeout: float, timed: TimedRun, extra: 
 
 # ------------------------------------------------------------- the two boots
 
+def sample_name(prefix: str, variant: str, n: int) -> str:
+    """A boot sample's run directory under the benchmark directory: boot-samples/fw-iommu-2."""
+    return os.path.join(SAMPLES_DIR, f"{prefix}-{variant}-{n}")
+
+
+def firmware_command(variant: str, iso: str, out_root: str, spec: diskimage.DiskSpec,
+                     qemu: str = "qemu-system-x86_64", timeout: float = FW_TIMEOUT,
+                     options: str = FW_OPTIONS, name: str = ""):
+    """The firmware run's config, paths and QEMU command (name: its directory under out_root)."""
+    config = bench_config(name or f"fw-{variant}", variant, spec, options, FW_MEMORY, timeout)
+    paths = qmatrix.RunPaths(os.path.join(out_root, config.name), os.path.join(out_root, "disks"))
+    return config, paths, qmatrix.build_command(config, iso, paths, qemu)
+
+
 def run_firmware(variant: str, iso: str, out_root: str, spec: diskimage.DiskSpec,
                  qemu: str = "qemu-system-x86_64", timeout: float = FW_TIMEOUT,
-                 options: str = FW_OPTIONS) -> dict:
-    config = bench_config(f"fw-{variant}", variant, spec, options, FW_MEMORY, timeout)
-    paths = qmatrix.RunPaths(os.path.join(out_root, config.name), os.path.join(out_root, "disks"))
+                 options: str = FW_OPTIONS, name: str = "") -> dict:
+    config, paths, cmd = firmware_command(variant, iso, out_root, spec, qemu, timeout, options, name)
     qmatrix.prepare(config, paths)
-    cmd = qmatrix.build_command(config, iso, paths, qemu)
     timed = run_timed(cmd, timeout, paths.log, paths.qemu_output)
     return _write_run(paths.out_dir, cmd, timeout, timed,
                       {"system": "proofboot", "variant": variant, "options": options,
@@ -183,8 +206,8 @@ def run_firmware(variant: str, iso: str, out_root: str, spec: diskimage.DiskSpec
 
 def linux_command(variant: str, out_root: str, spec: diskimage.DiskSpec, kernel: str,
                   initrd: str, append: str, qemu: str = "qemu-system-x86_64",
-                  timeout: float = LINUX_TIMEOUT):
-    config = bench_config(f"linux-{variant}", variant, spec, "", LINUX_MEMORY, timeout)
+                  timeout: float = LINUX_TIMEOUT, name: str = ""):
+    config = bench_config(name or f"linux-{variant}", variant, spec, "", LINUX_MEMORY, timeout)
     paths = qmatrix.RunPaths(os.path.join(out_root, config.name), os.path.join(out_root, "disks"))
     cmd = qmatrix.build_command(config, ISO_PLACEHOLDER, paths, qemu)
     return config, paths, kernel_boot(cmd, kernel, initrd, append)
@@ -192,8 +215,9 @@ def linux_command(variant: str, out_root: str, spec: diskimage.DiskSpec, kernel:
 
 def run_linux(variant: str, out_root: str, spec: diskimage.DiskSpec, kernel: str, initrd: str,
               append: str, qemu: str = "qemu-system-x86_64",
-              timeout: float = LINUX_TIMEOUT) -> dict:
-    config, paths, cmd = linux_command(variant, out_root, spec, kernel, initrd, append, qemu, timeout)
+              timeout: float = LINUX_TIMEOUT, name: str = "") -> dict:
+    config, paths, cmd = linux_command(variant, out_root, spec, kernel, initrd, append, qemu,
+                                       timeout, name)
     qmatrix.prepare(config, paths)
     timed = run_timed(cmd, timeout, paths.log, paths.qemu_output)
     return _write_run(paths.out_dir, cmd, timeout, timed,

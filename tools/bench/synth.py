@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zlib
 
+from bench import measure
 from bench import report
 
 SYNTH_FIRST_IO_US = 612_000
 SAMPLE_BLOCKS = 8
+SAMPLE_POINTS = [(4096, 1)]             # a boot sample's grid (runs.SAMPLE_*)
+FW_FIRST_IO_LINE, LINUX_FIRST_IO_LINE = "bench: first-io", "guest: first-io"
+FW_EXIT, LINUX_EXIT = 33, 0
+# Invented host-clock first-I/O arrivals (s) of the smoke: the full run's, then three boot
+# samples' (an even count: the median is the mean of the middle two).
+SMOKE_BOOTS = {measure.PROOFBOOT: (0.71, 0.64, 0.83, 0.58),
+               measure.LINUX: (4.2, 3.9, 4.6, 4.05)}
 GUEST_SAMPLE_BYTES = 1 << 20
 
 
@@ -82,3 +91,31 @@ def guest_log(image: str, variant: str, points: list, mbps: float, max_qd: int =
         lines.append(f"guest: fio bs={bs} qd={qd} json={json.dumps(doc)}")
     lines.append("guest: done uptime=9.00")
     return "\n".join(lines) + "\n"
+
+
+def write_run(run_dir: str, log: str, exit_code: int, image: str, lba_size: int,
+              arrivals: dict) -> None:
+    """A run directory as runs.py leaves it: console.log and run.json."""
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "console.log"), "w", encoding="utf-8") as f:
+        f.write(log)
+    with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as f:
+        json.dump({"exit_code": exit_code, "timed_out": False, "wall_seconds": 0,
+                   "arrivals": arrivals, "image": image, "lba_size": lba_size}, f)
+
+
+def write_boot_samples(out_dir: str, image: str, lba_size: int, variant: str,
+                       fw_seconds: list, linux_seconds: list) -> None:
+    """Boot sample directories (boot-samples/fw-<variant>-<n>, linux-...) whose first-I/O
+    lines "arrived" at the given invented host times; None: that boot never printed it."""
+    for prefix, seconds, line, code in (("fw", fw_seconds, FW_FIRST_IO_LINE, FW_EXIT),
+                                        ("linux", linux_seconds, LINUX_FIRST_IO_LINE, LINUX_EXIT)):
+        for n, arrived in enumerate(seconds, 1):
+            if prefix == "fw":
+                log = firmware_log(image, lba_size, variant, SAMPLE_POINTS, 100.0)
+            else:
+                log = guest_log(image, variant, SAMPLE_POINTS, 100.0)
+            if arrived is None:
+                log = "\n".join(x for x in log.splitlines() if not x.startswith(line)) + "\n"
+            write_run(os.path.join(out_dir, report.SAMPLES_DIR, f"{prefix}-{variant}-{n}"), log,
+                      code, image, lba_size, {} if arrived is None else {line: arrived})
