@@ -529,7 +529,7 @@ def test_cli_usage_errors_and_dry_run(capsys):
     assert "qemu-img bench -f raw -t none" in text
     assert "# proofboot iommu, boot sample 1 of 3" in text and "# Linux iommu, boot sample 1" in text
     assert "tests=bench.read.bounce bench_bytes=4K" in text
-    assert "bench.bs=4096 bench.qd=1 bench.ms=1 intel_iommu=on" in text
+    assert "bench.bs=4096 bench.qd=1 bench.ms=50 intel_iommu=on" in text
     assert "boot-samples/fw-iommu-1/" in text
     assert cli.main(["dry-run", "--boot-samples", "0"]) == 0
     assert "boot sample" not in capsys.readouterr().out
