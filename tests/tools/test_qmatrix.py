@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import time
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -505,3 +506,30 @@ def test_namespace_format_errors(keys, message):
     text = f'[[config]]\nname = "x"\n  [[config.nvme]]\n  size = "1M"\n  {keys}\n'
     with pytest.raises(qmatrix.MatrixError, match=message):
         qmatrix.load_matrix_text(text, HERE, "test")
+
+
+def _session(cmd):
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def test_wait_sees_the_exit_without_a_poll_grid(monkeypatch):
+    """The runner blocks in wait(): a wait with a timeout polls, and its sleeps set the wall times."""
+    calls = []
+    real_wait = subprocess.Popen.wait
+
+    def recording_wait(self, timeout=None):
+        calls.append(timeout)
+        return real_wait(self, timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", recording_wait)
+    proc = _session(["true"])
+    assert qmatrix._wait(proc, deadline=time.monotonic() + 60) is False
+    assert proc.returncode == 0
+    assert calls and calls[0] is None, calls
+
+
+def test_wait_kills_the_group_past_the_deadline():
+    proc = _session(["sh", "-c", "sleep 30 & sleep 30"])
+    assert qmatrix._wait(proc, deadline=time.monotonic() + 0.2) is True
+    assert proc.returncode == -9
