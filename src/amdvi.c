@@ -694,13 +694,6 @@ static bool amdvi_invalidate(struct remap_domain *rd, uint64_t iova, uint64_t si
 	return invalidate_range(domain_of(rd), iova, size, reason, cap);
 }
 
-static bool amdvi_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
-			size_t cap)
-{
-	return amdvi_clear(rd, iova, size, reason, cap) &&
-	       amdvi_invalidate(rd, iova, size, reason, cap);
-}
-
 /* The page tables here are built with 4 KiB leaves only (src/lib/amdvi_pt.h). */
 static uint64_t amdvi_large_page(const struct remap_unit *ru)
 {
@@ -836,7 +829,6 @@ const struct remap_unit_ops amdvi_unit_ops = {
 	.bypass = amdvi_bypass,
 	.detach = amdvi_detach,
 	.map = amdvi_map,
-	.unmap = amdvi_unmap,
 	.clear = amdvi_clear,
 	.invalidate = amdvi_invalidate,
 	.large_page = amdvi_large_page,

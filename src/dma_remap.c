@@ -567,6 +567,13 @@ static size_t iova_align_pages(const struct remap_state *s, uint64_t phys_page, 
 	return (phys_page & (large - 1)) == 0 ? (size_t)(large / PAGE_SIZE) : 1;
 }
 
+/* Unmaps one range on its own: entries cleared, then the IOTLB invalidated for it. */
+static bool unit_unmap(struct remap_state *s, uint64_t iova, uint64_t size, char *why, size_t cap)
+{
+	return s->drv->clear(s->domain, iova, size, why, cap) &&
+	       s->drv->invalidate(s->domain, iova, size, why, cap);
+}
+
 /*
  * Allocates IOVA pages, maps them to phys_page.. with the permissions the
  * direction needs (or `perms` when a test forced them), records the range.
@@ -592,7 +599,7 @@ static bool hand_out(struct remap_state *s, uint64_t phys_page, size_t offset, s
 		remap_report_mapping(s->domain, "map", *iova_page, phys_page, pages * PAGE_SIZE,
 				     perms);
 	if (dma_ledger_record(&s->ledger, *iova_page + offset, len, dir, tag) != DMA_LEDGER_OK) {
-		s->drv->unmap(s->domain, *iova_page, pages * PAGE_SIZE, why, sizeof(why));
+		unit_unmap(s, *iova_page, pages * PAGE_SIZE, why, sizeof(why));
 		page_bitmap_free(&s->bitmap, *iova_page, pages);
 		return false;
 	}
@@ -613,8 +620,7 @@ static void take_back(struct remap_state *s, uint64_t iova_page, size_t offset, 
 {
 	char why[DMA_REASON_MAX];
 
-	if (!s->drv->unmap(s->domain, iova_page, pages_for(offset, len) * PAGE_SIZE, why,
-			   sizeof(why)))
+	if (!unit_unmap(s, iova_page, pages_for(offset, len) * PAGE_SIZE, why, sizeof(why)))
 		remap_note_failure(s, why);
 	s->invalidations++;
 	release_iova(s, iova_page, offset, len);
@@ -668,8 +674,7 @@ static void remap_unmap_batch_begin(struct dma_device *d)
 {
 	struct remap_state *s = remap_state_of(d);
 
-	/* Units without the clear/invalidate split unmap one range at a time. */
-	if (s && s->domain && s->drv->clear && s->drv->invalidate)
+	if (s && s->domain)
 		s->batch.open = true;
 }
 
@@ -788,10 +793,12 @@ static void remap_unmap(struct dma_device *d, struct dma_mapping *mapping)
 	struct remap_mapping *m = mapping->backend;
 	size_t offset = (uintptr_t)mapping->cpu & (PAGE_SIZE - 1);
 
-	if (s && s->domain && m && !m->redirected && s->batch.open)
-		defer_take_back(s, m->iova_page, offset, mapping->len);
-	else if (s && s->domain && m && !m->redirected)
-		take_back(s, m->iova_page, offset, mapping->len);
+	if (s && s->domain && m && !m->redirected) {
+		if (s->batch.open)
+			defer_take_back(s, m->iova_page, offset, mapping->len);
+		else
+			take_back(s, m->iova_page, offset, mapping->len);
+	}
 	free(m);
 	mapping->backend = NULL;
 	mapping->len = 0;

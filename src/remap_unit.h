@@ -123,18 +123,15 @@ struct remap_unit_ops {
 	/* Maps [iova, iova + size) -> phys with REMAP_PERM_* (each direction on its own). */
 	bool (*map)(struct remap_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
 		    unsigned perms, char *reason, size_t cap);
-	/* Unmaps and invalidates the IOTLB for the range: the device loses access before return. */
-	bool (*unmap)(struct remap_domain *d, uint64_t iova, uint64_t size, char *reason,
-		      size_t cap);
 	/*
-	 * Batched unmapping (optional: NULL when the unit kind has no such
-	 * split; the core then unmaps one range at a time).  clear removes the
-	 * range's entries from the page tables only: the unit may still
-	 * translate through what it cached, so the caller may neither reuse
-	 * the IOVAs nor report the unmap done until `invalidate` of a range
-	 * covering them returned true.  invalidate: the smallest invalidation
-	 * the unit offers that covers [iova, iova + size) in d (page-selective
-	 * with an address mask, else domain-wide), waited for.
+	 * Unmapping, in two steps so the core can batch them (one range:
+	 * clear, then invalidate the same range).  clear removes the range's
+	 * entries from the page tables only: the unit may still translate
+	 * through what it cached, so the caller may neither reuse the IOVAs
+	 * nor report the unmap done until `invalidate` of a range covering
+	 * them returned true.  invalidate: the smallest invalidation the unit
+	 * offers that covers [iova, iova + size) in d (page-selective with an
+	 * address mask, else domain-wide), waited for.
 	 */
 	bool (*clear)(struct remap_domain *d, uint64_t iova, uint64_t size, char *reason,
 		      size_t cap);

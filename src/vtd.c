@@ -779,12 +779,6 @@ static bool vtd_invalidate(struct remap_domain *rd, uint64_t iova, uint64_t size
 	return write_buffer_flush(d->vu) && invalidate_range(d, iova, size, reason, cap);
 }
 
-static bool vtd_unmap(struct remap_domain *rd, uint64_t iova, uint64_t size, char *reason,
-		      size_t cap)
-{
-	return vtd_clear(rd, iova, size, reason, cap) && vtd_invalidate(rd, iova, size, reason, cap);
-}
-
 /* 2 MiB leaves where CAP.SLLPS has them (1 GiB leaves only ever serve the identity domain). */
 static uint64_t vtd_large_page(const struct remap_unit *ru)
 {
@@ -1014,7 +1008,6 @@ const struct remap_unit_ops vtd_unit_ops = {
 	.bypass = vtd_bypass,
 	.detach = vtd_detach,
 	.map = vtd_map,
-	.unmap = vtd_unmap,
 	.clear = vtd_clear,
 	.invalidate = vtd_invalidate,
 	.large_page = vtd_large_page,
