@@ -73,15 +73,18 @@ static bool covers_dir(const struct dma_ledger_entry *outer, uint8_t dir)
 	return (dir & ~outer->dir) == 0;
 }
 
-/* Whether a live buffer (not a sub-range) holds [dev, dev + len) in direction `dir`. */
+/* Whether entry e is a buffer (not a sub-range) holding [dev, dev + len) in direction `dir`. */
+static bool parent_of(const struct dma_ledger_entry *e, uint64_t dev, uint64_t len, uint8_t dir)
+{
+	return !e->within && contains(e, dev, len) && covers_dir(e, dir);
+}
+
+/* Whether a live buffer holds [dev, dev + len) in direction `dir`. */
 static bool has_parent(const struct dma_ledger *l, uint64_t dev, uint64_t len, uint8_t dir)
 {
-	for (size_t i = 0; i < l->count; i++) {
-		const struct dma_ledger_entry *e = &l->entries[i];
-
-		if (e->live && !e->within && contains(e, dev, len) && covers_dir(e, dir))
+	for (size_t i = 0; i < l->count; i++)
+		if (l->entries[i].live && parent_of(&l->entries[i], dev, len, dir))
 			return true;
-	}
 	return false;
 }
 
@@ -101,7 +104,7 @@ static enum dma_ledger_error check_live(const struct dma_ledger *l, uint64_t dev
 
 		if (!e->live || !overlaps(dev, len, e->dev, e->len))
 			continue;
-		if (within && !e->within && contains(e, dev, len) && covers_dir(e, dir))
+		if (within && parent_of(e, dev, len, dir))
 			parent = true;
 		else
 			aliased = true;
