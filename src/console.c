@@ -252,24 +252,29 @@ bool console_busy(void)
 	return writes_in_progress != 0;
 }
 
-void console_tick(void)
+/* Draws a held-back redraw when no console write is under way: when due, or now. */
+static void redraw_held_back(bool only_when_due)
 {
 	if (!screen.active || !screen.redraw_pending || screen.busy || console_busy())
 		return;
 	screen.busy = true;
-	screen_redraw_if_due();
+	if (only_when_due)
+		screen_redraw_if_due();
+	else
+		screen_redraw_now(time_now_us());
 	screen.busy = false;
+}
+
+void console_tick(void)
+{
+	redraw_held_back(true);
 }
 
 void console_flush(void)
 {
 	uint64_t flags = irq_save();
 
-	if (screen.active && screen.redraw_pending && !screen.busy && !console_busy()) {
-		screen.busy = true;
-		screen_redraw_now(time_now_us());
-		screen.busy = false;
-	}
+	redraw_held_back(false);
 	irq_restore(flags);
 }
 
